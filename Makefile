@@ -1,0 +1,61 @@
+# Quartermaster — run `make help` for the targets.
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+GO       ?= go
+BIN      := $(CURDIR)/bin
+PKGS     := ./...
+FUZZTIME ?= 2m
+
+.PHONY: help
+help: ## Show this help.
+	@awk 'BEGIN {FS = ":.*##"} /^[a-zA-Z0-9_-]+:.*##/ {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: build
+build: ## Build qm, webhook and auditor into ./bin.
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+.PHONY: demo
+demo: build ## Decide on the example workloads with the embedded catalog (qm eval).
+	@echo "\$$ qm eval -f examples/workloads/ --quota examples/quotas.yaml --usage examples/usage.yaml"
+	@$(BIN)/qm eval -f examples/workloads/ --quota examples/quotas.yaml --usage examples/usage.yaml; \
+	  code=$$?; echo; echo "qm exited $$code (0 allowed, 2 denied, 3 no feasible placement: the examples include one)"; \
+	  [ $$code -ne 1 ]
+
+.PHONY: test
+test: lint test-go ## Everything CI runs: lint and all tests.
+
+.PHONY: test-go
+test-go: ## Go unit, property and contract tests with the race detector.
+	$(GO) test -race -count=1 $(PKGS)
+
+.PHONY: lint
+lint: ## gofmt, go vet and staticcheck.
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet $(PKGS)
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.7.0 $(PKGS)
+
+.PHONY: bench
+bench: ## Benchmarks (placement, extraction); figures go in the issue notes.
+	$(GO) test -run='^$$' -bench=. -benchmem -count=5 ./internal/placement/ ./internal/workload/ | tee $(BIN)/bench.txt
+
+.PHONY: fuzz
+fuzz: ## Run every fuzz target for FUZZTIME each (default 2m).
+	@for spec in \
+	  ./internal/workload:FuzzExtract \
+	  ./internal/workload:FuzzAnnotations \
+	  ./internal/workload:FuzzDecodeManifests \
+	  ./internal/costing:FuzzReadCSV \
+	  ./internal/costing:FuzzReadSkyPilot \
+	  ./internal/placement:FuzzReadGPUCounts; do \
+	  pkg=$${spec%%:*}; target=$${spec##*:}; \
+	  echo "== $$target ($$pkg) for $(FUZZTIME)"; \
+	  $(GO) test -run='^$$' -fuzz="^$$target$$" -fuzztime=$(FUZZTIME) $$pkg; \
+	done
+
+.PHONY: clean
+clean: ## Remove build output.
+	rm -rf $(BIN)

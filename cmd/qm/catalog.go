@@ -1,0 +1,138 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"slices"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/quartermaster-io/quartermaster/internal/costing"
+)
+
+func newCatalogCommand(s streams) *cobra.Command {
+	cmd := &cobra.Command{Use: "catalog", Short: "Inspect and import GPU offer catalogs"}
+	cmd.AddCommand(newCatalogListCommand(s), newCatalogImportCommand(s))
+	return cmd
+}
+
+func newCatalogListCommand(s streams) *cobra.Command {
+	var src sourceFlags
+	var models, clouds []string
+	var output string
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List the offers of a catalog (default: the embedded one), cheapest first",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cat, err := src.loadCatalog()
+			if err != nil {
+				return &exitError{exitInput, err}
+			}
+			var offers []costing.Offer
+			for _, o := range cat.Offers() {
+				if (len(models) == 0 || slices.Contains(models, o.GPUModel)) && (len(clouds) == 0 || slices.Contains(clouds, o.Cloud)) {
+					offers = append(offers, o)
+				}
+			}
+			slices.SortStableFunc(offers, func(a, b costing.Offer) int {
+				return cmpFloat(a.PriceHourly/float64(a.GPUCount), b.PriceHourly/float64(b.GPUCount))
+			})
+			if output == "json" {
+				enc := json.NewEncoder(s.out)
+				enc.SetIndent("", "  ")
+				return enc.Encode(struct {
+					Meta   costing.Meta    `json:"meta"`
+					Offers []costing.Offer `json:"offers"`
+				}{cat.Meta(), offers})
+			}
+			fmt.Fprintf(s.out, "# %d offers, as of %s (%s)\n", len(offers), cat.Meta().AsOf, cat.Meta().Source)
+			tw := tabwriter.NewWriter(s.out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "CLOUD\tREGION\tJURISDICTION\tINSTANCE TYPE\tGPUS\tVCPUS\tMEMORY GIB\t$/HOUR\tSPOT $/HOUR\t$/GPU-HOUR\tCAPABILITIES")
+			for _, o := range offers {
+				spot := "-"
+				if o.HasSpot() {
+					spot = fmt.Sprintf("%.4g", o.SpotPriceHourly)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d×%s\t%g\t%g\t%.4g\t%s\t%.3f\t%v\n", o.Cloud, o.Region, o.Jurisdiction,
+					o.InstanceType, o.GPUCount, o.GPUModel, o.VCPUs, o.MemoryGiB, o.PriceHourly, spot,
+					o.PriceHourly/float64(o.GPUCount), o.Capabilities)
+			}
+			return tw.Flush()
+		},
+	}
+	src.addFlags(cmd.Flags())
+	cmd.Flags().StringSliceVar(&models, "model", nil, "only these canonical GPU models")
+	cmd.Flags().StringSliceVar(&clouds, "cloud", nil, "only these clouds")
+	cmd.Flags().StringVarP(&output, "output", "o", "table", "table or json")
+	return cmd
+}
+
+func newCatalogImportCommand(s streams) *cobra.Command {
+	var format, cloud, out, asOf string
+	cmd := &cobra.Command{
+		Use:   "import FILE",
+		Short: "Convert a catalog (e.g. SkyPilot's vms.csv) into the project's CSV format",
+		Long: `import reads a catalog in the project's CSV format or SkyPilot's vms.csv format and writes
+it in the project's CSV format, reporting every row it dropped and why.`,
+		Example: "  qm catalog import --format skypilot --cloud gcp vms.csv -o gcp.csv",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			file, err := os.Open(args[0])
+			if err != nil {
+				return &exitError{exitInput, fmt.Errorf("opening catalog: %w", err)}
+			}
+			defer file.Close()
+			var cat *costing.Catalog
+			switch format {
+			case "skypilot":
+				var rep costing.ImportReport
+				cat, rep, err = costing.ReadSkyPilot(file, cloud, costing.DefaultRegions(), args[0])
+				if err == nil {
+					js, _ := json.Marshal(rep)
+					fmt.Fprintf(s.err, "imported %s\n", js)
+				}
+			case "csv":
+				cat, err = costing.ReadCSV(file, costing.DefaultRegions(), args[0])
+			default:
+				err = fmt.Errorf("format %q: want csv or skypilot", format)
+			}
+			if err != nil {
+				return &exitError{exitInput, fmt.Errorf("%s: %w", args[0], err)}
+			}
+			if asOf != "" {
+				cat, err = costing.NewCatalog(cat.Offers(), cat.Regions(), costing.Meta{AsOf: asOf, Source: cat.Meta().Source})
+				if err != nil {
+					return err
+				}
+			}
+			w := s.out
+			if out != "" && out != "-" {
+				f, err := os.Create(out)
+				if err != nil {
+					return &exitError{exitInput, fmt.Errorf("creating %s: %w", out, err)}
+				}
+				defer f.Close()
+				w = f
+			}
+			return costing.WriteCSV(w, cat)
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "skypilot", "input format: skypilot or csv")
+	cmd.Flags().StringVar(&cloud, "cloud", "", "the cloud of a skypilot file: aws, azure or gcp")
+	cmd.Flags().StringVarP(&out, "output", "o", "-", "output file (- for standard output)")
+	cmd.Flags().StringVar(&asOf, "as-of", "", "the date the prices were read, YYYY-MM-DD, written into the output")
+	return cmd
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}

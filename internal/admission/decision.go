@@ -1,0 +1,103 @@
+package admission
+
+import (
+	"encoding/json"
+	"slices"
+
+	"github.com/quartermaster-io/quartermaster/internal/placement"
+	"github.com/quartermaster-io/quartermaster/internal/workload"
+)
+
+// Decision is the JSON of the quartermaster.io/decision annotation
+// (contract 4.2).
+type Decision struct {
+	ID               string  `json:"id"`
+	Cloud            string  `json:"cloud"`
+	Region           string  `json:"region"`
+	Jurisdiction     string  `json:"jurisdiction,omitempty"`
+	InstanceType     string  `json:"instanceType"`
+	GPUModel         string  `json:"gpuModel"`
+	GPUsPerNode      int     `json:"gpusPerNode"`
+	Nodes            int     `json:"nodes"`
+	CapacityType     string  `json:"capacityType"`
+	NodePricePerHour float64 `json:"nodePricePerHour"`
+	// PricePerHour is the whole gang: nodes × node price.
+	PricePerHour   float64 `json:"pricePerHour"`
+	EstimatedCost  float64 `json:"estimatedCost"`
+	EstimatedHours float64 `json:"estimatedHours"`
+	// Alternatives are the next cheapest feasible placements.
+	Alternatives []Alternative `json:"alternatives"`
+	// Policies are the rules that restricted the choice.
+	Policies []string `json:"policies"`
+	// Pinned is true when the workload fixed its own placement and kept it.
+	Pinned bool `json:"pinned,omitempty"`
+	// MIG explains fractional GPU demand.
+	MIG         *MIGNote `json:"mig,omitempty"`
+	CatalogAsOf string   `json:"catalogAsOf,omitempty"`
+}
+
+// Alternative is a runner-up placement.
+type Alternative struct {
+	Cloud        string  `json:"cloud"`
+	Region       string  `json:"region"`
+	InstanceType string  `json:"instanceType"`
+	GPUModel     string  `json:"gpuModel"`
+	CapacityType string  `json:"capacityType"`
+	Nodes        int     `json:"nodes"`
+	PricePerHour float64 `json:"pricePerHour"`
+}
+
+// MIGNote says how MIG slices were counted.
+type MIGNote struct {
+	Profile     string  `json:"profile"`
+	Instances   int64   `json:"instancesPerReplica"`
+	GPUFraction float64 `json:"gpuFractionPerReplica"`
+	Note        string  `json:"note"`
+}
+
+func newDecision(id string, w *workload.Workload, res *placement.Result, restr *placement.Restrictions, asOf string) *Decision {
+	b := &res.Best
+	o := b.Offer
+	d := &Decision{
+		ID: id, Cloud: o.Cloud, Region: o.Region, Jurisdiction: o.Jurisdiction, InstanceType: o.InstanceType,
+		GPUModel: o.GPUModel, GPUsPerNode: o.GPUCount, Nodes: b.Nodes, CapacityType: string(b.CapacityType),
+		NodePricePerHour: b.NodePricePerHour, PricePerHour: b.PricePerHour,
+		EstimatedCost: b.EstimatedCost, EstimatedHours: b.Hours,
+		Alternatives: make([]Alternative, 0, len(res.Alternatives)),
+		Policies:     []string{},
+		Pinned:       w.Pinned(),
+		CatalogAsOf:  asOf,
+	}
+	for _, a := range res.Alternatives {
+		d.Alternatives = append(d.Alternatives, Alternative{Cloud: a.Offer.Cloud, Region: a.Offer.Region,
+			InstanceType: a.Offer.InstanceType, GPUModel: a.Offer.GPUModel, CapacityType: string(a.CapacityType),
+			Nodes: a.Nodes, PricePerHour: a.PricePerHour})
+	}
+	if restr != nil {
+		for _, r := range restr.Reasons {
+			if r.Policy != "" && !slices.Contains(d.Policies, r.Policy) {
+				d.Policies = append(d.Policies, r.Policy)
+			}
+		}
+	}
+	for i := range w.PodSets {
+		if g := w.PodSets[i].GPU; g.Count > 0 && g.MIG != nil {
+			d.MIG = &MIGNote{Profile: g.MIG.Name, Instances: g.Count, GPUFraction: float64(g.Count) * g.MIG.Fraction(),
+				Note: "MIG instances are counted as a fraction of a " + o.GPUModel + "; a node holds gpusPerNode × " +
+					itoa(g.MIG.PerGPU) + " instances of " + g.MIG.Name}
+			break
+		}
+	}
+	return d
+}
+
+// samePlacement reports whether an existing decision annotation records the
+// same placement, so that reinvocation leaves it alone.
+func samePlacement(raw string, d *Decision) bool {
+	var old Decision
+	if err := json.Unmarshal([]byte(raw), &old); err != nil {
+		return false
+	}
+	return old.Cloud == d.Cloud && old.Region == d.Region && old.InstanceType == d.InstanceType &&
+		old.CapacityType == d.CapacityType && old.GPUModel == d.GPUModel && old.Nodes == d.Nodes
+}

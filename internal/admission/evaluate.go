@@ -1,0 +1,155 @@
+package admission
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/quartermaster-io/quartermaster/internal/placement"
+	"github.com/quartermaster-io/quartermaster/internal/workload"
+)
+
+// Violation codes the evaluator itself produces; policy codes come from Rego.
+const (
+	CodeInvalidWorkload     = "invalid-workload"
+	CodeInvalidAnnotation   = "invalid-annotation"
+	CodeNoFeasiblePlacement = "no-feasible-placement"
+	CodePinForbidden        = "pin-forbidden"
+)
+
+// Evaluator makes admission decisions. Build it once; it holds compiled
+// rules and an indexed catalog and is safe for concurrent use.
+type Evaluator struct {
+	extractor *workload.Extractor
+	placer    *placement.Placer
+}
+
+// Deps are the Evaluator's collaborators, wired by the binaries.
+type Deps struct {
+	Extractor *workload.Extractor
+	Placer    *placement.Placer
+}
+
+// NewEvaluator checks and wires its dependencies.
+func NewEvaluator(d Deps) (*Evaluator, error) {
+	if d.Extractor == nil || d.Placer == nil {
+		return nil, errors.New("admission evaluator: extractor and placer are required")
+	}
+	return &Evaluator{extractor: d.Extractor, placer: d.Placer}, nil
+}
+
+// Input is one object to decide on.
+type Input struct {
+	// ID identifies the decision (the admission request UID in the webhook).
+	ID     string
+	Object map[string]any
+	// NamespaceLabels are the labels of the object's namespace, if known.
+	NamespaceLabels map[string]string
+	// Restrictions are applied before policy's own (qm eval flags).
+	Restrictions *placement.Restrictions
+	// Usage is the GPUs already held, for quotas.
+	Usage placement.GPUCounts
+}
+
+// Violation is a reason to deny.
+type Violation struct {
+	Code   string `json:"code"`
+	Msg    string `json:"msg"`
+	Policy string `json:"policy,omitempty"`
+}
+
+// Outcome is the decision on one object.
+type Outcome struct {
+	// Object is "Kind namespace/name".
+	Object string `json:"object"`
+	// GPU is false for objects that request no GPU; they are allowed as they are.
+	GPU        bool        `json:"gpu"`
+	Allowed    bool        `json:"allowed"`
+	Violations []Violation `json:"violations,omitempty"`
+	Warnings   []string    `json:"warnings,omitempty"`
+	Decision   *Decision   `json:"placement,omitempty"`
+	Patch      []PatchOp   `json:"patch,omitempty"`
+	// NoPlacement is set when the workload is allowed by policy but fits
+	// nowhere (exit code 3 in qm).
+	NoPlacement bool               `json:"noPlacement,omitempty"`
+	Workload    *workload.Workload `json:"-"`
+}
+
+// Evaluate decides on one object. Errors are reserved for faults of the
+// evaluator itself; anything wrong with the object is a denial.
+func (e *Evaluator) Evaluate(in *Input) (*Outcome, error) {
+	out := &Outcome{Object: describe(in.Object), Allowed: true}
+	w, err := e.extractor.Extract(in.Object, in.NamespaceLabels)
+	if err != nil {
+		var ae *workload.AnnotationError
+		var oe *workload.ObjectError
+		switch {
+		case errors.Is(err, workload.ErrNotWorkload):
+			return out, nil // not ours to judge
+		case errors.As(err, &ae):
+			out.GPU = true
+			return out.deny(CodeInvalidAnnotation, err.Error()), nil
+		case errors.As(err, &oe):
+			out.GPU = true
+			return out.deny(CodeInvalidWorkload, err.Error()), nil
+		default:
+			return nil, fmt.Errorf("extracting workload of %s: %w", out.Object, err)
+		}
+	}
+	out.Workload = w
+	if !w.RequestsGPU() {
+		return out, nil
+	}
+	out.GPU = true
+	res, err := e.placer.Place(&placement.Request{Workload: w, Restrictions: in.Restrictions, Usage: in.Usage})
+	if err != nil {
+		var nf *placement.NoFeasibleError
+		if !errors.As(err, &nf) {
+			return nil, fmt.Errorf("placing %s: %w", out.Object, err)
+		}
+		if nf.Stage == placement.StagePinForbidden {
+			return out.deny(CodePinForbidden, err.Error()), nil
+		}
+		out.NoPlacement = true
+		return out.deny(CodeNoFeasiblePlacement, err.Error()), nil
+	}
+	d := newDecision(in.ID, w, res, in.Restrictions, e.placer.Catalog().Meta().AsOf)
+	raw, err := json.Marshal(d)
+	if err != nil {
+		return nil, fmt.Errorf("encoding decision of %s: %w", out.Object, err)
+	}
+	out.Decision = d
+	out.Patch = buildPatch(in.Object, w, d, e.extractor.Labels(), string(raw))
+	return out, nil
+}
+
+func (o *Outcome) deny(code, msg string) *Outcome {
+	o.Allowed = false
+	o.Violations = append(o.Violations, Violation{Code: code, Msg: msg})
+	return o
+}
+
+// Denied reports whether any violation denies the object.
+func (o *Outcome) Denied() bool { return !o.Allowed }
+
+// HasCode reports whether a violation carries code.
+func (o *Outcome) HasCode(code string) bool {
+	return slices.ContainsFunc(o.Violations, func(v Violation) bool { return v.Code == code })
+}
+
+func describe(obj map[string]any) string {
+	kind, _ := obj["kind"].(string)
+	meta, _ := obj["metadata"].(map[string]any)
+	name, _ := meta["name"].(string)
+	if name == "" {
+		name, _ = meta["generateName"].(string)
+	}
+	if ns, _ := meta["namespace"].(string); ns != "" {
+		name = ns + "/" + name
+	}
+	if kind == "" {
+		kind = "object"
+	}
+	return kind + " " + name
+}

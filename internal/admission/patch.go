@@ -1,0 +1,181 @@
+package admission
+
+import (
+	"reflect"
+	"strconv"
+	"strings"
+
+	"github.com/quartermaster-io/quartermaster/internal/workload"
+)
+
+// PatchOp is one RFC 6902 JSON patch operation.
+type PatchOp struct {
+	Op    string `json:"op"`
+	Path  string `json:"path"`
+	Value any    `json:"value,omitempty"`
+}
+
+const (
+	nodeAffinityPath = "affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution/nodeSelectorTerms"
+	spotValue        = "spot"
+)
+
+// buildPatch pins every pod set of the object to the decision. GPU pod sets
+// get cloud, region and instance type; pod sets without GPUs (a Ray head)
+// get cloud and region only, so that the gang stays together without
+// occupying GPU nodes. Nothing the user wrote is dropped: our requirements
+// are ANDed into each of their node selector terms.
+func buildPatch(obj map[string]any, w *workload.Workload, d *Decision, keys workload.LabelKeys, annotation string) []PatchOp {
+	var ops []PatchOp
+	for i := range w.PodSets {
+		ps := &w.PodSets[i]
+		specPtr := ps.Pointer + "/spec"
+		spec, _ := pointerGet(obj, specPtr).(map[string]any)
+		if spec == nil {
+			continue // extraction found it, so this cannot happen; never patch blind
+		}
+		want := []any{
+			requirement(keys.Cloud, d.Cloud),
+			requirement(keys.Region, d.Region),
+		}
+		gpu := ps.GPU.Count > 0
+		if gpu {
+			want = append(want, requirement(keys.InstanceType, d.InstanceType))
+		}
+		ops = appendAffinity(ops, spec, specPtr, want)
+		if gpu && d.CapacityType == spotValue {
+			ops = appendSpot(ops, spec, specPtr, keys)
+		}
+	}
+	ops = appendAnnotation(ops, obj, annotation, d)
+	return ops
+}
+
+func requirement(key, value string) map[string]any {
+	return map[string]any{"key": key, "operator": "In", "values": []any{value}}
+}
+
+// appendAffinity merges want into the required node affinity of spec.
+func appendAffinity(ops []PatchOp, spec map[string]any, specPtr string, want []any) []PatchOp {
+	terms, _ := pointerGet(spec, "/"+nodeAffinityPath).([]any)
+	if len(terms) == 0 {
+		// Add at the shallowest missing level so that existing siblings
+		// (pod affinity, preferred terms) are kept.
+		levels := strings.Split(nodeAffinityPath, "/")
+		cur, depth := spec, 0
+		for ; depth < len(levels)-1; depth++ {
+			next, ok := cur[levels[depth]].(map[string]any)
+			if !ok {
+				break
+			}
+			cur = next
+		}
+		var value any = []any{map[string]any{"matchExpressions": want}}
+		for i := len(levels) - 1; i > depth; i-- {
+			value = map[string]any{levels[i]: value}
+		}
+		return append(ops, PatchOp{Op: "add", Path: specPtr + "/" + strings.Join(levels[:depth+1], "/"), Value: value})
+	}
+	changed := false
+	merged := make([]any, len(terms))
+	for i, t := range terms {
+		tm, _ := t.(map[string]any)
+		exprs, _ := tm["matchExpressions"].([]any)
+		out := append([]any(nil), exprs...)
+		for _, w := range want {
+			if !containsExpr(exprs, w) {
+				out = append(out, w)
+				changed = true
+			}
+		}
+		nt := make(map[string]any, len(tm)+1)
+		for k, v := range tm {
+			nt[k] = v
+		}
+		nt["matchExpressions"] = out
+		merged[i] = nt
+	}
+	if !changed {
+		return ops
+	}
+	return append(ops, PatchOp{Op: "replace", Path: specPtr + "/" + nodeAffinityPath, Value: merged})
+}
+
+func containsExpr(exprs []any, want any) bool {
+	w := want.(map[string]any)
+	for _, e := range exprs {
+		em, ok := e.(map[string]any)
+		if !ok || em["key"] != w["key"] || em["operator"] != w["operator"] {
+			continue
+		}
+		vals, _ := em["values"].([]any)
+		if reflect.DeepEqual(vals, w["values"]) {
+			return true
+		}
+	}
+	return false
+}
+
+// appendSpot adds the spot node selector and toleration when missing.
+func appendSpot(ops []PatchOp, spec map[string]any, specPtr string, keys workload.LabelKeys) []PatchOp {
+	ns, hasNS := spec["nodeSelector"].(map[string]any)
+	switch {
+	case !hasNS:
+		ops = append(ops, PatchOp{Op: "add", Path: specPtr + "/nodeSelector", Value: map[string]any{keys.CapacityType: spotValue}})
+	case ns[keys.CapacityType] != spotValue:
+		ops = append(ops, PatchOp{Op: "add", Path: specPtr + "/nodeSelector/" + workload.EscapePointer(keys.CapacityType), Value: spotValue})
+	}
+	tol := map[string]any{"key": keys.SpotTaint, "operator": "Exists", "effect": "NoSchedule"}
+	tols, hasTols := spec["tolerations"].([]any)
+	for _, t := range tols {
+		if tm, ok := t.(map[string]any); ok && tm["key"] == keys.SpotTaint && tm["operator"] == "Exists" &&
+			(tm["effect"] == nil || tm["effect"] == "" || tm["effect"] == "NoSchedule") {
+			return ops
+		}
+	}
+	if !hasTols {
+		return append(ops, PatchOp{Op: "add", Path: specPtr + "/tolerations", Value: []any{tol}})
+	}
+	return append(ops, PatchOp{Op: "add", Path: specPtr + "/tolerations/-", Value: tol})
+}
+
+func appendAnnotation(ops []PatchOp, obj map[string]any, value string, d *Decision) []PatchOp {
+	meta, _ := obj["metadata"].(map[string]any)
+	ann, hasAnn := meta["annotations"].(map[string]any)
+	if old, ok := ann[workload.AnnotationDecision].(string); ok && samePlacement(old, d) {
+		return ops
+	}
+	switch {
+	case meta == nil:
+		return append(ops, PatchOp{Op: "add", Path: "/metadata", Value: map[string]any{"annotations": map[string]any{workload.AnnotationDecision: value}}})
+	case !hasAnn:
+		return append(ops, PatchOp{Op: "add", Path: "/metadata/annotations", Value: map[string]any{workload.AnnotationDecision: value}})
+	default:
+		return append(ops, PatchOp{Op: "add", Path: "/metadata/annotations/" + workload.EscapePointer(workload.AnnotationDecision), Value: value})
+	}
+}
+
+// pointerGet resolves a JSON pointer within decoded JSON; nil if absent.
+func pointerGet(node any, ptr string) any {
+	if ptr == "" || ptr == "/" {
+		return node
+	}
+	for _, tok := range strings.Split(strings.TrimPrefix(ptr, "/"), "/") {
+		tok = strings.NewReplacer("~1", "/", "~0", "~").Replace(tok)
+		switch n := node.(type) {
+		case map[string]any:
+			node = n[tok]
+		case []any:
+			i, err := strconv.Atoi(tok)
+			if err != nil || i < 0 || i >= len(n) {
+				return nil
+			}
+			node = n[i]
+		default:
+			return nil
+		}
+	}
+	return node
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }

@@ -1,0 +1,13 @@
+// Package placement decides where GPU work should run.
+//
+// Place picks, for one gang (every GPU replica of one workload), the cheapest
+// feasible offer of the catalog: one cloud, region, instance type and capacity
+// type for the whole gang, filtered by the acceptable GPU models, the
+// workload's own node pin, the restrictions policy hands over, node capacity
+// and the quota left. It returns the runner-up alternatives with it, or a
+// *NoFeasibleError that names the filter which emptied the candidate set.
+//
+// Place is on the admission hot path: it does no I/O, walks only the catalog
+// entries of the acceptable GPU models, and allocates a handful of objects
+// per call whatever the catalog size.
+package placement

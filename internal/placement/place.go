@@ -1,0 +1,342 @@
+package placement
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/quartermaster-io/quartermaster/internal/costing"
+	"github.com/quartermaster-io/quartermaster/internal/workload"
+)
+
+// DefaultAlternatives is how many runner-up offers a result carries.
+const DefaultAlternatives = 3
+
+// DefaultDuration prices workloads that do not say how long they run.
+const DefaultDuration = time.Hour
+
+// Placer picks placements from one catalog under one set of quotas. It is
+// immutable and safe for concurrent use; build a new one to swap catalogs.
+type Placer struct {
+	catalog *costing.Catalog
+	quotas  GPUCounts
+}
+
+// New returns a Placer. quotas may be nil: no entry means no limit.
+func New(catalog *costing.Catalog, quotas GPUCounts) *Placer {
+	return &Placer{catalog: catalog, quotas: quotas}
+}
+
+// Catalog returns the catalog placements come from.
+func (p *Placer) Catalog() *costing.Catalog { return p.catalog }
+
+// Request is one gang to place.
+type Request struct {
+	Workload     *workload.Workload
+	Restrictions *Restrictions
+	// Usage is the GPUs already held per cloud region and model; nil is none.
+	Usage GPUCounts
+	// Alternatives is how many runner-ups to return; 0 means the default,
+	// negative means none.
+	Alternatives int
+}
+
+// Placement is one way to run the whole gang.
+type Placement struct {
+	Offer        *costing.Offer       `json:"-"`
+	CapacityType costing.CapacityType `json:"capacityType"`
+	// ReplicasPerNode is per GPU pod set, in pod set order (0 for pod sets
+	// without GPUs).
+	ReplicasPerNode  []int   `json:"replicasPerNode"`
+	Nodes            int     `json:"nodes"`
+	GPUsHeld         int64   `json:"gpusHeld"`
+	NodePricePerHour float64 `json:"nodePricePerHour"`
+	PricePerHour     float64 `json:"pricePerHour"`
+	Hours            float64 `json:"hours"`
+	EstimatedCost    float64 `json:"estimatedCost"`
+}
+
+// Result is the cheapest placement and its runner-ups, cheapest first.
+type Result struct {
+	Best         Placement
+	Alternatives []Placement
+}
+
+// candidate is a placement under evaluation; kept small and on the stack.
+type candidate struct {
+	offer    *costing.Offer
+	capacity costing.CapacityType
+	nodes    int
+	price    float64 // whole gang, per hour
+	node     float64 // per node, per hour
+	rank     int     // model preference order
+}
+
+// better orders candidates: cheaper, then preferred model, then on-demand
+// before spot at equal price, then by name, so that results are stable.
+func (a *candidate) better(b *candidate) bool {
+	if a.price != b.price {
+		return a.price < b.price
+	}
+	return cmp.Or(
+		cmp.Compare(a.rank, b.rank),
+		cmp.Compare(capRank(a.capacity), capRank(b.capacity)),
+		cmp.Compare(a.offer.Cloud, b.offer.Cloud),
+		cmp.Compare(a.offer.Region, b.offer.Region),
+		cmp.Compare(a.offer.InstanceType, b.offer.InstanceType),
+		cmp.Compare(a.offer.Zone, b.offer.Zone),
+	) < 0
+}
+
+func capRank(c costing.CapacityType) int {
+	if c == costing.OnDemand {
+		return 0
+	}
+	return 1
+}
+
+// maxKept bounds the runner-up list so it can live on the stack.
+const maxKept = 16
+
+// Place returns the cheapest feasible placement of the request's gang, or a
+// *NoFeasibleError. The workload must request GPUs.
+func (p *Placer) Place(req *Request) (*Result, error) {
+	w := req.Workload
+	if w == nil || !w.RequestsGPU() {
+		return nil, fmt.Errorf("placing %s: the workload requests no GPUs", workloadID(w))
+	}
+	restr := req.Restrictions
+	if restr == nil {
+		restr = &Restrictions{}
+	}
+	keep := req.Alternatives
+	switch {
+	case keep == 0:
+		keep = DefaultAlternatives
+	case keep < 0:
+		keep = 0
+	}
+	keep = min(keep+1, maxKept)
+
+	var top [maxKept]candidate
+	n := 0
+	p.scan(w, restr, req.Usage, func(c *candidate) bool {
+		// Report whether c would enter the kept list, so that scan skips
+		// the quota check for candidates that could not matter.
+		if n == keep && !c.better(&top[n-1]) {
+			return false
+		}
+		return true
+	}, func(c *candidate) {
+		i := n
+		if n < keep {
+			n++
+		} else {
+			i = n - 1
+		}
+		for i > 0 && c.better(&top[i-1]) {
+			if i < n {
+				top[i] = top[i-1]
+			}
+			i--
+		}
+		top[i] = *c
+	})
+	if n == 0 {
+		return nil, p.diagnose(w, restr, req.Usage)
+	}
+	hours := durationHours(w)
+	res := &Result{Best: p.placement(w, &top[0], hours)}
+	if n > 1 {
+		res.Alternatives = make([]Placement, n-1)
+		for i := 1; i < n; i++ {
+			res.Alternatives[i-1] = p.placement(w, &top[i], hours)
+		}
+	}
+	return res, nil
+}
+
+func durationHours(w *workload.Workload) float64 {
+	d := w.ExpectedDuration
+	if d <= 0 {
+		d = DefaultDuration
+	}
+	return d.Hours()
+}
+
+func workloadID(w *workload.Workload) string {
+	if w == nil {
+		return "<nil>"
+	}
+	return w.Kind + " " + w.ID()
+}
+
+// scan calls accept for every feasible candidate that wants(c) admits.
+func (p *Placer) scan(w *workload.Workload, restr *Restrictions, usage GPUCounts,
+	wants func(*candidate) bool, accept func(*candidate)) {
+	models, ranks := p.candidateModels(w, restr)
+	pinned := w.Pinned()
+	for mi, model := range models {
+		offers := p.catalog.ModelOffers(model)
+		for oi := range offers {
+			o := &offers[oi]
+			if !restr.allowsOffer(o) {
+				continue
+			}
+			nodes := nodesFor(w, o)
+			if nodes == 0 {
+				continue
+			}
+			for _, ct := range [2]costing.CapacityType{costing.OnDemand, costing.Spot} {
+				price, ok := o.Price(ct)
+				if !ok || (ct == costing.Spot && !w.Interruptible) || !allows(restr.CapacityTypes, string(ct)) {
+					continue
+				}
+				if pinned && !w.Allows(&workload.Target{Cloud: o.Cloud, Region: o.Region, InstanceType: o.InstanceType, CapacityType: string(ct)}) {
+					continue
+				}
+				c := candidate{offer: o, capacity: ct, nodes: nodes, node: price, price: float64(nodes) * price, rank: ranks[mi]}
+				if !wants(&c) || !p.quotaLeft(usage, o, nodes) {
+					continue
+				}
+				accept(&c)
+			}
+		}
+	}
+}
+
+// candidateModels returns the models worth scanning and their preference
+// ranks: the workload's acceptable models in its order (or every catalog
+// model), narrowed by MIG support, GPU vendor and the policy's model list.
+func (p *Placer) candidateModels(w *workload.Workload, restr *Restrictions) ([]string, []int) {
+	gpu := firstGPU(w)
+	models := w.GPUModels
+	if len(models) == 0 {
+		models = p.catalog.Models()
+	}
+	// The common case (no MIG, no policy model list, NVIDIA) filters
+	// nothing, so return the list itself rather than a copy.
+	if gpu.MIG == nil && restr.GPUModels == nil && gpu.Resource != workload.ResourceAMDGPU && !anyAMD(models) {
+		return models, identityRanks(len(models))
+	}
+	var out []string
+	var ranks []int
+	for i, m := range models {
+		if gpu.MIG != nil && !slices.Contains(gpu.MIG.Models, m) {
+			continue
+		}
+		if (gpu.Resource == workload.ResourceAMDGPU) != isAMD(m) {
+			continue
+		}
+		if !allows(restr.GPUModels, m) {
+			continue
+		}
+		out = append(out, m)
+		ranks = append(ranks, i)
+	}
+	return out, ranks
+}
+
+var rankTable = func() []int {
+	r := make([]int, 256)
+	for i := range r {
+		r[i] = i
+	}
+	return r
+}()
+
+func identityRanks(n int) []int {
+	if n <= len(rankTable) {
+		return rankTable[:n]
+	}
+	r := make([]int, n)
+	for i := range r {
+		r[i] = i
+	}
+	return r
+}
+
+func isAMD(model string) bool { return strings.HasPrefix(model, "MI") }
+
+func anyAMD(models []string) bool { return slices.ContainsFunc(models, isAMD) }
+
+func firstGPU(w *workload.Workload) workload.GPUDemand {
+	for i := range w.PodSets {
+		if w.PodSets[i].GPU.Count > 0 {
+			return w.PodSets[i].GPU
+		}
+	}
+	return workload.GPUDemand{}
+}
+
+// replicasPerNode is min(⌊G/g⌋, ⌊vCPUs/cpu⌋, ⌊memory/mem⌋), with G counted
+// in MIG instances for MIG demand.
+func replicasPerNode(ps *workload.PodSet, o *costing.Offer) int {
+	slots := int64(o.GPUCount)
+	if ps.GPU.MIG != nil {
+		slots *= int64(ps.GPU.MIG.PerGPU)
+	}
+	per := slots / ps.GPU.Count
+	if ps.CPUMilli > 0 {
+		per = min(per, int64(o.VCPUs*1000)/ps.CPUMilli)
+	}
+	if ps.MemoryBytes > 0 {
+		per = min(per, int64(o.MemoryGiB*(1<<30))/ps.MemoryBytes)
+	}
+	return int(max(per, 0))
+}
+
+// nodesFor is the number of nodes of offer o the gang needs, or 0 if a
+// replica does not fit on one node. Pod sets do not share nodes.
+func nodesFor(w *workload.Workload, o *costing.Offer) int {
+	nodes := 0
+	for i := range w.PodSets {
+		ps := &w.PodSets[i]
+		if ps.GPU.Count == 0 || ps.Replicas == 0 {
+			continue
+		}
+		per := replicasPerNode(ps, o)
+		if per == 0 {
+			return 0
+		}
+		nodes += (int(ps.Replicas) + per - 1) / per
+	}
+	return nodes
+}
+
+func (p *Placer) quotaLeft(usage GPUCounts, o *costing.Offer, nodes int) bool {
+	if len(p.quotas) == 0 {
+		return true
+	}
+	k := QuotaKey{o.Cloud, o.Region, o.GPUModel}
+	q, limited := p.quotas[k]
+	if !limited {
+		return true
+	}
+	return usage[k]+int64(nodes)*int64(o.GPUCount) <= q
+}
+
+func (p *Placer) placement(w *workload.Workload, c *candidate, hours float64) Placement {
+	pl := Placement{
+		Offer: c.offer, CapacityType: c.capacity, Nodes: c.nodes,
+		GPUsHeld:         int64(c.nodes) * int64(c.offer.GPUCount),
+		NodePricePerHour: c.node, PricePerHour: c.price, Hours: hours,
+		EstimatedCost:   round(c.price*hours, 4),
+		ReplicasPerNode: make([]int, len(w.PodSets)),
+	}
+	for i := range w.PodSets {
+		if w.PodSets[i].GPU.Count > 0 {
+			pl.ReplicasPerNode[i] = replicasPerNode(&w.PodSets[i], c.offer)
+		}
+	}
+	pl.PricePerHour = round(pl.PricePerHour, 4)
+	return pl
+}
+
+func round(f float64, digits int) float64 {
+	p := math.Pow10(digits)
+	return math.Round(f*p) / p
+}

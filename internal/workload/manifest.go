@@ -1,0 +1,99 @@
+package workload
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/yaml"
+)
+
+// MaxManifestBytes bounds one manifest document; the API server's own limit
+// on a request body is 3 MiB.
+const MaxManifestBytes = 3 << 20
+
+// Document is one object read from a manifest stream.
+type Document struct {
+	// Index is the document's position in its stream, from 1; items of a
+	// kind: List are numbered within it as Index.Item.
+	Index  int
+	Item   int
+	Object map[string]any
+}
+
+// DecodeManifests reads a stream of YAML documents (separated by ---) or of
+// JSON objects. Empty documents are skipped and kind: List is expanded into
+// its items. Errors name the document at fault.
+func DecodeManifests(r io.Reader) ([]Document, error) {
+	yr := utilyaml.NewYAMLReader(bufio.NewReaderSize(r, 64<<10))
+	var docs []Document
+	for i := 1; ; i++ {
+		raw, err := yr.Read()
+		if errors.Is(err, io.EOF) {
+			return docs, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading document %d: %w", i, err)
+		}
+		if len(raw) > MaxManifestBytes {
+			return nil, fmt.Errorf("document %d is larger than %d MiB", i, MaxManifestBytes>>20)
+		}
+		if len(bytes.TrimSpace(stripComments(raw))) == 0 {
+			continue
+		}
+		js, err := yaml.YAMLToJSON(raw)
+		if err != nil {
+			return nil, fmt.Errorf("document %d: %w", i, err)
+		}
+		if bytes.Equal(bytes.TrimSpace(js), []byte("null")) {
+			continue
+		}
+		obj, err := DecodeObject(js)
+		if err != nil {
+			return nil, fmt.Errorf("document %d: %w", i, err)
+		}
+		if kind, _ := obj["kind"].(string); kind == "List" {
+			items, _ := obj["items"].([]any)
+			for j, it := range items {
+				m, ok := it.(map[string]any)
+				if !ok {
+					return nil, fmt.Errorf("document %d item %d: want an object", i, j+1)
+				}
+				docs = append(docs, Document{Index: i, Item: j + 1, Object: m})
+			}
+			continue
+		}
+		docs = append(docs, Document{Index: i, Object: obj})
+	}
+}
+
+// DecodeObject decodes one JSON object, as the admission path receives it.
+func DecodeObject(js []byte) (map[string]any, error) {
+	var obj map[string]any
+	if err := json.Unmarshal(js, &obj); err != nil {
+		return nil, fmt.Errorf("want a Kubernetes object: %w", err)
+	}
+	if obj == nil {
+		return nil, errors.New("want a Kubernetes object, got null")
+	}
+	if _, ok := obj["kind"].(string); !ok {
+		return nil, errors.New("object has no kind")
+	}
+	return obj, nil
+}
+
+// stripComments drops whole-line YAML comments, to spot comment-only
+// documents.
+func stripComments(b []byte) []byte {
+	var out []byte
+	for _, line := range bytes.Split(b, []byte("\n")) {
+		if t := bytes.TrimSpace(line); len(t) > 0 && t[0] != '#' {
+			out = append(out, t...)
+		}
+	}
+	return out
+}
