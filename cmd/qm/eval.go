@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -46,7 +47,7 @@ Exit codes: 0 all allowed, 1 usage or input error, 2 a workload was denied,
   qm eval -f job.yaml --restrict jurisdiction=eu -o json
   kubectl get deploy -A -o yaml | qm eval -f -`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runEval(s, &o) },
+		RunE: func(cmd *cobra.Command, _ []string) error { return runEval(cmd.Context(), s, &o) },
 	}
 	fs := cmd.Flags()
 	fs.StringSliceVarP(&o.files, "filename", "f", nil, "manifest files or directories (- for standard input)")
@@ -64,7 +65,7 @@ type evalResult struct {
 	*admission.Outcome
 }
 
-func runEval(s streams, o *evalOptions) error {
+func runEval(ctx context.Context, s streams, o *evalOptions) error {
 	if !slices.Contains([]string{"table", "json", "yaml"}, o.output) {
 		return &exitError{exitInput, fmt.Errorf("output %q: want table, json or yaml", o.output)}
 	}
@@ -90,7 +91,7 @@ func runEval(s streams, o *evalOptions) error {
 	}
 	results := make([]evalResult, 0, len(docs))
 	for _, d := range docs {
-		out, err := ev.Evaluate(&admission.Input{ID: decisionID(d.source, d.obj), Object: d.obj, Restrictions: restr, Usage: usage})
+		out, err := ev.Evaluate(ctx, &admission.Input{ID: decisionID(d.source, d.obj), Object: d.obj, Restrictions: restr, Usage: usage})
 		if err != nil {
 			return fmt.Errorf("%s: %w", d.source, err)
 		}

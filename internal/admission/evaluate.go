@@ -1,6 +1,7 @@
 package admission
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -44,12 +45,25 @@ type Input struct {
 	// ID identifies the decision (the admission request UID in the webhook).
 	ID     string
 	Object map[string]any
+	// Request describes who asks and how; zero for offline evaluation.
+	Request RequestInfo
 	// NamespaceLabels are the labels of the object's namespace, if known.
 	NamespaceLabels map[string]string
 	// Restrictions are applied before policy's own (qm eval flags).
 	Restrictions *placement.Restrictions
 	// Usage is the GPUs already held, for quotas.
 	Usage placement.GPUCounts
+}
+
+// RequestInfo is the part of an admission request that policies may read.
+// It is a plain struct so that nothing below admission needs the
+// admission/v1 types.
+type RequestInfo struct {
+	UID       string   `json:"uid,omitempty"`
+	Operation string   `json:"operation,omitempty"`
+	Username  string   `json:"username,omitempty"`
+	Groups    []string `json:"groups,omitempty"`
+	DryRun    bool     `json:"dryRun,omitempty"`
 }
 
 // Violation is a reason to deny.
@@ -78,7 +92,8 @@ type Outcome struct {
 
 // Evaluate decides on one object. Errors are reserved for faults of the
 // evaluator itself; anything wrong with the object is a denial.
-func (e *Evaluator) Evaluate(in *Input) (*Outcome, error) {
+func (e *Evaluator) Evaluate(ctx context.Context, in *Input) (*Outcome, error) {
+	_ = ctx // policy evaluation (next) honours its deadline
 	out := &Outcome{Object: describe(in.Object), Allowed: true}
 	w, err := e.extractor.Extract(in.Object, in.NamespaceLabels)
 	if err != nil {
