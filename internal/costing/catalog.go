@@ -10,13 +10,24 @@ import (
 //
 // Offers are stored grouped by GPU model, so that ModelOffers returns a
 // sub-slice without scanning or allocating: placement over a 5,000-offer
-// catalog looks only at the models a workload accepts.
+// catalog looks only at the models a workload accepts. ByUnitPrice orders a
+// model's offers cheapest GPU-hour first, so that a search for the cheapest
+// can stop as soon as the price floor exceeds what it already has.
 type Catalog struct {
 	offers  []Offer
 	byModel map[string]modelRange
-	models  []string
-	meta    Meta
-	regions *Regions
+	// onDemandOrder and anyOrder hold each model's offers by ascending
+	// on-demand GPU-hour price and by ascending cheapest GPU-hour price
+	// (spot included), for searches that stop at a price floor.
+	onDemandOrder map[string][]*Offer
+	anyOrder      map[string][]*Offer
+	// modelsByFloor lists the models by their cheapest on-demand ([0]) or
+	// any-capacity ([1]) GPU-hour, so that searches fill up on cheap offers
+	// first and prune the rest sooner.
+	modelsByFloor [2][]string
+	models        []string
+	meta          Meta
+	regions       *Regions
 }
 
 type modelRange struct{ lo, hi int }
@@ -68,6 +79,32 @@ func NewCatalog(offers []Offer, regions *Regions, meta Meta) (*Catalog, error) {
 		c.models = append(c.models, c.offers[lo].GPUModel)
 		lo = hi
 	}
+	c.onDemandOrder = make(map[string][]*Offer, len(c.models))
+	c.anyOrder = make(map[string][]*Offer, len(c.models))
+	for m, r := range c.byModel {
+		od := make([]*Offer, 0, r.hi-r.lo)
+		for i := r.lo; i < r.hi; i++ {
+			od = append(od, &c.offers[i])
+		}
+		anyOrd := slices.Clone(od)
+		// Stable sorts over the key order keep ties deterministic.
+		slices.SortStableFunc(od, func(a, b *Offer) int {
+			return cmp.Compare(a.PriceHourly/float64(a.GPUCount), b.PriceHourly/float64(b.GPUCount))
+		})
+		slices.SortStableFunc(anyOrd, func(a, b *Offer) int { return cmp.Compare(a.MinUnitPrice(), b.MinUnitPrice()) })
+		c.onDemandOrder[m], c.anyOrder[m] = od, anyOrd
+	}
+	for i, order := range []map[string][]*Offer{c.onDemandOrder, c.anyOrder} {
+		floor := func(m string) float64 {
+			o := order[m][0]
+			if i == 0 {
+				return o.PriceHourly / float64(o.GPUCount)
+			}
+			return o.MinUnitPrice()
+		}
+		c.modelsByFloor[i] = slices.Clone(c.models)
+		slices.SortStableFunc(c.modelsByFloor[i], func(a, b string) int { return cmp.Compare(floor(a), floor(b)) })
+	}
 	return c, nil
 }
 
@@ -85,6 +122,25 @@ func (c *Catalog) ModelOffers(model string) []Offer {
 		return nil
 	}
 	return c.offers[r.lo:r.hi]
+}
+
+// ByUnitPrice returns a model's offers cheapest GPU-hour first: by on-demand
+// price, or, with spot, by the cheaper of spot and on-demand. Callers must
+// not modify it.
+func (c *Catalog) ByUnitPrice(model string, spot bool) []*Offer {
+	if spot {
+		return c.anyOrder[model]
+	}
+	return c.onDemandOrder[model]
+}
+
+// ModelsByFloor returns the models cheapest GPU-hour first (with spot: the
+// cheaper of spot and on-demand). Callers must not modify it.
+func (c *Catalog) ModelsByFloor(spot bool) []string {
+	if spot {
+		return c.modelsByFloor[1]
+	}
+	return c.modelsByFloor[0]
 }
 
 // Models returns the canonical GPU models in the catalog, sorted.

@@ -70,6 +70,16 @@ func (o *Offer) Price(c CapacityType) (float64, bool) {
 	return o.PriceHourly, true
 }
 
+// MinUnitPrice is the lowest price of one GPU-hour on this offer, spot
+// included: a lower bound on what any gang pays per GPU it occupies.
+func (o *Offer) MinUnitPrice() float64 {
+	p := o.PriceHourly
+	if o.SpotPriceHourly > 0 && o.SpotPriceHourly < p {
+		p = o.SpotPriceHourly
+	}
+	return p / float64(o.GPUCount)
+}
+
 // HasCapability reports whether the offer carries a capability such as
 // "confidential-computing".
 func (o *Offer) HasCapability(c string) bool { return slices.Contains(o.Capabilities, c) }

@@ -37,6 +37,8 @@ type skyRow struct {
 	instanceType, accel, region, zone string
 	count, vcpus, mem, price, spot    float64
 	gpuMemGiB                         float64
+	// skip, when set, is why the row cannot become an offer.
+	skip string
 }
 
 var sizeInMiB = regexp.MustCompile(`SizeInMiB['"]?\s*:\s*([0-9]+)`)
@@ -72,6 +74,9 @@ func ReadSkyPilot(r io.Reader, cloud string, regions *Regions, source string) (*
 	var order []string
 	for _, row := range rows {
 		switch {
+		case row.skip != "":
+			rep.skip(row.skip)
+			continue
 		case row.accel == "":
 			rep.skip("no accelerator")
 			continue
@@ -219,7 +224,7 @@ func joinGCP(rows []skyRow, rep *ImportReport) []skyRow {
 		k := gpuKey{h.accel, h.region, h.zone, h.count}
 		g, ok := gpus[k]
 		if !ok {
-			h.price = 0 // host price alone would understate the cost
+			h.skip = "gcp host without a gpu price row" // the host price alone would understate the cost
 			continue
 		}
 		joined[k] = true

@@ -121,39 +121,18 @@ func (p *Placer) Place(req *Request) (*Result, error) {
 	}
 	keep = min(keep+1, maxKept)
 
-	var top [maxKept]candidate
-	n := 0
-	p.scan(w, restr, req.Usage, func(c *candidate) bool {
-		// Report whether c would enter the kept list, so that scan skips
-		// the quota check for candidates that could not matter.
-		if n == keep && !c.better(&top[n-1]) {
-			return false
-		}
-		return true
-	}, func(c *candidate) {
-		i := n
-		if n < keep {
-			n++
-		} else {
-			i = n - 1
-		}
-		for i > 0 && c.better(&top[i-1]) {
-			if i < n {
-				top[i] = top[i-1]
-			}
-			i--
-		}
-		top[i] = *c
-	})
+	top := topK{keep: keep}
+	p.scan(w, restr, req.Usage, &top)
+	n := top.n
 	if n == 0 {
 		return nil, p.diagnose(w, restr, req.Usage)
 	}
 	hours := durationHours(w)
-	res := &Result{Best: p.placement(w, &top[0], hours)}
+	res := &Result{Best: p.placement(w, &top.items[0], hours)}
 	if n > 1 {
 		res.Alternatives = make([]Placement, n-1)
 		for i := 1; i < n; i++ {
-			res.Alternatives[i-1] = p.placement(w, &top[i], hours)
+			res.Alternatives[i-1] = p.placement(w, &top.items[i], hours)
 		}
 	}
 	return res, nil
@@ -174,15 +153,56 @@ func workloadID(w *workload.Workload) string {
 	return w.Kind + " " + w.ID()
 }
 
-// scan calls accept for every feasible candidate that wants(c) admits.
-func (p *Placer) scan(w *workload.Workload, restr *Restrictions, usage GPUCounts,
-	wants func(*candidate) bool, accept func(*candidate)) {
+// topK keeps the cheapest candidates seen, best first. It is a value type
+// with methods (not closures) so that candidates never escape to the heap.
+type topK struct {
+	items [maxKept]candidate
+	n     int
+	keep  int
+}
+
+// admits reports whether c would enter the list; scan asks before the quota
+// lookup, so candidates that cannot matter cost no map access.
+func (t *topK) admits(c *candidate) bool {
+	return t.n < t.keep || c.better(&t.items[t.n-1])
+}
+
+// add inserts c in order, dropping the worst when full.
+func (t *topK) add(c *candidate) {
+	i := t.n
+	if t.n < t.keep {
+		t.n++
+	} else {
+		i = t.n - 1
+	}
+	for i > 0 && c.better(&t.items[i-1]) {
+		t.items[i] = t.items[i-1]
+		i--
+	}
+	t.items[i] = *c
+}
+
+// scan offers every feasible candidate to top.
+func (p *Placer) scan(w *workload.Workload, restr *Restrictions, usage GPUCounts, top *topK) {
 	models, ranks := p.candidateModels(w, restr)
 	pinned := w.Pinned()
+	// Any placement pays at least demand × the offer's cheapest GPU-hour, and
+	// offers come cheapest-first within a model: once that floor is above
+	// the worst kept candidate, the rest of the model cannot matter. The
+	// slack keeps float rounding from cutting off an exact tie.
+	demand := gpuEquivalents(w) * (1 - 1e-9)
+	spot := w.Interruptible && allows(restr.CapacityTypes, string(costing.Spot))
 	for mi, model := range models {
-		offers := p.catalog.ModelOffers(model)
-		for oi := range offers {
-			o := &offers[oi]
+		for _, o := range p.catalog.ByUnitPrice(model, spot) {
+			if top.n == top.keep {
+				floor := o.PriceHourly
+				if spot {
+					floor = o.MinUnitPrice() * float64(o.GPUCount)
+				}
+				if demand*floor/float64(o.GPUCount) > top.items[top.n-1].price {
+					break
+				}
+			}
 			if !restr.allowsOffer(o) {
 				continue
 			}
@@ -199,10 +219,10 @@ func (p *Placer) scan(w *workload.Workload, restr *Restrictions, usage GPUCounts
 					continue
 				}
 				c := candidate{offer: o, capacity: ct, nodes: nodes, node: price, price: float64(nodes) * price, rank: ranks[mi]}
-				if !wants(&c) || !p.quotaLeft(usage, o, nodes) {
+				if !top.admits(&c) || !p.quotaLeft(usage, o, nodes) {
 					continue
 				}
-				accept(&c)
+				top.add(&c)
 			}
 		}
 	}
@@ -213,17 +233,20 @@ func (p *Placer) scan(w *workload.Workload, restr *Restrictions, usage GPUCounts
 // model), narrowed by MIG support, GPU vendor and the policy's model list.
 func (p *Placer) candidateModels(w *workload.Workload, restr *Restrictions) ([]string, []int) {
 	gpu := firstGPU(w)
-	models := w.GPUModels
+	models, ranks := w.GPUModels, identityRanks(len(w.GPUModels))
 	if len(models) == 0 {
-		models = p.catalog.Models()
+		// No preference: every model ranks the same, and the cheapest
+		// models go first so that pruning starts early.
+		spot := w.Interruptible && allows(restr.CapacityTypes, string(costing.Spot))
+		models, ranks = p.catalog.ModelsByFloor(spot), zeroRanks(len(p.catalog.Models()))
 	}
 	// The common case (no MIG, no policy model list, NVIDIA) filters
-	// nothing, so return the list itself rather than a copy.
+	// nothing, so return the lists themselves rather than copies.
 	if gpu.MIG == nil && restr.GPUModels == nil && gpu.Resource != workload.ResourceAMDGPU && !anyAMD(models) {
-		return models, identityRanks(len(models))
+		return models, ranks
 	}
 	var out []string
-	var ranks []int
+	var outRanks []int
 	for i, m := range models {
 		if gpu.MIG != nil && !slices.Contains(gpu.MIG.Models, m) {
 			continue
@@ -235,9 +258,9 @@ func (p *Placer) candidateModels(w *workload.Workload, restr *Restrictions) ([]s
 			continue
 		}
 		out = append(out, m)
-		ranks = append(ranks, i)
+		outRanks = append(outRanks, ranks[i])
 	}
-	return out, ranks
+	return out, outRanks
 }
 
 var rankTable = func() []int {
@@ -247,6 +270,15 @@ var rankTable = func() []int {
 	}
 	return r
 }()
+
+var zeroTable = make([]int, 256)
+
+func zeroRanks(n int) []int {
+	if n <= len(zeroTable) {
+		return zeroTable[:n]
+	}
+	return make([]int, n)
+}
 
 func identityRanks(n int) []int {
 	if n <= len(rankTable) {
@@ -270,6 +302,24 @@ func firstGPU(w *workload.Workload) workload.GPUDemand {
 		}
 	}
 	return workload.GPUDemand{}
+}
+
+// gpuEquivalents is the whole GPUs the gang occupies at best packing:
+// Σ replicas × GPUs per replica, with MIG instances as fractions.
+func gpuEquivalents(w *workload.Workload) float64 {
+	var g float64
+	for i := range w.PodSets {
+		ps := &w.PodSets[i]
+		if ps.GPU.Count == 0 {
+			continue
+		}
+		per := float64(ps.GPU.Count)
+		if ps.GPU.MIG != nil {
+			per /= float64(ps.GPU.MIG.PerGPU)
+		}
+		g += float64(ps.Replicas) * per
+	}
+	return g
 }
 
 // replicasPerNode is min(⌊G/g⌋, ⌊vCPUs/cpu⌋, ⌊memory/mem⌋), with G counted

@@ -54,7 +54,7 @@ func (e *AnnotationError) Error() string {
 var (
 	dnsLabel         = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
 	jurisdictionCode = regexp.MustCompile(`^[a-z]{2}$`)
-	gpuModelToken    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+	gpuModelToken    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9 ._-]*$`)
 )
 
 // maxListItems bounds comma-separated annotation lists; a longer one is a
