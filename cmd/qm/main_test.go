@@ -1,0 +1,191 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func runQM(t *testing.T, stdin string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), args, strings.NewReader(stdin), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+const gpuPod = `apiVersion: v1
+kind: Pod
+metadata: {name: p, namespace: ns}
+spec:
+  containers:
+    - name: a
+      image: i
+      resources: {limits: {nvidia.com/gpu: 1}}
+`
+
+func TestEvalExitCodes(t *testing.T) {
+	tests := map[string]struct {
+		stdin string
+		args  []string
+		code  int
+		out   string
+	}{
+		"allowed":           {gpuPod, []string{"eval", "-f", "-"}, exitOK, "allowed"},
+		"non-gpu skipped":   {"apiVersion: v1\nkind: Pod\nmetadata: {name: w}\nspec: {containers: [{name: a, image: nginx}]}\n", []string{"eval", "-f", "-"}, exitOK, "no GPU requested"},
+		"denied annotation": {strings.Replace(gpuPod, "metadata: {name: p, namespace: ns}", "metadata: {name: p, annotations: {quartermaster.io/interruptible: sometimes}}", 1), []string{"eval", "-f", "-"}, exitDenied, "invalid-annotation"},
+		"no placement":      {strings.Replace(gpuPod, "nvidia.com/gpu: 1", "nvidia.com/gpu: 16", 1), []string{"eval", "-f", "-"}, exitNoPlacement, "no-placement"},
+		"restricted":        {gpuPod, []string{"eval", "-f", "-", "--restrict", "jurisdiction=jp", "-o", "json"}, exitOK, `"jurisdiction": "jp"`},
+		"bad restrict":      {gpuPod, []string{"eval", "-f", "-", "--restrict", "colour=red"}, exitInput, `field "colour"`},
+		"bad capacity type": {gpuPod, []string{"eval", "-f", "-", "--restrict", "capacityType=cheap"}, exitInput, `capacity type "cheap"`},
+		"bad output":        {gpuPod, []string{"eval", "-f", "-", "-o", "xml"}, exitInput, `output "xml"`},
+		"bad yaml":          {"kind: [", []string{"eval", "-f", "-"}, exitInput, "stdin: document 1"},
+		"missing file":      {"", []string{"eval", "-f", "/nonexistent.yaml"}, exitInput, "no such file"},
+		"missing -f":        {"", []string{"eval"}, exitInput, `"filename" not set`},
+		"missing catalog":   {gpuPod, []string{"eval", "-f", "-", "--catalog", "/nonexistent.csv"}, exitInput, "opening catalog"},
+		"unknown command":   {"", []string{"frobnicate"}, exitInput, "unknown command"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			code, out, errOut := runQM(t, tc.stdin, tc.args...)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tc.code, out, errOut)
+			}
+			if !strings.Contains(out+errOut, tc.out) {
+				t.Errorf("output lacks %q:\nstdout: %s\nstderr: %s", tc.out, out, errOut)
+			}
+		})
+	}
+}
+
+func TestEvalDeniedBeatsNoPlacement(t *testing.T) {
+	in := strings.Replace(gpuPod, "nvidia.com/gpu: 1", "nvidia.com/gpu: 16", 1) + "---\n" +
+		strings.Replace(gpuPod, "metadata: {name: p, namespace: ns}", "metadata: {name: q, annotations: {quartermaster.io/team: BAD}}", 1)
+	if code, out, _ := runQM(t, in, "eval", "-f", "-"); code != exitDenied {
+		t.Errorf("exit %d, want %d (a denial outranks no placement)\n%s", code, exitDenied, out)
+	}
+}
+
+func TestEvalJSONShape(t *testing.T) {
+	quota := writeFile(t, "q.yaml", "quotas:\n- {cloud: gcp, region: us-central1, gpuModel: L4, gpus: 0}\n")
+	code, out, errOut := runQM(t, gpuPod, "eval", "-f", "-", "-o", "json", "--quota", quota)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var results []struct {
+		Source    string           `json:"source"`
+		Object    string           `json:"object"`
+		Allowed   bool             `json:"allowed"`
+		Placement map[string]any   `json:"placement"`
+		Patch     []map[string]any `json:"patch"`
+	}
+	if err := json.Unmarshal([]byte(out), &results); err != nil {
+		t.Fatalf("output is not JSON: %v\n%s", err, out)
+	}
+	r := results[0]
+	if r.Source != "stdin#1" || r.Object != "Pod ns/p" || !r.Allowed || len(r.Patch) == 0 {
+		t.Errorf("result = %+v", r)
+	}
+	if r.Placement["cloud"] == "gcp" && r.Placement["region"] == "us-central1" && r.Placement["gpuModel"] == "L4" {
+		t.Errorf("a zero quota must keep L4 out of gcp/us-central1: %v", r.Placement)
+	}
+}
+
+func TestEvalYAMLAndDirectories(t *testing.T) {
+	dir := t.TempDir()
+	for name, content := range map[string]string{"a.yaml": gpuPod, "b.json": `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c"}}`, "ignored.txt": "not yaml"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, out, errOut := runQM(t, "", "eval", "-f", dir, "-o", "yaml")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(out, "object: Pod ns/p") || !strings.Contains(out, "object: ConfigMap c") || strings.Contains(out, "ignored") {
+		t.Errorf("yaml output:\n%s", out)
+	}
+}
+
+// TestDemoExamples runs qm eval over the shipped examples, as make demo does,
+// and checks the outcome of each.
+func TestDemoExamples(t *testing.T) {
+	code, out, errOut := runQM(t, "", "eval", "-f", "../../examples/workloads/", "--quota", "../../examples/quotas.yaml",
+		"--usage", "../../examples/usage.yaml", "-o", "json")
+	if code != exitNoPlacement {
+		t.Fatalf("exit %d, want %d (one example has no feasible placement)\n%s", code, exitNoPlacement, errOut)
+	}
+	var results []struct {
+		Object      string         `json:"object"`
+		GPU         bool           `json:"gpu"`
+		Allowed     bool           `json:"allowed"`
+		NoPlacement bool           `json:"noPlacement"`
+		Placement   map[string]any `json:"placement"`
+	}
+	if err := json.Unmarshal([]byte(out), &results); err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]int{}
+	for i, r := range results {
+		byName[r.Object] = i
+	}
+	check := func(obj string, f func(r map[string]any) bool, what string) {
+		t.Helper()
+		i, ok := byName[obj]
+		if !ok {
+			t.Errorf("no result for %s", obj)
+			return
+		}
+		if !f(results[i].Placement) {
+			t.Errorf("%s: %s; placement %v", obj, what, results[i].Placement)
+		}
+	}
+	check("PyTorchJob research/llm-pretrain-7b", func(p map[string]any) bool { return p["nodes"] == 4.0 && p["gpuModel"] == "H100" }, "want 4 H100 nodes")
+	check("Job vision/vision-resnet-sweep", func(p map[string]any) bool { return p["capacityType"] == "spot" }, "interruptible job should run on spot")
+	check("Job vision/feature-extract-mig", func(p map[string]any) bool { return p["mig"] != nil }, "MIG job must say how slices were counted")
+	check("StatefulSet search/vector-db-gpu", func(p map[string]any) bool { return p["cloud"] == "gcp" && p["region"] == "europe-west4" }, "pinned workload keeps its pin")
+	if r := results[byName["Deployment shop/web-frontend"]]; r.GPU || !r.Allowed {
+		t.Errorf("non-GPU deployment: %+v", r)
+	}
+	if r := results[byName["Pod research/giant-single-node"]]; !r.NoPlacement {
+		t.Errorf("giant pod must have no feasible placement: %+v", r)
+	}
+}
+
+func TestCatalogCommands(t *testing.T) {
+	code, out, _ := runQM(t, "", "catalog", "list", "--model", "H100", "--cloud", "gcp")
+	if code != exitOK || !strings.Contains(out, "a3-highgpu-8g") || strings.Contains(out, "p5.48xlarge") {
+		t.Errorf("catalog list: exit %d\n%s", code, out)
+	}
+	sky := writeFile(t, "vms.csv", "InstanceType,AcceleratorName,AcceleratorCount,vCPUs,MemoryGiB,GpuInfo,Price,SpotPrice,Region,AvailabilityZone\n"+
+		"g5.xlarge,A10G,1.0,4.0,16.0,,1.006,0.4,us-east-1,us-east-1a\n")
+	outFile := filepath.Join(t.TempDir(), "out.csv")
+	code, _, errOut := runQM(t, "", "catalog", "import", "--format", "skypilot", "--cloud", "aws", "--as-of", "2026-11-01", sky, "-o", outFile)
+	if code != exitOK || !strings.Contains(errOut, `"offers":1`) {
+		t.Fatalf("import: exit %d: %s", code, errOut)
+	}
+	b, _ := os.ReadFile(outFile)
+	if !strings.HasPrefix(string(b), "# as-of: 2026-11-01\n") || !strings.Contains(string(b), "aws,us-east-1,,g5.xlarge,A10G,1,24,4,16,1.006,0.4,") {
+		t.Errorf("imported catalog:\n%s", b)
+	}
+	// The imported file is a valid catalog for eval.
+	code, out, errOut = runQM(t, gpuPod, "eval", "-f", "-", "--catalog", outFile)
+	if code != exitOK || !strings.Contains(out, "g5.xlarge") {
+		t.Errorf("eval with imported catalog: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, _, errOut := runQM(t, "", "catalog", "import", "--format", "skypilot", "--cloud", "ibm", sky); code != exitInput || !strings.Contains(errOut, `cloud "ibm"`) {
+		t.Errorf("bad cloud: exit %d %s", code, errOut)
+	}
+}
