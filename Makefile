@@ -66,7 +66,8 @@ fuzz: ## Run every fuzz target for FUZZTIME each (default 2m).
 	  ./internal/workload:FuzzDecodeManifests \
 	  ./internal/costing:FuzzReadCSV \
 	  ./internal/costing:FuzzReadSkyPilot \
-	  ./internal/placement:FuzzReadGPUCounts; do \
+	  ./internal/placement:FuzzReadGPUCounts \
+	  ./internal/costing:FuzzDatasetCloud; do \
 	  pkg=$${spec%%:*}; target=$${spec##*:}; \
 	  echo "== $$target ($$pkg) for $(FUZZTIME)"; \
 	  $(GO) test -run='^$$' -fuzz="^$$target$$" -fuzztime=$(FUZZTIME) $$pkg; \

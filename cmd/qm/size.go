@@ -161,4 +161,3 @@ func printSize(w io.Writer, o *sizeOptions, res *placement.SizingResult) error {
 	}
 	return nil
 }
-

@@ -177,9 +177,9 @@ type SizedOffer struct {
 // (cheapest first), the offers that cannot meet it, and the Pareto front of
 // cost and p99 over offers and replica counts.
 type SizingResult struct {
-	Offers []SizedOffer   `json:"offers"`
-	Pareto []SizedOffer   `json:"pareto"`
-	Misses []SizingMiss   `json:"misses,omitempty"`
+	Offers []SizedOffer `json:"offers"`
+	Pareto []SizedOffer `json:"pareto"`
+	Misses []SizingMiss `json:"misses,omitempty"`
 }
 
 // SizingMiss is a GPU model that cannot meet the SLO and why.
