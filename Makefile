@@ -56,7 +56,7 @@ bench: bench-optimizer ## Benchmarks (placement, extraction, optimizer); figures
 .PHONY: bench-optimizer
 bench-optimizer: tools-solvers ## Batch optimizer, 500 workloads x 2,000 offers, 10 seeds, side by side with CBC.
 	@mkdir -p $(BIN)
-	QM_BENCH_OPTIMIZER=1 $(GO) test -run='^TestBenchOptimizer$$' -count=1 -v -timeout=30m ./internal/placement/ | tee $(BIN)/bench-optimizer.txt
+	$(GO) test -run='^$$' -bench='^BenchmarkOptimizerVsCBC$$' -benchtime=1x -count=1 -v -timeout=60m ./internal/placement/ | tee $(BIN)/bench-optimizer.txt
 
 .PHONY: fuzz
 fuzz: ## Run every fuzz target for FUZZTIME each (default 2m).
