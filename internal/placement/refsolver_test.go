@@ -18,6 +18,8 @@ import (
 // cbcResult is what the reference solver found.
 type cbcResult struct {
 	infeasible bool
+	// stopped is true when CBC hit its time limit (bench only).
+	stopped bool
 	choice     []int
 	cost       float64
 	elapsed    time.Duration
@@ -26,7 +28,7 @@ type cbcResult struct {
 // solveCBC exports p in LP format and solves it with COIN-OR CBC (installed
 // by `make tools-solvers`), recomputing the objective from the chosen
 // variables so that CBC's printed rounding does not matter.
-func solveCBC(t testing.TB, p *Problem) cbcResult {
+func solveCBC(t testing.TB, p *Problem, extra ...string) cbcResult {
 	t.Helper()
 	cbc, err := exec.LookPath("cbc")
 	if err != nil {
@@ -44,7 +46,8 @@ func solveCBC(t testing.TB, p *Problem) cbcResult {
 	f.Close()
 	solu := filepath.Join(dir, "solution.txt")
 	start := time.Now()
-	out, err := exec.Command(cbc, model, "-ratio", "0", "-allow", "0", "-threads", "1", "-solve", "-solu", solu).CombinedOutput()
+	args := append([]string{model, "-ratio", "0", "-allow", "0", "-threads", "1"}, extra...)
+	out, err := exec.Command(cbc, append(args, "-solve", "-solu", solu)...).CombinedOutput()
 	elapsed := time.Since(start)
 	if err != nil {
 		t.Fatalf("cbc: %v\n%s", err, out)
@@ -66,6 +69,8 @@ func solveCBC(t testing.TB, p *Problem) cbcResult {
 	status := sc.Text()
 	switch {
 	case strings.HasPrefix(status, "Optimal"):
+	case strings.HasPrefix(status, "Stopped on time"):
+		res.stopped = true
 	case strings.Contains(status, "nfeasible"):
 		res.infeasible = true
 		return res
