@@ -20,9 +20,9 @@ type cbcResult struct {
 	infeasible bool
 	// stopped is true when CBC hit its time limit (bench only).
 	stopped bool
-	choice     []int
-	cost       float64
-	elapsed    time.Duration
+	choice  []int
+	cost    float64
+	elapsed time.Duration
 }
 
 // solveCBC exports p in LP format and solves it with COIN-OR CBC (installed
