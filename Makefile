@@ -25,7 +25,7 @@ demo: build ## Decide on the example workloads with the embedded catalog (qm eva
 	  [ $$code -ne 1 ]
 
 .PHONY: test
-test: lint test-go ## Everything CI runs: lint and all tests.
+test: lint tools-solvers test-go ## Everything CI runs: lint and all tests.
 
 .PHONY: test-go
 test-go: ## Go unit, property and contract tests with the race detector.
@@ -38,9 +38,25 @@ lint: ## gofmt, go vet and staticcheck.
 	$(GO) vet $(PKGS)
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 $(PKGS)
 
+.PHONY: tools-solvers
+tools-solvers: ## Install the reference MILP solvers (CBC, GLPK) from Debian when missing.
+	@missing=""; \
+	  command -v cbc >/dev/null || missing="$$missing coinor-cbc"; \
+	  command -v glpsol >/dev/null || missing="$$missing glpk-utils"; \
+	  if [ -n "$$missing" ]; then \
+	    echo "installing$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  fi
+
 .PHONY: bench
-bench: ## Benchmarks (placement, extraction); figures go in the issue notes.
+bench: bench-optimizer ## Benchmarks (placement, extraction, optimizer); figures go in the issue notes.
+	@mkdir -p $(BIN)
 	$(GO) test -run='^$$' -bench=. -benchmem -count=5 ./internal/placement/ ./internal/workload/ | tee $(BIN)/bench.txt
+
+.PHONY: bench-optimizer
+bench-optimizer: tools-solvers ## Batch optimizer, 500 workloads x 2,000 offers, 10 seeds, side by side with CBC.
+	@mkdir -p $(BIN)
+	$(GO) test -run='^$$' -bench='^BenchmarkOptimizerVsCBC$$' -benchtime=1x -count=1 -v -timeout=60m ./internal/placement/ | tee $(BIN)/bench-optimizer.txt
 
 .PHONY: fuzz
 fuzz: ## Run every fuzz target for FUZZTIME each (default 2m).
@@ -50,7 +66,8 @@ fuzz: ## Run every fuzz target for FUZZTIME each (default 2m).
 	  ./internal/workload:FuzzDecodeManifests \
 	  ./internal/costing:FuzzReadCSV \
 	  ./internal/costing:FuzzReadSkyPilot \
-	  ./internal/placement:FuzzReadGPUCounts; do \
+	  ./internal/placement:FuzzReadGPUCounts \
+	  ./internal/costing:FuzzDatasetCloud; do \
 	  pkg=$${spec%%:*}; target=$${spec##*:}; \
 	  echo "== $$target ($$pkg) for $(FUZZTIME)"; \
 	  $(GO) test -run='^$$' -fuzz="^$$target$$" -fuzztime=$(FUZZTIME) $$pkg; \

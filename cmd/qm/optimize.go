@@ -1,0 +1,239 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/quartermaster-io/quartermaster/internal/costing"
+	"github.com/quartermaster-io/quartermaster/internal/placement"
+	"github.com/quartermaster-io/quartermaster/internal/workload"
+)
+
+type optimizeOptions struct {
+	files     []string
+	output    string
+	timeLimit time.Duration
+	nodeLimit int
+	exportLP  string
+	locations []string
+	migration float64
+	restrict  []string
+	require   []string
+	sources   sourceFlags
+}
+
+func newOptimizeCommand(s streams) *cobra.Command {
+	var o optimizeOptions
+	cmd := &cobra.Command{
+		Use:   "optimize -f WORKLOADS...",
+		Short: "Place every GPU workload at once, at the lowest total cost under the quotas",
+		Long: `optimize reads Kubernetes manifests (each GPU workload is one gang: all its GPU
+replicas in one cloud, region and instance type) and assigns every gang an offer so
+that the total cost (compute × expected duration + dataset egress + migration) is
+the lowest the quotas allow. It proves optimality by branch-and-bound; when a limit
+stops the search it reports the best assignment found, a lower bound and the gap.
+Objects without GPUs are ignored.
+
+Exit codes: 0 every workload placed, 1 usage or input error, 3 no assignment places
+every workload (the workloads and the reasons are printed).`,
+		Example: `  qm optimize -f examples/optimizer/ --quota examples/optimizer/quotas.yaml \
+    --catalog examples/optimizer/catalog.csv
+  qm optimize -f examples/workloads/ --quota examples/quotas.yaml -o json --export-lp model.lp`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runOptimize(cmd, s, &o) },
+	}
+	fs := cmd.Flags()
+	fs.StringSliceVarP(&o.files, "filename", "f", nil, "manifest files or directories (- for standard input)")
+	fs.StringVarP(&o.output, "output", "o", "table", "output format: table or json")
+	fs.DurationVar(&o.timeLimit, "time-limit", 10*time.Second, "stop the search after this long and report the gap (0: no limit)")
+	fs.IntVar(&o.nodeLimit, "node-limit", 0, "stop after this many branch-and-bound nodes (0: no limit); unlike the time limit, deterministic")
+	fs.StringVar(&o.exportLP, "export-lp", "", "write the model in CPLEX LP format to this file (check it with cbc or glpsol --lp)")
+	fs.StringArrayVar(&o.locations, "dataset-location", nil, "where a dataset lives, URLPREFIX=cloud/region, for egress (repeatable)")
+	fs.Float64Var(&o.migration, "migration-penalty", 0, "USD charged for moving a workload away from the placement its decision annotation records")
+	fs.StringArrayVar(&o.restrict, "restrict", nil, "restrict every workload's placement, FIELD=V1,V2 (repeatable)")
+	fs.StringArrayVar(&o.require, "require", nil, "capability every offer must have (repeatable)")
+	o.sources.addFlags(fs)
+	_ = cmd.MarkFlagRequired("filename")
+	return cmd
+}
+
+func runOptimize(cmd *cobra.Command, s streams, o *optimizeOptions) error {
+	if o.output != "table" && o.output != "json" {
+		return &exitError{exitInput, fmt.Errorf("output %q: want table or json", o.output)}
+	}
+	if o.timeLimit < 0 || o.nodeLimit < 0 || o.migration < 0 {
+		return &exitError{exitInput, errors.New("--time-limit, --node-limit and --migration-penalty must not be negative")}
+	}
+	restr, err := parseRestrictions(o.restrict, o.require)
+	if err != nil {
+		return &exitError{exitInput, err}
+	}
+	locate, err := parseLocations(o.locations)
+	if err != nil {
+		return &exitError{exitInput, err}
+	}
+	placer, usage, err := o.sources.loadPlacer()
+	if err != nil {
+		return &exitError{exitInput, err}
+	}
+	x, err := workload.New(workload.Options{Jurisdictions: jurisdictions(placer.Catalog())})
+	if err != nil {
+		return &exitError{exitInput, err}
+	}
+	docs, err := readDocuments(s.in, o.files)
+	if err != nil {
+		return &exitError{exitInput, err}
+	}
+	req := &placement.BatchRequest{
+		Usage: usage, Locate: locate, MigrationPenalty: o.migration,
+		Limits: placement.Limits{Time: o.timeLimit, Nodes: o.nodeLimit},
+	}
+	for _, d := range docs {
+		w, err := x.Extract(d.obj, nil)
+		if errors.Is(err, workload.ErrNotWorkload) {
+			continue
+		}
+		if err != nil {
+			return &exitError{exitInput, fmt.Errorf("%s: %w", d.source, err)}
+		}
+		if !w.RequestsGPU() {
+			continue
+		}
+		r := &placement.Restrictions{}
+		if restr != nil {
+			c := *restr
+			c.Reasons = slices.Clip(c.Reasons) // appends must not share a backing array
+			r = &c
+		}
+		if len(w.Residency) > 0 {
+			r.Restrict(placement.FieldJurisdiction, w.Residency, "the workload's residency annotation", "")
+		}
+		req.Gangs = append(req.Gangs, placement.Gang{Workload: w, Restrictions: r, Current: currentPlacement(w)})
+	}
+	if len(req.Gangs) == 0 {
+		return &exitError{exitInput, errors.New("no GPU workloads in the manifests")}
+	}
+	model, err := placer.Model(req)
+	if err != nil {
+		return &exitError{exitInput, err}
+	}
+	if o.exportLP != "" {
+		if err := writeLPFile(o.exportLP, model); err != nil {
+			return &exitError{exitInput, err}
+		}
+	}
+	res := model.Solve(cmd.Context())
+	if err := printOptimize(s.out, o.output, res); err != nil {
+		return err
+	}
+	if len(res.Unplaceable) > 0 || res.Status == placement.StatusUnknown {
+		for _, u := range res.Unplaceable {
+			fmt.Fprintf(s.err, "qm: cannot place %s: %s\n", u.Workload, u.Reason)
+		}
+		if res.Status == placement.StatusUnknown {
+			fmt.Fprintln(s.err, "qm: the limits stopped the search before any assignment of every workload was found")
+		}
+		return quiet{exitNoPlacement}
+	}
+	return nil
+}
+
+func writeLPFile(path string, m *placement.Model) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("exporting the model: %w", err)
+	}
+	if err := m.WriteLP(f); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("exporting the model: %w", err)
+	}
+	return nil
+}
+
+// parseLocations reads --dataset-location URLPREFIX=cloud/region flags.
+func parseLocations(flags []string) (func(string) (costing.Location, bool), error) {
+	if len(flags) == 0 {
+		return nil, nil
+	}
+	type entry struct {
+		prefix string
+		loc    costing.Location
+	}
+	var entries []entry
+	for _, f := range flags {
+		prefix, where, ok := strings.Cut(f, "=")
+		cloud, region, ok2 := strings.Cut(where, "/")
+		if !ok || !ok2 || prefix == "" || region == "" || (cloud != costing.AWS && cloud != costing.Azure && cloud != costing.GCP) {
+			return nil, fmt.Errorf("--dataset-location %q: want URLPREFIX=cloud/region with cloud aws, azure or gcp", f)
+		}
+		entries = append(entries, entry{prefix, costing.Location{Cloud: cloud, Region: region}})
+	}
+	return func(ds string) (costing.Location, bool) {
+		best := -1
+		for i, e := range entries {
+			if strings.HasPrefix(ds, e.prefix) && (best < 0 || len(e.prefix) > len(entries[best].prefix)) {
+				best = i
+			}
+		}
+		if best < 0 {
+			return costing.Location{}, false
+		}
+		return entries[best].loc, true
+	}, nil
+}
+
+// currentPlacement reads where a running workload was placed from its
+// decision annotation (contract 4.2), or nil.
+func currentPlacement(w *workload.Workload) *workload.Target {
+	raw, ok := w.Annotations["quartermaster.io/decision"]
+	if !ok {
+		return nil
+	}
+	var d struct {
+		Cloud, Region, InstanceType, CapacityType string
+	}
+	if json.Unmarshal([]byte(raw), &d) != nil || d.Cloud == "" || d.Region == "" {
+		return nil
+	}
+	return &workload.Target{Cloud: d.Cloud, Region: d.Region, InstanceType: d.InstanceType, CapacityType: d.CapacityType}
+}
+
+func printOptimize(w io.Writer, format string, res *placement.BatchResult) error {
+	if format == "json" {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		out := *res
+		if out.Gap > 1e300 {
+			out.Gap = -1 // JSON has no infinity: -1 means unknown
+		}
+		return enc.Encode(&out)
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "WORKLOAD\tCLOUD\tREGION\tINSTANCE TYPE\tCAPACITY\tNODES\tPRICE/H\tHOURS\tCOST")
+	for _, a := range res.Assignments {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%.4f\t%g\t%.2f\n", a.Workload, a.Cloud, a.Region, a.InstanceType, a.CapacityType, a.Nodes, a.PricePerHour, a.Hours, a.Cost)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	switch {
+	case res.Optimal:
+		fmt.Fprintf(w, "\ntotal cost $%.2f — proven optimal (%d nodes, %.1f ms)\n", res.TotalCost, res.Nodes, res.SolveTimeMs)
+	case len(res.Assignments) > 0:
+		fmt.Fprintf(w, "\ntotal cost $%.2f — not proven optimal: lower bound $%.2f, gap %.4f%% (%d nodes, %.1f ms)\n",
+			res.TotalCost, res.LowerBound, 100*res.Gap, res.Nodes, res.SolveTimeMs)
+	}
+	return nil
+}

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/quartermaster-io/quartermaster/internal/costing"
+	"github.com/quartermaster-io/quartermaster/internal/placement"
+)
+
+type sizeOptions struct {
+	rate          float64
+	serviceTime   string
+	slo           string
+	gpus          int64
+	replicas      int
+	interruptible bool
+	output        string
+	top           int
+	sources       sourceFlags
+}
+
+func newSizeCommand(s streams) *cobra.Command {
+	var o sizeOptions
+	cmd := &cobra.Command{
+		Use:   "size --rate R --service-time T --slo pQ=L",
+		Short: "Size an inference service per offer (M/M/c, Erlang C) and show the cost/latency Pareto front",
+		Long: `size treats each replica as one server of an M/M/c queue: requests arrive at --rate
+per second (Poisson), each takes an exponential time with mean --service-time, scaled
+to each GPU model by its relative speed (memory bandwidth relative to the A100-80GB;
+see docs/optimizer.md). For each offer it finds the fewest replicas whose predicted
+response-time quantile (waiting + service, exact M/M/c distribution) meets the SLO,
+and prints the nodes, the price per hour, p50/p99 and utilisation, then the Pareto
+front of (price per hour, p99) over offers and replica counts.`,
+		Example: `  qm size --rate 40 --service-time 120ms@A100-80GB --slo p99=500ms
+  qm size --rate 40 --service-time 120ms --slo p99=500ms --replicas 4   # check a fixed count`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runSize(s, &o) },
+	}
+	fs := cmd.Flags()
+	fs.Float64Var(&o.rate, "rate", 0, "requests per second")
+	fs.StringVar(&o.serviceTime, "service-time", "", "mean service time per request, optionally @GPU model it was measured on (default A100-80GB)")
+	fs.StringVar(&o.slo, "slo", "", "latency SLO, pQ=DURATION such as p99=500ms")
+	fs.Int64Var(&o.gpus, "gpus-per-replica", 1, "GPUs per replica")
+	fs.IntVar(&o.replicas, "replicas", 0, "only predict the latency of this replica count on the service time's GPU model")
+	fs.BoolVar(&o.interruptible, "interruptible", false, "spot capacity is acceptable")
+	fs.StringVarP(&o.output, "output", "o", "table", "output format: table or json")
+	fs.IntVar(&o.top, "top", 20, "offers to print in the table (0: all)")
+	o.sources.addFlags(fs)
+	for _, f := range []string{"rate", "service-time", "slo"} {
+		_ = cmd.MarkFlagRequired(f)
+	}
+	return cmd
+}
+
+func runSize(s streams, o *sizeOptions) error {
+	if o.output != "table" && o.output != "json" {
+		return &exitError{exitInput, fmt.Errorf("output %q: want table or json", o.output)}
+	}
+	st, model, _ := strings.Cut(o.serviceTime, "@")
+	d, err := time.ParseDuration(strings.TrimSpace(st))
+	if err != nil || d <= 0 {
+		return &exitError{exitInput, fmt.Errorf("--service-time %q: want a positive duration, optionally @GPU model, such as 120ms@A100-80GB", o.serviceTime)}
+	}
+	if model != "" {
+		model = costing.CanonicalGPUModel(strings.TrimSpace(model))
+	}
+	q, lat, err := parseSLOFlag(o.slo)
+	if err != nil {
+		return &exitError{exitInput, err}
+	}
+	if !(o.rate > 0) || o.rate > 1e9 {
+		return &exitError{exitInput, fmt.Errorf("--rate %v: want a positive number of requests per second", o.rate)}
+	}
+	req := &placement.SizingRequest{Rate: o.rate, ServiceTime: d, ServiceModel: model, Quantile: q, Latency: lat,
+		GPUsPerReplica: o.gpus, Interruptible: o.interruptible}
+	if o.replicas > 0 {
+		queue := placement.MMc{Lambda: o.rate, Mu: 1 / d.Seconds(), C: o.replicas}
+		if err := queue.Validate(); err != nil {
+			return &exitError{exitInput, err}
+		}
+		fmt.Fprintf(s.out, "replicas %d: utilisation %.3f, P(wait) %.4f, p50 %.1fms, p%g %.1fms, P(T > %v) = %.5f (SLO allows %.5f)\n",
+			o.replicas, queue.Utilisation(), placement.ErlangC(o.replicas, o.rate*d.Seconds()),
+			1000*queue.Quantile(0.5), 100*q, 1000*queue.Quantile(q), lat, queue.Exceed(lat.Seconds()), 1-q)
+		return nil
+	}
+	placer, _, err := o.sources.loadPlacer()
+	if err != nil {
+		return &exitError{exitInput, err}
+	}
+	res, err := placer.Size(req)
+	if err != nil {
+		return &exitError{exitInput, err}
+	}
+	if len(res.Offers) == 0 {
+		for _, m := range res.Misses {
+			fmt.Fprintf(s.err, "qm: %s: %s\n", m.GPUModel, m.Reason)
+		}
+		fmt.Fprintln(s.err, "qm: no offer can meet the SLO")
+		if o.output == "json" {
+			_ = printSize(s.out, o, res)
+		}
+		return quiet{exitNoPlacement}
+	}
+	return printSize(s.out, o, res)
+}
+
+// parseSLOFlag reads pQ=DURATION, as the latency-slo annotation does.
+func parseSLOFlag(v string) (float64, time.Duration, error) {
+	bad := fmt.Errorf("--slo %q: want pQ=DURATION with 0 < Q < 100, such as p99=500ms", v)
+	qs, ds, ok := strings.Cut(strings.TrimSpace(v), "=")
+	if !ok || !strings.HasPrefix(qs, "p") {
+		return 0, 0, bad
+	}
+	var q float64
+	if _, err := fmt.Sscanf(qs[1:], "%g", &q); err != nil || !(q > 0 && q < 100) || fmt.Sprint(q) != qs[1:] {
+		return 0, 0, bad
+	}
+	d, err := time.ParseDuration(ds)
+	if err != nil || d <= 0 {
+		return 0, 0, bad
+	}
+	return q / 100, d, nil
+}
+
+func printSize(w io.Writer, o *sizeOptions, res *placement.SizingResult) error {
+	if o.output == "json" {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	row := func(x placement.SizedOffer) {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%.4f\t%.1f\t%.1f\t%.2f\n", x.Cloud, x.Region, x.InstanceType, x.GPUModel,
+			x.CapacityType, x.Replicas, x.Nodes, x.PricePerHour, x.P50Ms, x.P99Ms, x.Utilisation)
+	}
+	header := "CLOUD\tREGION\tINSTANCE TYPE\tGPU\tCAPACITY\tREPLICAS\tNODES\tPRICE/H\tP50 MS\tP99 MS\tUTIL"
+	fmt.Fprintln(tw, header)
+	for i, x := range res.Offers {
+		if o.top > 0 && i >= o.top {
+			break
+		}
+		row(x)
+	}
+	fmt.Fprintf(tw, "\nPareto front (price per hour vs p99, over offers and replica counts):\n")
+	fmt.Fprintln(tw, header)
+	for _, x := range res.Pareto {
+		row(x)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(res.Offers) > o.top && o.top > 0 {
+		fmt.Fprintf(w, "(%d more offers: --top 0 or -o json for all)\n", len(res.Offers)-o.top)
+	}
+	return nil
+}

@@ -1,0 +1,115 @@
+package placement
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strconv"
+)
+
+// LPNames labels the rows of an exported model in comments; either func may
+// be nil.
+type LPNames struct {
+	Item     func(i int) string
+	Option   func(i, j int) string
+	Resource func(r int) string
+}
+
+// LPVar is the variable name WriteLP gives option j of item i.
+func LPVar(i, j int) string { return "x" + strconv.Itoa(i) + "_" + strconv.Itoa(j) }
+
+// WriteLP writes the problem in CPLEX LP format (read by CBC, GLPK's glpsol
+// --lp, HiGHS, Gurobi and CPLEX), the full model before presolve, so that
+// another solver checks the model rather than our reductions. Items without
+// options get an infeasible row, as they are infeasible.
+func WriteLP(w io.Writer, p *Problem, names LPNames) error {
+	bw := bufio.NewWriter(w)
+	num := func(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
+	fmt.Fprintln(bw, `\ Quartermaster batch placement: each item takes exactly one option,`)
+	fmt.Fprintln(bw, `\ options of a quota resource together use at most its capacity.`)
+	if names.Item != nil || names.Option != nil {
+		for i, it := range p.Items {
+			if names.Item != nil {
+				fmt.Fprintf(bw, "\\ item %d: %s\n", i, names.Item(i))
+			}
+			if names.Option != nil {
+				for j := range it.Options {
+					fmt.Fprintf(bw, "\\   %s: %s\n", LPVar(i, j), names.Option(i, j))
+				}
+			}
+		}
+	}
+	fmt.Fprintln(bw, "Minimize")
+	bw.WriteString(" cost:")
+	terms := 0
+	term := func(coef float64, v string) {
+		if terms > 0 && terms%8 == 0 {
+			bw.WriteString("\n  ")
+		}
+		if coef < 0 {
+			bw.WriteString(" - " + num(-coef) + " " + v)
+		} else {
+			bw.WriteString(" + " + num(coef) + " " + v)
+		}
+		terms++
+	}
+	for i, it := range p.Items {
+		for j, o := range it.Options {
+			term(o.Cost, LPVar(i, j))
+		}
+	}
+	if terms == 0 {
+		bw.WriteString(" 0 dummy")
+	}
+	bw.WriteString("\nSubject To\n")
+	for i, it := range p.Items {
+		fmt.Fprintf(bw, " one_%d:", i)
+		terms = 0
+		for j := range it.Options {
+			term(1, LPVar(i, j))
+		}
+		if terms == 0 {
+			bw.WriteString(" 0 dummy >= 1\n")
+			continue
+		}
+		bw.WriteString(" = 1\n")
+	}
+	byRes := make([][][2]int, len(p.Capacity))
+	for i, it := range p.Items {
+		for j, o := range it.Options {
+			if o.Resource >= 0 {
+				byRes[o.Resource] = append(byRes[o.Resource], [2]int{i, j})
+			}
+		}
+	}
+	for r, ij := range byRes {
+		if len(ij) == 0 {
+			continue
+		}
+		if names.Resource != nil {
+			fmt.Fprintf(bw, "\\ quota_%d: %s\n", r, names.Resource(r))
+		}
+		fmt.Fprintf(bw, " quota_%d:", r)
+		terms = 0
+		for _, v := range ij {
+			term(p.Items[v[0]].Options[v[1]].Use, LPVar(v[0], v[1]))
+		}
+		fmt.Fprintf(bw, " <= %s\n", num(p.Capacity[r]))
+	}
+	bw.WriteString("Binary\n")
+	terms = 0
+	for i, it := range p.Items {
+		for j := range it.Options {
+			if terms > 0 && terms%12 == 0 {
+				bw.WriteString("\n")
+			}
+			bw.WriteString(" " + LPVar(i, j))
+			terms++
+		}
+	}
+	bw.WriteString("\nEnd\n")
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("writing LP model: %w", err)
+	}
+	return nil
+}
