@@ -118,7 +118,6 @@ func (p *Placer) Model(req *BatchRequest) (*Model, error) {
 	if egress == nil {
 		egress = costing.DefaultEgress()
 	}
-	always := func(*candidate) bool { return true }
 	for gi := range req.Gangs {
 		g := &req.Gangs[gi]
 		w := g.Workload
@@ -136,7 +135,7 @@ func (p *Placer) Model(req *BatchRequest) (*Model, error) {
 		hours := durationHours(w)
 		var item Item
 		var infos []optionInfo
-		p.scan(w, restr, req.Usage, always, func(c *candidate) {
+		p.each(w, restr, req.Usage, func(c *candidate) {
 			info := optionInfo{cand: *c, hours: hours, gpus: int64(c.nodes) * int64(c.offer.GPUCount), computeCostPerHour: c.price}
 			for _, l := range locs {
 				info.egress += l.gib * egress.PerGiB(l.loc, c.offer.Cloud, c.offer.Region)

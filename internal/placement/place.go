@@ -155,20 +155,33 @@ func workloadID(w *workload.Workload) string {
 
 // topK keeps the cheapest candidates seen, best first. It is a value type
 // with methods (not closures) so that candidates never escape to the heap.
+//
+// With collect set it keeps nothing and hands every feasible candidate to
+// collect instead, without pruning: the batch optimizer and sizing enumerate
+// all options this way, through the same filters as Place.
 type topK struct {
-	items [maxKept]candidate
-	n     int
-	keep  int
+	items   [maxKept]candidate
+	n       int
+	keep    int
+	collect func(*candidate)
 }
+
+// full reports whether the list is full, so that worse offers can be pruned.
+func (t *topK) full() bool { return t.collect == nil && t.n == t.keep }
 
 // admits reports whether c would enter the list; scan asks before the quota
 // lookup, so candidates that cannot matter cost no map access.
 func (t *topK) admits(c *candidate) bool {
-	return t.n < t.keep || c.better(&t.items[t.n-1])
+	return t.collect != nil || t.n < t.keep || c.better(&t.items[t.n-1])
 }
 
 // add inserts c in order, dropping the worst when full.
 func (t *topK) add(c *candidate) {
+	if t.collect != nil {
+		cc := *c // only this branch pays for the copy escaping
+		t.collect(&cc)
+		return
+	}
 	i := t.n
 	if t.n < t.keep {
 		t.n++
@@ -180,6 +193,11 @@ func (t *topK) add(c *candidate) {
 		i--
 	}
 	t.items[i] = *c
+}
+
+// each calls fn with every feasible candidate of w, unpruned.
+func (p *Placer) each(w *workload.Workload, restr *Restrictions, usage GPUCounts, fn func(*candidate)) {
+	p.scan(w, restr, usage, &topK{collect: fn})
 }
 
 // scan offers every feasible candidate to top.
@@ -194,7 +212,7 @@ func (p *Placer) scan(w *workload.Workload, restr *Restrictions, usage GPUCounts
 	spot := w.Interruptible && allows(restr.CapacityTypes, string(costing.Spot))
 	for mi, model := range models {
 		for _, o := range p.catalog.ByUnitPrice(model, spot) {
-			if top.n == top.keep {
+			if top.full() {
 				floor := o.PriceHourly
 				if spot {
 					floor = o.MinUnitPrice() * float64(o.GPUCount)

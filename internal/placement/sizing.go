@@ -248,7 +248,7 @@ func (p *Placer) Size(req *SizingRequest) (*SizingResult, error) {
 		for cc := c; cc <= MaxReplicas; cc++ {
 			q := MMc{req.Rate, mu, cc}
 			w.PodSets[0].Replicas = int32(min(cc, math.MaxInt32))
-			p.scan(w, restr, nil, func(*candidate) bool { return true }, func(cd *candidate) {
+			p.each(w, restr, nil, func(cd *candidate) {
 				all = append(all, SizedOffer{
 					Cloud: cd.offer.Cloud, Region: cd.offer.Region, InstanceType: cd.offer.InstanceType, GPUModel: model,
 					CapacityType: cd.capacity, Replicas: cc, Nodes: cd.nodes, PricePerHour: round(cd.price, 4),
