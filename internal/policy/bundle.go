@@ -340,7 +340,9 @@ func (b *Bundle) compile(withTests bool, strict bool) (*ast.Compiler, map[string
 	return c, mods, nil
 }
 
-func (b *Bundle) store() storage.Store { return inmem.NewFromObjectWithOpts(b.data, inmem.OptRoundTripOnWrite(false)) }
+func (b *Bundle) store() storage.Store {
+	return inmem.NewFromObjectWithOpts(b.data, inmem.OptRoundTripOnWrite(false))
+}
 
 // prepare finds the contract rules of every evaluated package and prepares
 // one query per phase.
@@ -437,3 +439,7 @@ func prepareSlots(ctx context.Context, compiler *ast.Compiler, store storage.Sto
 	compilations.Add(1)
 	return &preparedQuery{query: pq, slots: slots}, nil
 }
+
+// ReadFiles reads a bundle's files from fsys as Load does, for callers that
+// also want to lint them (qm test).
+func ReadFiles(fsys fs.FS) (map[string][]byte, error) { return readFiles(fsys) }

@@ -152,7 +152,39 @@ func NewWorkload(w *workload.Workload) Workload {
 		}
 		out.PodSets[i] = p
 	}
-	out.Pin = pinOf(&w.Pin)
+	// The gang lands in one place, so what it may take is what every GPU
+	// pod set's pin allows.
+	first := true
+	for i := range w.PodSets {
+		if w.PodSets[i].GPU.Count == 0 {
+			continue
+		}
+		p := pinOf(&w.PodSets[i].Pin)
+		if first {
+			out.Pin, first = p, false
+			continue
+		}
+		out.Pin.Clouds = intersectPinned(out.Pin.Clouds, p.Clouds)
+		out.Pin.Regions = intersectPinned(out.Pin.Regions, p.Regions)
+		out.Pin.CapacityTypes = intersectPinned(out.Pin.CapacityTypes, p.CapacityTypes)
+	}
+	return out
+}
+
+// intersectPinned intersects two pinned lists; nil means unpinned.
+func intersectPinned(a, b []string) []string {
+	switch {
+	case a == nil:
+		return b
+	case b == nil:
+		return a
+	}
+	out := []string{}
+	for _, v := range a {
+		if slices.Contains(b, v) {
+			out = append(out, v)
+		}
+	}
 	return out
 }
 

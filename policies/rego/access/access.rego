@@ -6,7 +6,7 @@
 #   and sizes, and large on-demand top-tier requests only from allowed groups.
 package quartermaster.access
 
-team := input.workload.team
+team := object.get(input.workload, "team", "")
 
 team_config := data.config.teams[team]
 

@@ -7,7 +7,7 @@
 #   compliant placement fits the budget. Warn above a fraction of a cap.
 package quartermaster.budget
 
-team := input.workload.team
+team := object.get(input.workload, "team", "")
 
 budget := data.config.teams[team].budget
 
