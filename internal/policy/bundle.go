@@ -251,9 +251,7 @@ func LoadFiles(ctx context.Context, files map[string][]byte, opts Options) (*Bun
 	if b.exempt, err = readExemptions(config["exemptions"]); err != nil {
 		return nil, err
 	}
-	if err := b.prepare(ctx); err != nil {
-		return nil, err
-	}
+	// Tests first: a bundle they reject is never prepared.
 	if opts.RunTests && len(b.tests) > 0 {
 		rep, err := b.runTests(ctx, false)
 		if err != nil {
@@ -262,6 +260,9 @@ func LoadFiles(ctx context.Context, files map[string][]byte, opts Options) (*Bun
 		if failed := rep.Failed(); len(failed) > 0 {
 			return nil, fmt.Errorf("policy bundle %s fails its own tests: %s", b.revision, strings.Join(failed, ", "))
 		}
+	}
+	if err := b.prepare(ctx); err != nil {
+		return nil, err
 	}
 	return b, nil
 }
@@ -432,6 +433,10 @@ func prepareSlots(ctx context.Context, compiler *ast.Compiler, store storage.Sto
 		rego.Compiler(compiler),
 		rego.Store(store),
 		rego.SetRegoVersion(ast.RegoV1),
+		// A built-in error (to_number on garbage, a bad regex) must fail
+		// the evaluation, and so the admission, rather than quietly make a
+		// deny rule undefined.
+		rego.StrictBuiltinErrors(true),
 	).PrepareForEval(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("preparing policy query: %w", err)

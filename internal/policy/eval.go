@@ -50,6 +50,11 @@ func (b *Bundle) EvaluatePlaced(ctx context.Context, in *Input) (*Decision, erro
 }
 
 func (b *Bundle) run(ctx context.Context, q *preparedQuery, in *Input, d *Decision) error {
+	if err := ctx.Err(); err != nil {
+		// The webhook's deadline has passed: no answer is better than a
+		// guess, and OPA only notices cancellation mid-evaluation.
+		return err
+	}
 	input, err := ToValue(in)
 	if err != nil {
 		return fmt.Errorf("converting input: %w", err)

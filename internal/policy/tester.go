@@ -59,6 +59,7 @@ func (b *Bundle) runTests(ctx context.Context, coverage bool) (*TestReport, erro
 		SetStore(b.store()).
 		SetModules(mods).
 		CapturePrintOutput(true).
+		RaiseBuiltinErrors(true).
 		SetDefaultRegoVersion(ast.RegoV1)
 	if coverage {
 		cov = cover.New()
