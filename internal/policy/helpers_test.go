@@ -3,6 +3,7 @@ package policy
 import (
 	"bytes"
 	"context"
+	"io/fs"
 	"sync"
 	"testing"
 
@@ -34,3 +35,5 @@ func codes(fs []Finding) []string {
 }
 
 func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
+
+func libraryFS() fs.FS { return policies.FS() }
