@@ -124,11 +124,11 @@ func (s *ClusterState) add(obj map[string]any) error {
 		s.claims[ns+"/"+name] = c
 	case "Namespace":
 		if name == "" {
-			return fmt.Errorf("Namespace without metadata.name")
+			return fmt.Errorf("namespace without metadata.name")
 		}
 		labels, err := stringMap(meta["labels"])
 		if err != nil {
-			return fmt.Errorf("Namespace %s: metadata.labels: %w", name, err)
+			return fmt.Errorf("namespace %s: metadata.labels: %w", name, err)
 		}
 		s.namespaces[name] = labels
 	}
