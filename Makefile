@@ -20,9 +20,9 @@ build: ## Build qm, webhook and auditor into ./bin.
 .PHONY: demo
 demo: build ## Decide on the example workloads with the embedded catalog (qm eval).
 	@echo "\$$ qm eval -f examples/workloads/ --quota examples/quotas.yaml --usage examples/usage.yaml --cluster-state examples/cluster-state.yaml --inventory examples/inventory.yaml"
-	@$(BIN)/qm eval -f examples/workloads/ --quota examples/quotas.yaml --usage examples/usage.yaml \
-	  --cluster-state examples/cluster-state.yaml --inventory examples/inventory.yaml; \
-	  code=$$?; echo; echo "qm exited $$code (0 allowed, 2 denied, 3 no feasible placement: the examples include one)"; \
+	@code=0; $(BIN)/qm eval -f examples/workloads/ --quota examples/quotas.yaml --usage examples/usage.yaml \
+	  --cluster-state examples/cluster-state.yaml --inventory examples/inventory.yaml || code=$$?; \
+	  echo; echo "qm exited $$code (0 allowed, 2 denied, 3 no feasible placement: the examples include both)"; \
 	  [ $$code -ne 1 ]
 
 .PHONY: test
