@@ -19,17 +19,26 @@ build: ## Build qm, webhook and auditor into ./bin.
 
 .PHONY: demo
 demo: build ## Decide on the example workloads with the embedded catalog (qm eval).
-	@echo "\$$ qm eval -f examples/workloads/ --quota examples/quotas.yaml --usage examples/usage.yaml"
-	@$(BIN)/qm eval -f examples/workloads/ --quota examples/quotas.yaml --usage examples/usage.yaml; \
-	  code=$$?; echo; echo "qm exited $$code (0 allowed, 2 denied, 3 no feasible placement: the examples include one)"; \
+	@echo "\$$ qm eval -f examples/workloads/ --quota examples/quotas.yaml --usage examples/usage.yaml --cluster-state examples/cluster-state.yaml --inventory examples/inventory.yaml"
+	@code=0; $(BIN)/qm eval -f examples/workloads/ --quota examples/quotas.yaml --usage examples/usage.yaml \
+	  --cluster-state examples/cluster-state.yaml --inventory examples/inventory.yaml || code=$$?; \
+	  echo; echo "qm exited $$code (0 allowed, 2 denied, 3 no feasible placement: the examples include both)"; \
 	  [ $$code -ne 1 ]
 
 .PHONY: test
-test: lint tools-solvers test-go ## Everything CI runs: lint and all tests.
+test: lint tools-solvers test-go test-rego ## Everything CI runs: lint and all tests.
 
 .PHONY: test-go
 test-go: ## Go unit, property and contract tests with the race detector.
 	$(GO) test -race -count=1 $(PKGS)
+
+.PHONY: test-rego
+test-rego: ## Rego library: opa fmt, check --strict, opa test with >= 90% coverage (qm test).
+	$(GO) run ./cmd/qm test policies/rego --coverage-min 90
+
+.PHONY: generate
+generate: ## Regenerate docs/policy-input.schema.json from the Go types.
+	$(GO) test ./internal/policy -run '^TestSchemaIsCurrent$$' -update -count=1
 
 .PHONY: lint
 lint: ## gofmt, go vet and staticcheck.
@@ -49,9 +58,9 @@ tools-solvers: ## Install the reference MILP solvers (CBC, GLPK) from Debian whe
 	  fi
 
 .PHONY: bench
-bench: bench-optimizer ## Benchmarks (placement, extraction, optimizer); figures go in the issue notes.
+bench: bench-optimizer ## Benchmarks (placement, extraction, policy, optimizer); figures go in the issue notes.
 	@mkdir -p $(BIN)
-	$(GO) test -run='^$$' -bench=. -benchmem -count=5 ./internal/placement/ ./internal/workload/ | tee $(BIN)/bench.txt
+	$(GO) test -run='^$$' -bench=. -benchmem -count=5 ./internal/placement/ ./internal/workload/ ./internal/policy/ | tee $(BIN)/bench.txt
 
 .PHONY: bench-optimizer
 bench-optimizer: tools-solvers ## Batch optimizer, 500 workloads x 2,000 offers, 10 seeds, side by side with CBC.
@@ -67,7 +76,10 @@ fuzz: ## Run every fuzz target for FUZZTIME each (default 2m).
 	  ./internal/costing:FuzzReadCSV \
 	  ./internal/costing:FuzzReadSkyPilot \
 	  ./internal/placement:FuzzReadGPUCounts \
-	  ./internal/costing:FuzzDatasetCloud; do \
+	  ./internal/costing:FuzzDatasetCloud \
+	  ./internal/encryption:FuzzReadClusterState \
+	  ./internal/encryption:FuzzReadInventory \
+	  ./internal/policy:FuzzLoadData; do \
 	  pkg=$${spec%%:*}; target=$${spec##*:}; \
 	  echo "== $$target ($$pkg) for $(FUZZTIME)"; \
 	  $(GO) test -run='^$$' -fuzz="^$$target$$" -fuzztime=$(FUZZTIME) $$pkg; \

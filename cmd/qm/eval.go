@@ -30,6 +30,7 @@ type evalOptions struct {
 	restrict []string
 	require  []string
 	sources  sourceFlags
+	policy   policyFlags
 }
 
 func newEvalCommand(s streams) *cobra.Command {
@@ -45,6 +46,8 @@ Exit codes: 0 all allowed, 1 usage or input error, 2 a workload was denied,
 3 a workload has no feasible placement.`,
 		Example: `  qm eval -f examples/workloads/
   qm eval -f job.yaml --restrict jurisdiction=eu -o json
+  qm eval -f examples/workloads/ --cluster-state examples/cluster-state.yaml --inventory examples/inventory.yaml
+  qm eval -f job.yaml --policies ./my-policies --group ml-platform
   kubectl get deploy -A -o yaml | qm eval -f -`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runEval(cmd.Context(), s, &o) },
@@ -55,6 +58,7 @@ Exit codes: 0 all allowed, 1 usage or input error, 2 a workload was denied,
 	fs.StringArrayVar(&o.restrict, "restrict", nil, "restrict placement, FIELD=V1,V2 with FIELD one of cloud, region, jurisdiction, capacityType, gpuModel (repeatable)")
 	fs.StringArrayVar(&o.require, "require", nil, "capability every offer must have, e.g. confidential-computing (repeatable)")
 	o.sources.addFlags(fs)
+	o.policy.addFlags(fs)
 	_ = cmd.MarkFlagRequired("filename")
 	return cmd
 }
@@ -81,7 +85,11 @@ func runEval(ctx context.Context, s streams, o *evalOptions) error {
 	if err != nil {
 		return &exitError{exitInput, err}
 	}
-	ev, err := admission.NewEvaluator(admission.Deps{Extractor: x, Placer: placer})
+	pol, err := o.policy.load(ctx, placer.Catalog().Regions())
+	if err != nil {
+		return &exitError{exitInput, err}
+	}
+	ev, err := admission.NewEvaluator(admission.Deps{Extractor: x, Placer: placer, Policy: pol.engine, Evidence: pol.evidence})
 	if err != nil {
 		return err
 	}
@@ -91,7 +99,8 @@ func runEval(ctx context.Context, s streams, o *evalOptions) error {
 	}
 	results := make([]evalResult, 0, len(docs))
 	for _, d := range docs {
-		out, err := ev.Evaluate(ctx, &admission.Input{ID: decisionID(d.source, d.obj), Object: d.obj, Restrictions: restr, Usage: usage})
+		out, err := ev.Evaluate(ctx, &admission.Input{ID: decisionID(d.source, d.obj), Object: d.obj, Restrictions: restr, Usage: usage,
+			Request: admission.RequestInfo{Username: o.policy.user, Groups: o.policy.groups}, NamespaceLabels: pol.namespaceLabels(d.obj)})
 		if err != nil {
 			return fmt.Errorf("%s: %w", d.source, err)
 		}

@@ -26,13 +26,16 @@ func writeFile(t *testing.T, name, content string) string {
 	return p
 }
 
+// gpuPod passes the default policy library: known team, own service
+// account, an allowed registry.
 const gpuPod = `apiVersion: v1
 kind: Pod
-metadata: {name: p, namespace: ns}
+metadata: {name: p, namespace: ns, annotations: {quartermaster.io/team: research}}
 spec:
+  serviceAccountName: trainer
   containers:
     - name: a
-      image: i
+      image: ghcr.io/example/train:1
       resources: {limits: {nvidia.com/gpu: 1}}
 `
 
@@ -45,7 +48,7 @@ func TestEvalExitCodes(t *testing.T) {
 	}{
 		"allowed":           {gpuPod, []string{"eval", "-f", "-"}, exitOK, "allowed"},
 		"non-gpu skipped":   {"apiVersion: v1\nkind: Pod\nmetadata: {name: w}\nspec: {containers: [{name: a, image: nginx}]}\n", []string{"eval", "-f", "-"}, exitOK, "no GPU requested"},
-		"denied annotation": {strings.Replace(gpuPod, "metadata: {name: p, namespace: ns}", "metadata: {name: p, annotations: {quartermaster.io/interruptible: sometimes}}", 1), []string{"eval", "-f", "-"}, exitDenied, "invalid-annotation"},
+		"denied annotation": {strings.Replace(gpuPod, "quartermaster.io/team: research}", "quartermaster.io/team: research, quartermaster.io/interruptible: sometimes}", 1), []string{"eval", "-f", "-"}, exitDenied, "invalid-annotation"},
 		"no placement":      {strings.Replace(gpuPod, "nvidia.com/gpu: 1", "nvidia.com/gpu: 16", 1), []string{"eval", "-f", "-"}, exitNoPlacement, "no-placement"},
 		"restricted":        {gpuPod, []string{"eval", "-f", "-", "--restrict", "jurisdiction=jp", "-o", "json"}, exitOK, `"jurisdiction": "jp"`},
 		"bad restrict":      {gpuPod, []string{"eval", "-f", "-", "--restrict", "colour=red"}, exitInput, `field "colour"`},
@@ -72,7 +75,7 @@ func TestEvalExitCodes(t *testing.T) {
 
 func TestEvalDeniedBeatsNoPlacement(t *testing.T) {
 	in := strings.Replace(gpuPod, "nvidia.com/gpu: 1", "nvidia.com/gpu: 16", 1) + "---\n" +
-		strings.Replace(gpuPod, "metadata: {name: p, namespace: ns}", "metadata: {name: q, annotations: {quartermaster.io/team: BAD}}", 1)
+		strings.Replace(gpuPod, "quartermaster.io/team: research}", "quartermaster.io/team: BAD}", 1)
 	if code, out, _ := runQM(t, in, "eval", "-f", "-"); code != exitDenied {
 		t.Errorf("exit %d, want %d (a denial outranks no placement)\n%s", code, exitDenied, out)
 	}
@@ -123,9 +126,10 @@ func TestEvalYAMLAndDirectories(t *testing.T) {
 // and checks the outcome of each.
 func TestDemoExamples(t *testing.T) {
 	code, out, errOut := runQM(t, "", "eval", "-f", "../../examples/workloads/", "--quota", "../../examples/quotas.yaml",
-		"--usage", "../../examples/usage.yaml", "-o", "json")
-	if code != exitNoPlacement {
-		t.Fatalf("exit %d, want %d (one example has no feasible placement)\n%s", code, exitNoPlacement, errOut)
+		"--usage", "../../examples/usage.yaml", "--cluster-state", "../../examples/cluster-state.yaml",
+		"--inventory", "../../examples/inventory.yaml", "-o", "json")
+	if code != exitDenied {
+		t.Fatalf("exit %d, want %d (some examples are denied by policy)\n%s", code, exitDenied, errOut)
 	}
 	var results []struct {
 		Object      string         `json:"object"`
@@ -133,6 +137,9 @@ func TestDemoExamples(t *testing.T) {
 		Allowed     bool           `json:"allowed"`
 		NoPlacement bool           `json:"noPlacement"`
 		Placement   map[string]any `json:"placement"`
+		Violations  []struct {
+			Code string `json:"code"`
+		} `json:"violations"`
 	}
 	if err := json.Unmarshal([]byte(out), &results); err != nil {
 		t.Fatal(err)
@@ -162,6 +169,18 @@ func TestDemoExamples(t *testing.T) {
 	if r := results[byName["Pod research/giant-single-node"]]; !r.NoPlacement {
 		t.Errorf("giant pod must have no feasible placement: %+v", r)
 	}
+	check("Job ledger/ledger-fraud-model", func(p map[string]any) bool { return p["jurisdiction"] == "eu" }, "restricted EU data must be placed in the EU")
+	for obj, code := range map[string]string{
+		"Job claims/claims-embeddings":   "encryption-customer-key-required",
+		"Job claims/claims-archive-scan": "residency-dataset-outside",
+		"Pod research/gpu-debug":         "access-host-path",
+		"Job vision/vision-long-sweep":   "budget-estimated-cost",
+	} {
+		r := results[byName[obj]]
+		if r.Allowed || len(r.Violations) == 0 || r.Violations[0].Code != code {
+			t.Errorf("%s: want a denial %s, got %+v", obj, code, r)
+		}
+	}
 }
 
 func TestCatalogCommands(t *testing.T) {
@@ -170,19 +189,19 @@ func TestCatalogCommands(t *testing.T) {
 		t.Errorf("catalog list: exit %d\n%s", code, out)
 	}
 	sky := writeFile(t, "vms.csv", "InstanceType,AcceleratorName,AcceleratorCount,vCPUs,MemoryGiB,GpuInfo,Price,SpotPrice,Region,AvailabilityZone\n"+
-		"g5.xlarge,A10G,1.0,4.0,16.0,,1.006,0.4,us-east-1,us-east-1a\n")
+		"g6.xlarge,L4,1.0,4.0,16.0,,0.8048,0.32,us-east-1,us-east-1a\n")
 	outFile := filepath.Join(t.TempDir(), "out.csv")
 	code, _, errOut := runQM(t, "", "catalog", "import", "--format", "skypilot", "--cloud", "aws", "--as-of", "2026-11-01", sky, "-o", outFile)
 	if code != exitOK || !strings.Contains(errOut, `"offers":1`) {
 		t.Fatalf("import: exit %d: %s", code, errOut)
 	}
 	b, _ := os.ReadFile(outFile)
-	if !strings.HasPrefix(string(b), "# as-of: 2026-11-01\n") || !strings.Contains(string(b), "aws,us-east-1,,g5.xlarge,A10G,1,24,4,16,1.006,0.4,") {
+	if !strings.HasPrefix(string(b), "# as-of: 2026-11-01\n") || !strings.Contains(string(b), "aws,us-east-1,,g6.xlarge,L4,1,24,4,16,0.8048,0.32,") {
 		t.Errorf("imported catalog:\n%s", b)
 	}
 	// The imported file is a valid catalog for eval.
 	code, out, errOut = runQM(t, gpuPod, "eval", "-f", "-", "--catalog", outFile)
-	if code != exitOK || !strings.Contains(out, "g5.xlarge") {
+	if code != exitOK || !strings.Contains(out, "g6.xlarge") {
 		t.Errorf("eval with imported catalog: exit %d\n%s%s", code, out, errOut)
 	}
 	if code, _, errOut := runQM(t, "", "catalog", "import", "--format", "skypilot", "--cloud", "ibm", sky); code != exitInput || !strings.Contains(errOut, `cloud "ibm"`) {

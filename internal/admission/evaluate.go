@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/quartermaster-io/quartermaster/internal/encryption"
 	"github.com/quartermaster-io/quartermaster/internal/placement"
+	"github.com/quartermaster-io/quartermaster/internal/policy"
 	"github.com/quartermaster-io/quartermaster/internal/workload"
 )
 
@@ -24,12 +26,20 @@ const (
 type Evaluator struct {
 	extractor *workload.Extractor
 	placer    *placement.Placer
+	policy    PolicyEngine
+	evidence  EvidenceCollector
 }
 
 // Deps are the Evaluator's collaborators, wired by the binaries.
 type Deps struct {
 	Extractor *workload.Extractor
 	Placer    *placement.Placer
+	// Policy, when set, is evaluated on every GPU workload; nil admits
+	// everything placement can place.
+	Policy PolicyEngine
+	// Evidence gathers encryption evidence for policy; nil means nothing
+	// is known (every volume and dataset "unknown").
+	Evidence EvidenceCollector
 }
 
 // NewEvaluator checks and wires its dependencies.
@@ -37,7 +47,11 @@ func NewEvaluator(d Deps) (*Evaluator, error) {
 	if d.Extractor == nil || d.Placer == nil {
 		return nil, errors.New("admission evaluator: extractor and placer are required")
 	}
-	return &Evaluator{extractor: d.Extractor, placer: d.Placer}, nil
+	ev := d.Evidence
+	if ev == nil {
+		ev = &encryption.Collector{}
+	}
+	return &Evaluator{extractor: d.Extractor, placer: d.Placer, policy: d.Policy, evidence: ev}, nil
 }
 
 // Input is one object to decide on.
@@ -86,14 +100,19 @@ type Outcome struct {
 	Patch      []PatchOp   `json:"patch,omitempty"`
 	// NoPlacement is set when the workload is allowed by policy but fits
 	// nowhere (exit code 3 in qm).
-	NoPlacement bool               `json:"noPlacement,omitempty"`
-	Workload    *workload.Workload `json:"-"`
+	NoPlacement bool `json:"noPlacement,omitempty"`
+	// DryRun are what policies in dryrun mode would have denied.
+	DryRun []Violation `json:"dryRun,omitempty"`
+	// Exempt is true when the namespace is exempt from policy.
+	Exempt bool `json:"exempt,omitempty"`
+	// PolicyRevision is the revision of the policy bundle that decided.
+	PolicyRevision string             `json:"policyRevision,omitempty"`
+	Workload       *workload.Workload `json:"-"`
 }
 
 // Evaluate decides on one object. Errors are reserved for faults of the
 // evaluator itself; anything wrong with the object is a denial.
 func (e *Evaluator) Evaluate(ctx context.Context, in *Input) (*Outcome, error) {
-	_ = ctx // policy evaluation (next) honours its deadline
 	out := &Outcome{Object: describe(in.Object), Allowed: true}
 	w, err := e.extractor.Extract(in.Object, in.NamespaceLabels)
 	if err != nil {
@@ -117,7 +136,27 @@ func (e *Evaluator) Evaluate(ctx context.Context, in *Input) (*Outcome, error) {
 		return out, nil
 	}
 	out.GPU = true
-	res, err := e.placer.Place(&placement.Request{Workload: w, Restrictions: in.Restrictions, Usage: in.Usage})
+	restr := in.Restrictions
+	var pin *policy.Input
+	if e.policy != nil {
+		ev, err := e.evidence.Collect(ctx, w)
+		if err != nil {
+			// Fail closed: without evidence, encryption and residency
+			// rules cannot be trusted.
+			return out.deny(CodeEvidenceError, "gathering evidence failed, so policy cannot be checked (failing closed): "+err.Error()), nil
+		}
+		pin = policyInput(in, w, ev)
+		dec, err := e.policy.Evaluate(ctx, pin)
+		if err != nil {
+			return e.policyFailed(out, err)
+		}
+		out.applyDecision(dec)
+		if out.Denied() {
+			return out, nil
+		}
+		restr = mergeRestrictions(restr, dec.Restrictions)
+	}
+	res, err := e.placer.Place(&placement.Request{Workload: w, Restrictions: restr, Usage: in.Usage})
 	if err != nil {
 		var nf *placement.NoFeasibleError
 		if !errors.As(err, &nf) {
@@ -129,14 +168,35 @@ func (e *Evaluator) Evaluate(ctx context.Context, in *Input) (*Outcome, error) {
 		out.NoPlacement = true
 		return out.deny(CodeNoFeasiblePlacement, err.Error()), nil
 	}
-	d := newDecision(in.ID, w, res, in.Restrictions, e.placer.Catalog().Meta().AsOf)
+	d := newDecision(in.ID, w, res, restr, e.placer.Catalog().Meta().AsOf)
+	out.Decision = d
+	if pin != nil && !out.Exempt {
+		// Phase two: rules that judge the chosen placement (budget).
+		pin.Placement = placementOf(d)
+		dec, err := e.policy.EvaluatePlaced(ctx, pin)
+		if err != nil {
+			return e.policyFailed(out, err)
+		}
+		out.applyDecision(dec)
+		if out.Denied() {
+			return out, nil // the decision stays for the record; no patch
+		}
+	}
 	raw, err := json.Marshal(d)
 	if err != nil {
 		return nil, fmt.Errorf("encoding decision of %s: %w", out.Object, err)
 	}
-	out.Decision = d
 	out.Patch = buildPatch(in.Object, w, d, e.extractor.Labels(), string(raw))
 	return out, nil
+}
+
+// policyFailed fails closed on a policy evaluation error and passes other
+// errors (faults of the evaluator) up.
+func (e *Evaluator) policyFailed(out *Outcome, err error) (*Outcome, error) {
+	if policy.IsEvalError(err) {
+		return out.deny(CodePolicyError, "policy could not be evaluated, so the workload is denied (failing closed): "+err.Error()), nil
+	}
+	return nil, fmt.Errorf("evaluating policy on %s: %w", out.Object, err)
 }
 
 func (o *Outcome) deny(code, msg string) *Outcome {

@@ -1,0 +1,151 @@
+# METADATA
+# title: Access
+# description: |
+#   Who may run what: known teams, allowed registries, no host access or
+#   privileged containers, no default service account, per-team GPU models
+#   and sizes, and large on-demand top-tier requests only from allowed groups.
+package quartermaster.access
+
+team := object.get(input.workload, "team", "")
+
+team_config := data.config.teams[team]
+
+thresholds := data.config.thresholds
+
+deny contains {"code": "access-unknown-team", "msg": msg} if {
+	not team_config
+	msg := unknown_team_msg
+}
+
+unknown_team_msg := "the workload names no team: add the annotation quartermaster.io/team or label the namespace" if team == ""
+
+else := sprintf("team %q is not known: known teams are %s", [team, concat(", ", sort(object.keys(data.config.teams)))])
+
+# qualified turns an image reference into registry/path form.
+qualified(image) := image if {
+	first := split(image, "/")[0]
+	count(split(image, "/")) > 1
+	registry_like(first)
+}
+
+else := concat("", ["docker.io/", image]) if {
+	count(split(image, "/")) > 1
+}
+
+else := concat("", ["docker.io/library/", image])
+
+registry_like(host) if contains(host, ".")
+
+registry_like(host) if contains(host, ":")
+
+registry_like("localhost")
+
+deny contains {"code": "access-registry", "msg": msg} if {
+	some ps in input.workload.podSets
+	some image in ps.images
+	full := qualified(image)
+	not startswith_any(full, data.config.registries.allowed)
+	msg := sprintf(
+		"image %s of pod set %s is not from an allowed registry (%s)",
+		[image, ps.name, concat(", ", data.config.registries.allowed)],
+	)
+}
+
+startswith_any(s, prefixes) if {
+	some p in prefixes
+	startswith(s, p)
+}
+
+deny contains {"code": "access-privileged", "msg": msg} if {
+	some ps in input.workload.podSets
+	ps.privileged
+	msg := sprintf("pod set %s runs a privileged container: GPU workloads may not", [ps.name])
+}
+
+deny contains {"code": "access-host-network", "msg": msg} if {
+	some ps in input.workload.podSets
+	ps.hostNetwork
+	msg := sprintf("pod set %s uses hostNetwork: GPU workloads may not", [ps.name])
+}
+
+deny contains {"code": "access-host-pid", "msg": msg} if {
+	some ps in input.workload.podSets
+	ps.hostPID
+	msg := sprintf("pod set %s uses hostPID: GPU workloads may not", [ps.name])
+}
+
+deny contains {"code": "access-host-path", "msg": msg} if {
+	some ps in input.workload.podSets
+	some v in ps.volumes
+	v.kind == "hostPath"
+	msg := sprintf("pod set %s mounts hostPath volume %q: GPU workloads may not", [ps.name, v.name])
+}
+
+deny contains {"code": "access-default-service-account", "msg": msg} if {
+	some ps in input.workload.podSets
+	ps.serviceAccount in {"", "default"}
+	msg := sprintf("pod set %s runs as the default service account: set serviceAccountName to the workload's own", [ps.name])
+}
+
+team_models := {m | some m in team_config.gpuModels}
+
+restrict contains {"field": "gpuModel", "allowed": sort(team_models), "reason": reason} if {
+	count(team_models) > 0
+	reason := sprintf("team %s may use GPU models %s", [team, concat(",", sort(team_models))])
+}
+
+deny contains {"code": "access-gpu-model", "msg": msg} if {
+	count(team_models) > 0
+	count(input.workload.gpuModels) > 0
+	count({m | some m in input.workload.gpuModels; m in team_models}) == 0
+	msg := sprintf(
+		"team %s may not use GPU model %s (allowed: %s)",
+		[team, concat(",", input.workload.gpuModels), concat(",", sort(team_models))],
+	)
+}
+
+deny contains {"code": "access-max-gpus", "msg": msg} if {
+	input.workload.totalGPUs > team_config.maxGPUs
+	msg := sprintf(
+		"the workload asks for %v GPUs; team %s may use at most %v per workload",
+		[input.workload.totalGPUs, team, team_config.maxGPUs],
+	)
+}
+
+top_tier := {m | some m in thresholds.topTierGPUs}
+
+# A large on-demand request: many GPUs, and spot capacity not acceptable.
+large_on_demand if {
+	not input.workload.interruptible
+	input.workload.totalGPUs >= thresholds.largeRequestGPUs
+}
+
+authorised if {
+	some g in input.request.groups
+	g in thresholds.topTierGroups
+}
+
+# candidate_models are the models the workload could land on.
+candidate_models := {m | some m in input.workload.gpuModels} if count(input.workload.gpuModels) > 0
+
+else := team_models
+
+below_top := candidate_models - top_tier
+
+large_msg := sprintf(
+	"%v on-demand GPUs of top-tier models (%s) need membership of %s",
+	[input.workload.totalGPUs, concat(",", sort(top_tier)), concat(" or ", thresholds.topTierGroups)],
+)
+
+deny contains {"code": "access-top-tier-group", "msg": msg} if {
+	large_on_demand
+	not authorised
+	count(below_top) == 0
+	msg := sprintf("%s: ask for other models, mark the workload interruptible, or ask a member to submit it", [large_msg])
+}
+
+restrict contains {"field": "gpuModel", "allowed": sort(below_top), "reason": large_msg} if {
+	large_on_demand
+	not authorised
+	count(below_top) > 0
+}

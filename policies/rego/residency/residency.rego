@@ -1,0 +1,62 @@
+# METADATA
+# title: Data residency
+# description: |
+#   Restricted data declares where it may live; a declared residency
+#   restricts the placement's jurisdiction, and datasets or pins outside it
+#   are denied. Jurisdictions come from data.config.regions, the same table
+#   placement uses.
+package quartermaster.residency
+
+residency := {j | some j in input.workload.residency}
+
+allowed_text := concat(",", sort(residency))
+
+deny contains {"code": "residency-undeclared", "msg": msg} if {
+	input.workload.dataClassification == "restricted"
+	count(residency) == 0
+	msg := "restricted data must declare where it may live: add the annotation quartermaster.io/residency (e.g. eu, or eu,uk)"
+}
+
+restrict contains {"field": "jurisdiction", "allowed": sort(residency), "reason": reason} if {
+	count(residency) > 0
+	reason := sprintf("data residency %s (quartermaster.io/residency)", [allowed_text])
+}
+
+deny contains {"code": "residency-dataset-outside", "msg": msg} if {
+	count(residency) > 0
+	some d in input.evidence.datasets
+	d.known
+	not d.jurisdiction in residency
+	msg := sprintf(
+		"dataset %s lives in %s %s (jurisdiction %q), outside the allowed residency %s",
+		[d.location, d.cloud, d.region, d.jurisdiction, allowed_text],
+	)
+}
+
+deny contains {"code": "residency-dataset-unverified", "msg": msg} if {
+	input.workload.dataClassification == "restricted"
+	count(residency) > 0
+	some d in input.evidence.datasets
+	not d.known
+	msg := sprintf(
+		"restricted data: the location of dataset %s cannot be verified against residency %s (%s)",
+		[d.location, allowed_text, d.detail],
+	)
+}
+
+# region_jurisdictions is every jurisdiction a region name has in any cloud.
+region_jurisdictions(region) := {j | some regions in data.config.regions; j := regions[region].jurisdiction}
+
+pinned_regions := object.get(input.workload.pin, "regions", [])
+
+deny contains {"code": "residency-pin-outside", "msg": msg} if {
+	count(residency) > 0
+	count(pinned_regions) > 0
+	inside := {r | some r in pinned_regions; some j in region_jurisdictions(r); j in residency}
+	count(inside) == 0
+	found := {sprintf("%s (%s)", [r, concat(",", region_jurisdictions(r))]) | some r in pinned_regions}
+	msg := sprintf(
+		"the workload pins region %s but its data must stay in %s: remove the pin or pick a region there",
+		[concat(", ", sort(found)), allowed_text],
+	)
+}
