@@ -270,6 +270,12 @@ func replicaCount(elem any, ps compiledPodSet, ptr string) (int32, error) {
 			continue
 		}
 		f, ok := v.(float64)
+		switch n := v.(type) {
+		case int64:
+			f, ok = float64(n), true
+		case int:
+			f, ok = float64(n), true
+		}
 		if !ok || f < 0 || f != math.Trunc(f) || f > math.MaxInt32 {
 			return 0, &ObjectError{Path: dotted(ptr) + "." + strings.Join(path, "."), Msg: fmt.Sprintf("replica count %v: want a non-negative integer", v)}
 		}
@@ -462,6 +468,10 @@ func quantityMap(m map[string]any, path, field string) (map[string]resource.Quan
 			s = t
 		case float64:
 			s = strconv.FormatFloat(t, 'f', -1, 64)
+		case int64: // objects built in Go rather than decoded from JSON
+			s = strconv.FormatInt(t, 10)
+		case int:
+			s = strconv.Itoa(t)
 		default:
 			return nil, &ObjectError{Path: path + "." + name, Msg: fmt.Sprintf("%v: want a quantity", v)}
 		}

@@ -577,3 +577,19 @@ func TestMayRequestGPU(t *testing.T) {
 		}
 	}
 }
+
+// TestExtractGoNumbers covers objects built in Go (int, int64) rather than
+// decoded from JSON (float64).
+func TestExtractGoNumbers(t *testing.T) {
+	x := mustExtractor(t, Options{})
+	obj := map[string]any{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": map[string]any{"name": "d"},
+		"spec": map[string]any{"replicas": int64(3), "template": map[string]any{"spec": map[string]any{
+			"containers": []any{map[string]any{"name": "a", "resources": map[string]any{"limits": map[string]any{"nvidia.com/gpu": int64(2), "cpu": 4}}}}}}}}
+	w, err := x.Extract(obj, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ps := w.PodSets[0]; ps.Replicas != 3 || ps.GPU.Count != 2 || ps.CPUMilli != 4000 {
+		t.Errorf("pod set = %+v", ps)
+	}
+}

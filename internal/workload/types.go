@@ -38,10 +38,9 @@ type Workload struct {
 	GPUModels []string      `json:"gpuModels,omitempty"`
 	Inference *InferenceSLO `json:"inference,omitempty"`
 
+	// PodSets hold the pod templates; each has its own Pin (see Allows and
+	// Pinned for the whole gang).
 	PodSets []PodSet `json:"podSets"`
-	// Pin is what the object's node selectors and required node affinity
-	// already fix, intersected over its GPU pod sets.
-	Pin Pin `json:"pin"`
 	// Annotations are the object's own annotations, kept for the decision
 	// record and for policies.
 	Annotations map[string]string `json:"annotations,omitempty"`
