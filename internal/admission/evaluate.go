@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/quartermaster-io/quartermaster/internal/placement"
 	"github.com/quartermaster-io/quartermaster/internal/workload"
@@ -88,6 +89,10 @@ type Outcome struct {
 	// nowhere (exit code 3 in qm).
 	NoPlacement bool               `json:"noPlacement,omitempty"`
 	Workload    *workload.Workload `json:"-"`
+	// PolicyDuration and PlacementDuration time the two stages for the
+	// webhook's metrics; zero when a stage did not run.
+	PolicyDuration    time.Duration `json:"-"`
+	PlacementDuration time.Duration `json:"-"`
 }
 
 // Evaluate decides on one object. Errors are reserved for faults of the
@@ -117,7 +122,9 @@ func (e *Evaluator) Evaluate(ctx context.Context, in *Input) (*Outcome, error) {
 		return out, nil
 	}
 	out.GPU = true
+	start := time.Now()
 	res, err := e.placer.Place(&placement.Request{Workload: w, Restrictions: in.Restrictions, Usage: in.Usage})
+	out.PlacementDuration = time.Since(start)
 	if err != nil {
 		var nf *placement.NoFeasibleError
 		if !errors.As(err, &nf) {
