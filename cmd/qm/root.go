@@ -68,6 +68,6 @@ func newRootCommand(s streams) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newEvalCommand(s), newCatalogCommand(s))
+	root.AddCommand(newEvalCommand(s), newCatalogCommand(s), newLogCommand(s))
 	return root
 }
