@@ -163,32 +163,51 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	buf.Reset()
 	if rerr := h.readBody(r, buf); rerr != nil {
-		h.o.Metrics.badRequest()
-		h.o.Logger.Debug("rejected admission request", "operation", op, "code", rerr.code, "reason", rerr.msg)
-		writeErrored(w, rerr.code, "", rerr.msg)
-		h.o.Metrics.request(op, "unknown", "errored", "fast", h.o.Now().Sub(start))
+		h.reject(w, op, rerr, start)
 		return
 	}
 	body := buf.Bytes()
-	head, err := decodeHead(body)
-	if err != nil {
-		h.o.Metrics.badRequest()
-		rerr := err.(*requestError)
-		h.o.Logger.Debug("rejected admission request", "operation", op, "code", rerr.code, "reason", rerr.msg)
-		writeErrored(w, rerr.code, "", rerr.msg)
-		h.o.Metrics.request(op, "unknown", "errored", "fast", h.o.Now().Sub(start))
-		return
-	}
-	kind := h.kindLabel(head.Request.Kind)
 	if !workload.MayRequestGPU(body) {
-		// The fast path: nothing in the review can ask for a GPU.
+		// The fast path: nothing in the review can ask for a GPU, so only
+		// the envelope is decoded; the object is skipped, never built.
+		head, err := decodeHead(body)
+		if err != nil {
+			h.reject(w, op, err.(*requestError), start)
+			return
+		}
+		kind := h.kindLabel(head.Request.Kind)
 		writeAllowed(w, head.Request.UID)
 		h.o.Metrics.request(op, kind, "allowed", "fast", h.o.Now().Sub(start))
 		return
 	}
-	resp, result := h.decide(r.Context(), body, head, start)
+	req, err := decodeRequest(body)
+	if err != nil {
+		rerr := err.(*requestError)
+		if req == nil {
+			h.reject(w, op, rerr, start)
+			return
+		}
+		// Well-formed enough to answer by uid: an Errored decision.
+		kind := h.kindLabel(req.Kind)
+		h.o.Metrics.badRequest()
+		writeReview(w, http.StatusOK, erroredResponse(req.UID, rerr))
+		h.o.Metrics.request(op, kind, "errored", "gpu", h.o.Now().Sub(start))
+		return
+	}
+	// Everything that can fail runs before the response is written, so
+	// that a recovered panic never follows a written answer.
+	kind := h.kindLabel(req.Kind)
+	resp, result := h.decide(r.Context(), req, start)
 	writeReview(w, http.StatusOK, resp)
 	h.o.Metrics.request(op, kind, result, "gpu", h.o.Now().Sub(start))
+}
+
+// reject answers a request that cannot be judged at all.
+func (h *Handler) reject(w http.ResponseWriter, op string, rerr *requestError, start time.Time) {
+	h.o.Metrics.badRequest()
+	h.o.Logger.Debug("rejected admission request", "operation", op, "code", rerr.code, "reason", rerr.msg)
+	writeErrored(w, rerr.code, "", rerr.msg)
+	h.o.Metrics.request(op, "unknown", "errored", "fast", h.o.Now().Sub(start))
 }
 
 func (h *Handler) readBody(r *http.Request, buf *bytes.Buffer) *requestError {
@@ -233,28 +252,20 @@ func (h *Handler) kindLabel(k groupVersionKind) string {
 
 // decide runs the full decision for a review that may ask for a GPU and
 // returns the response and its result label.
-func (h *Handler) decide(ctx context.Context, body []byte, head *reviewHead, start time.Time) (*reviewResponse, string) {
-	uid := head.Request.UID
-	req, err := decodeRequest(body)
-	if err != nil {
-		return erroredResponse(uid, err.(*requestError)), "errored"
-	}
+func (h *Handler) decide(ctx context.Context, req *reviewRequest, start time.Time) (*reviewResponse, string) {
+	uid := req.UID
 	switch req.Operation {
 	case "CREATE", "UPDATE":
 	default:
 		// DELETE and CONNECT carry no object to place.
 		return &reviewResponse{UID: uid, Allowed: true}, "allowed"
 	}
-	if len(req.Object) == 0 || bytes.Equal(req.Object, []byte("null")) {
+	obj := req.Object
+	if obj == nil {
 		return erroredResponse(uid, badRequest("%s request has no object", req.Operation)), "errored"
 	}
-	if !workload.MayRequestGPU(req.Object) {
-		// Only the old object mentioned a GPU.
-		return &reviewResponse{UID: uid, Allowed: true}, "allowed"
-	}
-	obj, err := workload.DecodeObject(req.Object)
-	if err != nil {
-		return erroredResponse(uid, badRequest("request object: %v", err)), "errored"
+	if _, ok := obj["kind"].(string); !ok {
+		return erroredResponse(uid, badRequest("request object has no kind")), "errored"
 	}
 	in := &Input{
 		ID:     uid,

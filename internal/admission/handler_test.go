@@ -245,7 +245,7 @@ func TestHTTPFailureModes(t *testing.T) {
 			contentType: "application/json",
 			body:        []byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u3","operation":"CREATE","object":["nvidia.com/gpu"]}}`),
 			wantCode:    200,
-			wantBody:    `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":"u3","allowed":false,"status":{"code":400,"reason":"Bad Request","message":"request object: want a Kubernetes object: json: cannot unmarshal array into Go value of type map[string]interface {}"}}}`,
+			wantBody:    `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":"u3","allowed":false,"status":{"code":400,"reason":"Bad Request","message":"request body is not an AdmissionReview: field request.object has JSON type array, want map[string]interface {}"}}}`,
 		},
 		"GPU object of an unknown kind is allowed untouched": {
 			contentType: "application/json",
@@ -257,7 +257,7 @@ func TestHTTPFailureModes(t *testing.T) {
 			contentType: "application/json",
 			body:        []byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u5","operation":"CREATE","object":{"metadata":{"name":"w","annotations":{"a":"nvidia.com/gpu"}}}}}`),
 			wantCode:    200,
-			wantBody:    `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":"u5","allowed":false,"status":{"code":400,"reason":"Bad Request","message":"request object: object has no kind"}}}`,
+			wantBody:    `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":"u5","allowed":false,"status":{"code":400,"reason":"Bad Request","message":"request object has no kind"}}}`,
 		},
 		"DELETE is allowed": {
 			contentType: "application/json",

@@ -33,8 +33,8 @@ type reviewHead struct {
 	} `json:"request"`
 }
 
-// reviewRequest is the whole request the GPU path needs. Object stays raw
-// until the handler decides to decode it; oldObject is never read.
+// reviewRequest is the whole request the GPU path needs, decoded in one
+// pass with the object; oldObject is skipped.
 type reviewRequest struct {
 	UID       string           `json:"uid"`
 	Kind      groupVersionKind `json:"kind"`
@@ -45,12 +45,14 @@ type reviewRequest struct {
 		Username string   `json:"username"`
 		Groups   []string `json:"groups"`
 	} `json:"userInfo"`
-	Object json.RawMessage `json:"object"`
-	DryRun *bool           `json:"dryRun"`
+	Object map[string]any `json:"object"`
+	DryRun *bool          `json:"dryRun"`
 }
 
 type reviewFull struct {
-	Request *reviewRequest `json:"request"`
+	APIVersion string         `json:"apiVersion"`
+	Kind       string         `json:"kind"`
+	Request    *reviewRequest `json:"request"`
 }
 
 // requestError is a request the handler cannot answer on its merits: the
@@ -76,29 +78,54 @@ func decodeHead(body []byte) (*reviewHead, error) {
 	if err := json.Unmarshal(body, &h); err != nil {
 		return nil, badRequest("request body is not an AdmissionReview: %s", jsonErrorText(err))
 	}
-	switch {
-	case h.Kind != "AdmissionReview":
-		return nil, badRequest("kind %q: want AdmissionReview", h.Kind)
-	case h.APIVersion != reviewAPIVersion:
-		return nil, badRequest("apiVersion %q: want %s (set admissionReviewVersions: [v1])", h.APIVersion, reviewAPIVersion)
-	case h.Request == nil:
-		return nil, badRequest("AdmissionReview has no request")
-	case h.Request.UID == "":
-		return nil, badRequest("AdmissionReview request has no uid")
+	uid := ""
+	if h.Request != nil {
+		uid = h.Request.UID
+	}
+	if err := checkEnvelope(h.APIVersion, h.Kind, h.Request != nil, uid); err != nil {
+		return nil, err
 	}
 	return &h, nil
 }
 
-// decodeRequest decodes the request fully, for the GPU path.
+// decodeRequest decodes the whole review, object included, in one pass:
+// the GPU path's only decode. When the body is well-formed JSON with a uid
+// but a field of the wrong type, it returns the request with the error so
+// that the answer can still name the request.
 func decodeRequest(body []byte) (*reviewRequest, error) {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, badRequest("request body is empty: want an AdmissionReview")
+	}
 	var f reviewFull
 	if err := json.Unmarshal(body, &f); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && f.Request != nil && f.Request.UID != "" {
+			return f.Request, badRequest("request body is not an AdmissionReview: %s", jsonErrorText(err))
+		}
 		return nil, badRequest("request body is not an AdmissionReview: %s", jsonErrorText(err))
 	}
-	if f.Request == nil {
-		return nil, badRequest("AdmissionReview has no request")
+	uid := ""
+	if f.Request != nil {
+		uid = f.Request.UID
+	}
+	if err := checkEnvelope(f.APIVersion, f.Kind, f.Request != nil, uid); err != nil {
+		return nil, err
 	}
 	return f.Request, nil
+}
+
+func checkEnvelope(apiVersion, kind string, hasRequest bool, uid string) error {
+	switch {
+	case kind != "AdmissionReview":
+		return badRequest("kind %q: want AdmissionReview", kind)
+	case apiVersion != reviewAPIVersion:
+		return badRequest("apiVersion %q: want %s (set admissionReviewVersions: [v1])", apiVersion, reviewAPIVersion)
+	case !hasRequest:
+		return badRequest("AdmissionReview has no request")
+	case uid == "":
+		return badRequest("AdmissionReview request has no uid")
+	}
+	return nil
 }
 
 // jsonErrorText names where decoding failed without echoing the body.
