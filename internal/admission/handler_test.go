@@ -82,8 +82,10 @@ func withOperation(op string) reviewOption {
 	return func(req map[string]any) { req["operation"] = op }
 }
 func withDryRun() reviewOption { return func(req map[string]any) { req["dryRun"] = true } }
-func withoutObject() reviewOption {
-	return func(req map[string]any) { delete(req, "object") }
+
+// withOnlyOldObject moves the object to oldObject, as a malformed CREATE.
+func withOnlyOldObject() reviewOption {
+	return func(req map[string]any) { req["oldObject"] = req["object"]; delete(req, "object") }
 }
 
 // review builds an AdmissionReview for obj as the API server sends it.
@@ -438,6 +440,14 @@ func TestDecisions(t *testing.T) {
 			evaluator: &Evaluator{extractor: mustExtractor(t)}, // no placer: Place panics
 			wantBody:  `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":"d6","allowed":false,"status":{"code":503,"reason":"ServiceUnavailable","message":"quartermaster could not decide: evaluator panicked: runtime error: invalid memory address or nil pointer dereference; please retry"}}}`,
 			wantLog:   []string{"errored"},
+		},
+		"UPDATE is decided like CREATE": {
+			body:    review(t, "d8", spot, withOperation("UPDATE")),
+			wantLog: []string{"patched"},
+		},
+		"CREATE without object": {
+			body:     review(t, "d9", spot, withOnlyOldObject()),
+			wantBody: `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":"d9","allowed":false,"status":{"code":400,"reason":"Bad Request","message":"CREATE request has no object"}}}`,
 		},
 		"panicking handler is recovered": {
 			body:      review(t, "d7", spot),
