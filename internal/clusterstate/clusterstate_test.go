@@ -163,3 +163,20 @@ func equalCounts(a, b placement.GPUCounts) bool {
 	}
 	return true
 }
+
+// TestExampleFiles keeps the documented example files loadable.
+func TestExampleFiles(t *testing.T) {
+	s, err := ReadSnapshotFiles("../../examples/cluster-state.yaml", "../../examples/inventory.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.GPUUsage()[placement.QuotaKey{Cloud: "aws", Region: "us-east-1", GPUModel: "H100"}]; got != 48 {
+		t.Errorf("usage %d, want 48", got)
+	}
+	if _, ok := s.Dataset("s3://corpus-eu/v3/"); !ok {
+		t.Error("example dataset missing")
+	}
+	if _, err := ReadSnapshotFiles("no-such-file.yaml", ""); err == nil || !strings.Contains(err.Error(), "no-such-file.yaml") {
+		t.Errorf("missing file: %v", err)
+	}
+}
