@@ -81,8 +81,8 @@ bench-webhook: ## Load the standalone webhook (5,000-offer catalog, decision log
 	      -profile-url http://127.0.0.1:$$(($(BENCH_PORT)+1)) -profile-out $(BENCH_DIR)/cpu-$$rate.pprof || status=1; \
 	  done; \
 	  kill $$pid; wait $$pid || true; trap - EXIT; \
-	  echo "== CPU of the GPU path at the highest rate (admission.(*Handler).decide)"; \
-	  $(GO) tool pprof -top -nodecount=25 -focus='admission.\(\*Handler\).decide' $(BIN)/webhook $(BENCH_DIR)/cpu-$(lastword $(BENCH_RATES)).pprof 2>/dev/null | head -35; \
+	  echo "== CPU of the GPU path at the highest rate (decodeRequest, decide, evaluate)"; \
+	  $(GO) tool pprof -top -nodecount=25 -focus='admission\.(decodeRequest|\(\*Handler\)\.(decide|evaluate))' $(BIN)/webhook $(BENCH_DIR)/cpu-$(lastword $(BENCH_RATES)).pprof 2>/dev/null | head -35; \
 	  echo "== whole process at the highest rate"; \
 	  $(GO) tool pprof -top -nodecount=25 $(BIN)/webhook $(BENCH_DIR)/cpu-$(lastword $(BENCH_RATES)).pprof 2>/dev/null | head -35; \
 	  echo "== decision log"; $(BIN)/qm log verify $$(ls $(BENCH_DIR)/decisions.log.* 2>/dev/null | sort) $(BENCH_DIR)/decisions.log || status=1; \
