@@ -72,8 +72,8 @@ type verifier struct {
 	rep  Report
 	prev string
 	seq  int64
-	// prevOK says whether the previous line's own sum held; if it did, a
-	// broken link means it was replaced whole, so it is the one named.
+	// started is set after the first line, whose prev is taken on trust
+	// (it links to a rotated file, or is zeros).
 	started bool
 }
 
