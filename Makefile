@@ -79,11 +79,43 @@ fuzz: ## Run every fuzz target for FUZZTIME each (default 2m).
 	  ./internal/costing:FuzzDatasetCloud \
 	  ./internal/encryption:FuzzReadClusterState \
 	  ./internal/encryption:FuzzReadInventory \
-	  ./internal/policy:FuzzLoadData; do \
+	  ./internal/policy:FuzzLoadData \
+	  ./internal/admission:FuzzReview; do \
 	  pkg=$${spec%%:*}; target=$${spec##*:}; \
 	  echo "== $$target ($$pkg) for $(FUZZTIME)"; \
 	  $(GO) test -run='^$$' -fuzz="^$$target$$" -fuzztime=$(FUZZTIME) $$pkg; \
 	done
+
+BENCH_DIR      := $(BIN)/bench-webhook
+BENCH_RATES    ?= 500 1000 2000
+BENCH_DURATION ?= 20s
+BENCH_PORT     ?= 19443
+
+.PHONY: bench-webhook
+bench-webhook: ## Load the standalone webhook (5,000-offer catalog, decision log on) at 500, 1,000, 2,000 req/s, 20 s each.
+	@mkdir -p $(BENCH_DIR)
+	$(GO) build -o $(BIN)/ ./cmd/webhook ./cmd/qm ./test/load
+	$(BIN)/load -gen-cert $(BENCH_DIR)/certs
+	$(BIN)/load -gen-catalog $(BENCH_DIR)/catalog-5000.csv -offers 5000
+	@rm -f $(BENCH_DIR)/decisions.log*
+	@$(BIN)/webhook --standalone --cert-dir $(BENCH_DIR)/certs --catalog $(BENCH_DIR)/catalog-5000.csv \
+	  --bind-address 127.0.0.1 --port $(BENCH_PORT) --metrics-bind-address 127.0.0.1:$$(($(BENCH_PORT)+1)) \
+	  --health-probe-bind-address 127.0.0.1:$$(($(BENCH_PORT)+2)) --decision-log $(BENCH_DIR)/decisions.log \
+	  --profiling 2>$(BENCH_DIR)/webhook.log & pid=$$!; \
+	  trap "kill $$pid 2>/dev/null; wait $$pid 2>/dev/null" EXIT; \
+	  status=0; for rate in $(BENCH_RATES); do \
+	    echo "== $$rate req/s for $(BENCH_DURATION)"; \
+	    $(BIN)/load -url https://127.0.0.1:$(BENCH_PORT)/mutate -rate $$rate -duration $(BENCH_DURATION) \
+	      -ready-url http://127.0.0.1:$$(($(BENCH_PORT)+2))/readyz -json $(BENCH_DIR)/load-$$rate.json \
+	      -profile-url http://127.0.0.1:$$(($(BENCH_PORT)+1)) -profile-out $(BENCH_DIR)/cpu-$$rate.pprof || status=1; \
+	  done; \
+	  kill $$pid; wait $$pid || true; trap - EXIT; \
+	  echo "== CPU of the GPU path at the highest rate (decodeRequest, decide, evaluate)"; \
+	  $(GO) tool pprof -top -nodecount=25 -focus='admission\.(decodeRequest|\(\*Handler\)\.(decide|evaluate))' $(BIN)/webhook $(BENCH_DIR)/cpu-$(lastword $(BENCH_RATES)).pprof 2>/dev/null | head -35; \
+	  echo "== whole process at the highest rate"; \
+	  $(GO) tool pprof -top -nodecount=25 $(BIN)/webhook $(BENCH_DIR)/cpu-$(lastword $(BENCH_RATES)).pprof 2>/dev/null | head -35; \
+	  echo "== decision log"; $(BIN)/qm log verify $$(ls $(BENCH_DIR)/decisions.log.* 2>/dev/null | sort) $(BENCH_DIR)/decisions.log || status=1; \
+	  exit $$status
 
 .PHONY: clean
 clean: ## Remove build output.

@@ -68,6 +68,6 @@ func newRootCommand(s streams) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newEvalCommand(s), newCatalogCommand(s), newOptimizeCommand(s), newSizeCommand(s), newTestCommand(s))
+	root.AddCommand(newEvalCommand(s), newCatalogCommand(s), newOptimizeCommand(s), newSizeCommand(s), newTestCommand(s), newLogCommand(s))
 	return root
 }

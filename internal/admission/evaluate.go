@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/quartermaster-io/quartermaster/internal/encryption"
 	"github.com/quartermaster-io/quartermaster/internal/placement"
@@ -108,6 +109,10 @@ type Outcome struct {
 	// PolicyRevision is the revision of the policy bundle that decided.
 	PolicyRevision string             `json:"policyRevision,omitempty"`
 	Workload       *workload.Workload `json:"-"`
+	// PolicyDuration and PlacementDuration time the two stages for the
+	// webhook's metrics; zero when a stage did not run.
+	PolicyDuration    time.Duration `json:"-"`
+	PlacementDuration time.Duration `json:"-"`
 }
 
 // Evaluate decides on one object. Errors are reserved for faults of the
@@ -146,7 +151,9 @@ func (e *Evaluator) Evaluate(ctx context.Context, in *Input) (*Outcome, error) {
 			return out.deny(CodeEvidenceError, "gathering evidence failed, so policy cannot be checked (failing closed): "+err.Error()), nil
 		}
 		pin = policyInput(in, w, ev)
+		policyStart := time.Now()
 		dec, err := e.policy.Evaluate(ctx, pin)
+		out.PolicyDuration = time.Since(policyStart)
 		if err != nil {
 			return e.policyFailed(out, err)
 		}
@@ -156,7 +163,9 @@ func (e *Evaluator) Evaluate(ctx context.Context, in *Input) (*Outcome, error) {
 		}
 		restr = mergeRestrictions(restr, dec.Restrictions)
 	}
+	start := time.Now()
 	res, err := e.placer.Place(&placement.Request{Workload: w, Restrictions: restr, Usage: in.Usage})
+	out.PlacementDuration = time.Since(start)
 	if err != nil {
 		var nf *placement.NoFeasibleError
 		if !errors.As(err, &nf) {

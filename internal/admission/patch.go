@@ -155,13 +155,17 @@ func appendAnnotation(ops []PatchOp, obj map[string]any, value string, d *Decisi
 	}
 }
 
+// pointerUnescaper is built once: building a Replacer per token dominated
+// the patch builder's CPU.
+var pointerUnescaper = strings.NewReplacer("~1", "/", "~0", "~")
+
 // pointerGet resolves a JSON pointer within decoded JSON; nil if absent.
 func pointerGet(node any, ptr string) any {
 	if ptr == "" || ptr == "/" {
 		return node
 	}
 	for _, tok := range strings.Split(strings.TrimPrefix(ptr, "/"), "/") {
-		tok = strings.NewReplacer("~1", "/", "~0", "~").Replace(tok)
+		tok = pointerUnescaper.Replace(tok)
 		switch n := node.(type) {
 		case map[string]any:
 			node = n[tok]

@@ -32,6 +32,10 @@ var gpuAliases = map[string]string{
 	"MI300X": MI300X, "INSTINCTMI300X": MI300X,
 }
 
+// gpuKeyReplacer is built once: building a Replacer costs more than using
+// it, and this runs on every admission.
+var gpuKeyReplacer = strings.NewReplacer("-", "", "_", "", " ", "", ".", "")
+
 // CanonicalGPUModel maps a cloud's or a user's GPU name onto the canonical
 // model name. Unknown names are returned upper-cased and trimmed so that
 // catalogs with models this table does not know still work, just unaliased.
@@ -40,7 +44,7 @@ func CanonicalGPUModel(name string) string {
 	for _, p := range []string{"NVIDIA ", "NVIDIA-", "AMD ", "AMD-"} {
 		n = strings.TrimPrefix(n, p)
 	}
-	key := strings.NewReplacer("-", "", "_", "", " ", "", ".", "").Replace(n)
+	key := gpuKeyReplacer.Replace(n)
 	if c, ok := gpuAliases[key]; ok {
 		return c
 	}

@@ -600,7 +600,7 @@ func escapePointer(s string) string {
 	if !strings.ContainsAny(s, "~/") {
 		return s
 	}
-	return strings.NewReplacer("~", "~0", "/", "~1").Replace(s)
+	return pointerEscaper.Replace(s)
 }
 
 // EscapePointer escapes one JSON pointer token (RFC 6901), for patch builders.
@@ -612,5 +612,11 @@ func dotted(ptr string) string {
 		return "(object)"
 	}
 	s := strings.ReplaceAll(strings.TrimPrefix(ptr, "/"), "/", ".")
-	return strings.NewReplacer("~1", "/", "~0", "~").Replace(s)
+	return pointerUnescaper.Replace(s)
 }
+
+// Replacers are built once; building one costs more than using it.
+var (
+	pointerEscaper   = strings.NewReplacer("~", "~0", "/", "~1")
+	pointerUnescaper = strings.NewReplacer("~1", "/", "~0", "~")
+)

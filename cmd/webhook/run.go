@@ -1,0 +1,318 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"os"
+	"runtime/debug"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/quartermaster-io/quartermaster/internal/admission"
+	"github.com/quartermaster-io/quartermaster/internal/certwatch"
+	"github.com/quartermaster-io/quartermaster/internal/clusterstate"
+	"github.com/quartermaster-io/quartermaster/internal/costing"
+	"github.com/quartermaster-io/quartermaster/internal/decisionlog"
+	"github.com/quartermaster-io/quartermaster/internal/placement"
+	"github.com/quartermaster-io/quartermaster/internal/workload"
+)
+
+// readiness is the set of conditions /readyz waits for. The policy engine
+// adds its own check when it is wired in (bundle compiled).
+type readiness struct {
+	checks []func() error
+}
+
+func (r *readiness) add(name string, ok func() bool) {
+	r.checks = append(r.checks, func() error {
+		if !ok() {
+			return errors.New(name + " not ready")
+		}
+		return nil
+	})
+}
+
+func (r *readiness) err() error {
+	var errs []error
+	for _, c := range r.checks {
+		if err := c(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// run wires the webhook from cfg and serves until ctx ends.
+func run(ctx context.Context, cfg *Config, stderr io.Writer) error {
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.Level(-cfg.Verbosity)}))
+	if _, set := os.LookupEnv("GOGC"); !set {
+		// The live heap is small (catalog, caches, buffers) and garbage is
+		// per request, so collecting at 4× the live heap instead of 2×
+		// trades a few MiB for a large share of GC CPU, which is a seventh
+		// of a Gatekeeper webhook's. GOGC (and GOMEMLIMIT) still override.
+		debug.SetGCPercent(400)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reloadFailures := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "quartermaster_webhook_reload_failures_total",
+		Help: "Failed reloads of a watched input (certificate, and policies once wired), by source; the previous version stays in use.",
+	}, []string{"source"})
+	reg.MustRegister(reloadFailures)
+
+	ready := &readiness{}
+	ev, catalog, err := buildEvaluator(cfg)
+	if err != nil {
+		return err
+	}
+	log.Info("catalog loaded", "offers", catalog.Len(), "source", catalog.Meta().Source, "asOf", catalog.Meta().AsOf)
+	if cfg.Policies != "" {
+		log.Warn("--policies is accepted but not yet evaluated: the policy engine is wired in by its own change", "dir", cfg.Policies)
+	}
+	state, err := buildState(ctx, cfg, catalog, ready, log)
+	if err != nil {
+		return err
+	}
+
+	var recorder admission.DecisionRecorder
+	if cfg.DecisionLog != "" {
+		dl, err := decisionlog.Open(decisionlog.Options{Path: cfg.DecisionLog, MaxBytes: cfg.DecisionLogMaxBytes,
+			MaxFiles: cfg.DecisionLogMaxFiles, Registerer: reg, Logger: log})
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if err := dl.Close(); err != nil {
+				log.Error("closing decision log", "err", err)
+			}
+		}()
+		recorder = dl
+	} else {
+		log.Warn("no --decision-log: decisions are not recorded")
+	}
+
+	metrics := admission.NewMetrics(reg)
+	mux := http.NewServeMux()
+	for _, mode := range []admission.Mode{admission.Mutate, admission.Validate} {
+		h, err := admission.NewHandler(admission.HandlerOptions{Mode: mode, Evaluator: ev, State: state, Log: recorder,
+			Metrics: metrics, Logger: log, MaxBodyBytes: cfg.MaxBodyBytes, Deadline: cfg.Deadline,
+			OnDeadline: admission.DeadlineOutcome(cfg.DeadlineOutcome)})
+		if err != nil {
+			return err
+		}
+		mux.Handle("/"+mode.String(), h)
+	}
+	probes := probeMux(ready)
+	mux.Handle("/healthz", probes)
+	mux.Handle("/readyz", probes)
+
+	certs, err := certwatch.New(cfg.CertDir, cfg.CertReloadInterval, func(err error) {
+		if err != nil {
+			reloadFailures.WithLabelValues("certificate").Inc()
+			log.Error("reloading certificate; keeping the previous one", "err", err)
+			return
+		}
+		log.Info("certificate reloaded", "dir", cfg.CertDir)
+	})
+	if err != nil {
+		return err
+	}
+	go certs.Start(ctx)
+
+	servers := []*http.Server{{
+		Addr:    net.JoinHostPort(cfg.BindAddress, strconv.Itoa(cfg.Port)),
+		Handler: mux,
+		// TLS 1.2 is the floor the API server and every supported client
+		// speak; 1.3 is negotiated when both sides have it.
+		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: certs.GetCertificate},
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}}
+	if cfg.MetricsBindAddress != "0" {
+		m := http.NewServeMux()
+		m.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+		if cfg.Profiling {
+			m.HandleFunc("/debug/pprof/", pprof.Index)
+			m.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		}
+		servers = append(servers, &http.Server{Addr: cfg.MetricsBindAddress, Handler: m, ReadHeaderTimeout: 5 * time.Second})
+	}
+	if cfg.HealthProbeBindAddress != "0" {
+		servers = append(servers, &http.Server{Addr: cfg.HealthProbeBindAddress, Handler: probes, ReadHeaderTimeout: 5 * time.Second})
+	}
+	return serve(ctx, servers, log)
+}
+
+// serve listens on every server first (so that a taken port fails the
+// start), then serves until ctx ends and shuts down gracefully.
+func serve(ctx context.Context, servers []*http.Server, log *slog.Logger) error {
+	listeners := make([]net.Listener, len(servers))
+	for i, s := range servers {
+		l, err := net.Listen("tcp", s.Addr)
+		if err != nil {
+			for _, l := range listeners[:i] {
+				l.Close()
+			}
+			return fmt.Errorf("listening on %s: %w", s.Addr, err)
+		}
+		listeners[i] = l
+	}
+	errc := make(chan error, len(servers))
+	for i, s := range servers {
+		log.Info("serving", "addr", listeners[i].Addr().String(), "tls", s.TLSConfig != nil)
+		go func() {
+			var err error
+			if s.TLSConfig != nil {
+				err = s.ServeTLS(listeners[i], "", "")
+			} else {
+				err = s.Serve(listeners[i])
+			}
+			if !errors.Is(err, http.ErrServerClosed) {
+				errc <- err
+			}
+		}()
+	}
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, s := range servers {
+		if serr := s.Shutdown(shutdown); serr != nil && err == nil {
+			err = serr
+		}
+	}
+	log.Info("stopped")
+	return err
+}
+
+func probeMux(ready *readiness) http.Handler {
+	m := http.NewServeMux()
+	m.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
+	m.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if err := ready.err(); err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = io.WriteString(w, "ok\n")
+	})
+	return m
+}
+
+func buildEvaluator(cfg *Config) (*admission.Evaluator, *costing.Catalog, error) {
+	catalog, err := loadCatalog(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	var quotas placement.GPUCounts
+	if cfg.Quota != "" {
+		f, err := os.Open(cfg.Quota)
+		if err != nil {
+			return nil, nil, fmt.Errorf("opening quota file: %w", err)
+		}
+		quotas, err = placement.ReadGPUCounts(f, "quota")
+		f.Close()
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", cfg.Quota, err)
+		}
+	}
+	var jurisdictions []string
+	for _, r := range catalog.Regions().All() {
+		jurisdictions = append(jurisdictions, r.Jurisdiction)
+	}
+	x, err := workload.New(workload.Options{Jurisdictions: jurisdictions})
+	if err != nil {
+		return nil, nil, err
+	}
+	ev, err := admission.NewEvaluator(admission.Deps{Extractor: x, Placer: placement.New(catalog, quotas)})
+	return ev, catalog, err
+}
+
+func loadCatalog(cfg *Config) (*costing.Catalog, error) {
+	if cfg.Catalog == "" {
+		return costing.DefaultCatalog()
+	}
+	f, err := os.Open(cfg.Catalog)
+	if err != nil {
+		return nil, fmt.Errorf("opening catalog: %w", err)
+	}
+	defer f.Close()
+	if cfg.CatalogFormat == "skypilot" {
+		c, _, err := costing.ReadSkyPilot(f, cfg.CatalogCloud, costing.DefaultRegions(), cfg.Catalog)
+		return c, err
+	}
+	return costing.ReadCSV(f, costing.DefaultRegions(), cfg.Catalog)
+}
+
+// buildState returns the snapshot (standalone) or starts informers.
+func buildState(ctx context.Context, cfg *Config, catalog *costing.Catalog, ready *readiness, log *slog.Logger) (admission.ClusterState, error) {
+	if cfg.Standalone {
+		s, err := clusterstate.ReadSnapshotFiles(cfg.ClusterState, cfg.Inventory)
+		if err != nil {
+			return nil, err
+		}
+		log.Info("standalone: cluster state from files", "clusterState", cfg.ClusterState, "inventory", cfg.Inventory)
+		return s, nil
+	}
+	restCfg, err := kubeConfig(cfg.Kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	client, err := kubernetes.NewForConfig(restCfg)
+	if err != nil {
+		return nil, fmt.Errorf("building Kubernetes client: %w", err)
+	}
+	models := map[[2]string]string{}
+	for _, o := range catalog.Offers() {
+		models[[2]string{o.Cloud, o.InstanceType}] = o.GPUModel
+	}
+	inf, err := clusterstate.NewInformers(client, clusterstate.InformerOptions{
+		ModelOf: func(cloud, it string) string { return models[[2]string{cloud, it}] }})
+	if err != nil {
+		return nil, err
+	}
+	inf.Start(ctx)
+	var logged atomic.Bool
+	ready.add("cluster caches", func() bool {
+		ok := inf.HasSynced()
+		if ok && !logged.Swap(true) {
+			log.Info("cluster caches synced")
+		}
+		return ok
+	})
+	return inf, nil
+}
+
+func kubeConfig(path string) (*rest.Config, error) {
+	if path == "" {
+		if c, err := rest.InClusterConfig(); err == nil {
+			return c, nil
+		}
+	}
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = path
+	c, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, nil).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("loading kubeconfig (or use --standalone): %w", err)
+	}
+	return c, nil
+}

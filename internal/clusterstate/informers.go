@@ -1,0 +1,322 @@
+package clusterstate
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/quartermaster-io/quartermaster/internal/costing"
+	"github.com/quartermaster-io/quartermaster/internal/placement"
+	"github.com/quartermaster-io/quartermaster/internal/workload"
+)
+
+// gpuProductLabel is set by NVIDIA GPU feature discovery.
+const gpuProductLabel = "nvidia.com/gpu.product"
+
+// InformerOptions configure Informers.
+type InformerOptions struct {
+	// Labels are the node label keys that say where a node runs; zero
+	// means workload.DefaultLabelKeys.
+	Labels workload.LabelKeys
+	// ModelOf maps a node's cloud and instance type to its canonical GPU
+	// model (from the catalog); "" when unknown, and then the node's
+	// nvidia.com/gpu.product label is tried.
+	ModelOf func(cloud, instanceType string) string
+	// Resync is the informers' resync period (default 10 minutes).
+	Resync time.Duration
+	// Debounce is how long a change may wait before it is published, so
+	// that a burst of events (the initial list of every pod) builds one
+	// view, not one per pod (default 50 ms).
+	Debounce time.Duration
+}
+
+// Informers keeps cluster state from watches on namespaces, nodes, pods,
+// StorageClasses and PVCs. Each event updates the state under a lock and
+// publishes a new immutable view; readers never wait for the lock.
+type Informers struct {
+	store
+	opts    InformerOptions
+	factory informers.SharedInformerFactory
+	synced  []cache.InformerSynced
+
+	changed chan struct{}
+	// wanted counts changes; published is the count the last view holds.
+	wanted, published atomic.Int64
+
+	mu         sync.Mutex
+	nodes      map[string]placement.QuotaKey // node name → where it runs
+	pods       map[string]podGPUs            // namespace/name → its GPUs
+	namespaces map[string]map[string]string
+	classes    map[string]StorageClass
+	pvcs       map[string]PVC
+}
+
+type podGPUs struct {
+	node string
+	gpus int64
+}
+
+// NewInformers wires informers over client; Start runs them.
+func NewInformers(client kubernetes.Interface, opts InformerOptions) (*Informers, error) {
+	if client == nil {
+		return nil, errors.New("cluster state: a Kubernetes client is required")
+	}
+	if opts.Resync <= 0 {
+		opts.Resync = 10 * time.Minute
+	}
+	if opts.Debounce <= 0 {
+		opts.Debounce = 50 * time.Millisecond
+	}
+	if opts.Labels == (workload.LabelKeys{}) {
+		opts.Labels = workload.DefaultLabelKeys()
+	}
+	if opts.ModelOf == nil {
+		opts.ModelOf = func(string, string) string { return "" }
+	}
+	s := &Informers{opts: opts, factory: informers.NewSharedInformerFactory(client, opts.Resync),
+		nodes: map[string]placement.QuotaKey{}, pods: map[string]podGPUs{}, namespaces: map[string]map[string]string{},
+		classes: map[string]StorageClass{}, pvcs: map[string]PVC{}, changed: make(chan struct{}, 1)}
+	core, storage := s.factory.Core().V1(), s.factory.Storage().V1()
+	add := func(inf cache.SharedIndexInformer, set func(obj any), del func(obj any)) error {
+		_, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+			AddFunc:    set,
+			UpdateFunc: func(_, obj any) { set(obj) },
+			DeleteFunc: func(obj any) {
+				if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+					obj = t.Obj
+				}
+				del(obj)
+			},
+		})
+		s.synced = append(s.synced, inf.HasSynced)
+		return err
+	}
+	pods := core.Pods().Informer()
+	// Pods are the bulk of the cache: keep only what usage needs.
+	if err := pods.SetTransform(slimPod); err != nil {
+		return nil, err
+	}
+	for _, err := range []error{
+		add(core.Namespaces().Informer(), s.setNamespace, s.deleteNamespace),
+		add(core.Nodes().Informer(), s.setNode, s.deleteNode),
+		add(pods, s.setPod, s.deletePod),
+		add(storage.StorageClasses().Informer(), s.setClass, s.deleteClass),
+		add(core.PersistentVolumeClaims().Informer(), s.setPVC, s.deletePVC),
+	} {
+		if err != nil {
+			return nil, err
+		}
+	}
+	s.publish()
+	return s, nil
+}
+
+// Start runs the informers, and the publisher of their views, until ctx
+// ends.
+func (s *Informers) Start(ctx context.Context) {
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-s.changed:
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(s.opts.Debounce):
+			}
+			s.mu.Lock()
+			gen := s.wanted.Load()
+			s.publish()
+			s.mu.Unlock()
+			s.published.Store(gen)
+		}
+	}()
+	s.factory.Start(ctx.Done())
+}
+
+// HasSynced reports whether every cache has its initial list and a view
+// of it is published: the webhook is not ready before.
+func (s *Informers) HasSynced() bool {
+	for _, f := range s.synced {
+		if !f() {
+			return false
+		}
+	}
+	return s.published.Load() == s.wanted.Load()
+}
+
+// WaitForSync blocks until the caches are filled or ctx ends.
+func (s *Informers) WaitForSync(ctx context.Context) bool {
+	return cache.WaitForCacheSync(ctx.Done(), s.synced...)
+}
+
+// publish builds a new view from the current maps, with mu held.
+func (s *Informers) publish() {
+	usage := placement.GPUCounts{}
+	for _, p := range s.pods {
+		if key, ok := s.nodes[p.node]; ok && key.GPUModel != "" {
+			usage[key] += p.gpus
+		}
+	}
+	s.v.Store(&view{namespaces: maps.Clone(s.namespaces), usage: usage, storageClasses: maps.Clone(s.classes),
+		pvcs: maps.Clone(s.pvcs), datasets: nil})
+}
+
+// update changes the state and asks the publisher for a new view.
+func (s *Informers) update(fn func()) {
+	s.mu.Lock()
+	fn()
+	s.wanted.Add(1)
+	s.mu.Unlock()
+	select {
+	case s.changed <- struct{}{}:
+	default: // a publish is already pending and will include this change
+	}
+}
+
+func (s *Informers) setNamespace(obj any) {
+	if ns, ok := obj.(*corev1.Namespace); ok {
+		s.update(func() { s.namespaces[ns.Name] = ns.Labels })
+	}
+}
+
+func (s *Informers) deleteNamespace(obj any) {
+	if ns, ok := obj.(*corev1.Namespace); ok {
+		s.update(func() { delete(s.namespaces, ns.Name) })
+	}
+}
+
+func (s *Informers) setNode(obj any) {
+	n, ok := obj.(*corev1.Node)
+	if !ok {
+		return
+	}
+	l := n.Labels
+	cloud, region, it := l[s.opts.Labels.Cloud], l[s.opts.Labels.Region], l[s.opts.Labels.InstanceType]
+	model := s.opts.ModelOf(cloud, it)
+	if model == "" && l[gpuProductLabel] != "" {
+		model = costing.CanonicalGPUModel(l[gpuProductLabel])
+	}
+	s.update(func() { s.nodes[n.Name] = placement.QuotaKey{Cloud: cloud, Region: region, GPUModel: model} })
+}
+
+func (s *Informers) deleteNode(obj any) {
+	if n, ok := obj.(*corev1.Node); ok {
+		s.update(func() { delete(s.nodes, n.Name) })
+	}
+}
+
+func (s *Informers) setPod(obj any) {
+	p, ok := obj.(*corev1.Pod)
+	if !ok {
+		return
+	}
+	key := p.Namespace + "/" + p.Name
+	gpus := podGPUCount(p)
+	done := p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed
+	s.update(func() {
+		if gpus == 0 || done || p.Spec.NodeName == "" {
+			delete(s.pods, key)
+			return
+		}
+		s.pods[key] = podGPUs{node: p.Spec.NodeName, gpus: gpus}
+	})
+}
+
+func (s *Informers) deletePod(obj any) {
+	if p, ok := obj.(*corev1.Pod); ok {
+		s.update(func() { delete(s.pods, p.Namespace+"/"+p.Name) })
+	}
+}
+
+func (s *Informers) setClass(obj any) {
+	if sc, ok := obj.(*storagev1.StorageClass); ok {
+		s.update(func() {
+			s.classes[sc.Name] = StorageClass{Name: sc.Name, Provisioner: sc.Provisioner, Parameters: sc.Parameters}
+		})
+	}
+}
+
+func (s *Informers) deleteClass(obj any) {
+	if sc, ok := obj.(*storagev1.StorageClass); ok {
+		s.update(func() { delete(s.classes, sc.Name) })
+	}
+}
+
+func (s *Informers) setPVC(obj any) {
+	c, ok := obj.(*corev1.PersistentVolumeClaim)
+	if !ok {
+		return
+	}
+	p := PVC{Namespace: c.Namespace, Name: c.Name, VolumeName: c.Spec.VolumeName}
+	if c.Spec.StorageClassName != nil {
+		p.StorageClassName = *c.Spec.StorageClassName
+	}
+	if q, ok := c.Spec.Resources.Requests[corev1.ResourceStorage]; ok {
+		p.Size = q.String()
+	}
+	s.update(func() { s.pvcs[c.Namespace+"/"+c.Name] = p })
+}
+
+func (s *Informers) deletePVC(obj any) {
+	if c, ok := obj.(*corev1.PersistentVolumeClaim); ok {
+		s.update(func() { delete(s.pvcs, c.Namespace+"/"+c.Name) })
+	}
+}
+
+// podGPUCount is the whole GPUs a pod holds: the larger of its containers'
+// sum and its largest init container, as the scheduler counts them. MIG
+// slices are not whole GPUs and are not counted against quotas.
+func podGPUCount(p *corev1.Pod) int64 {
+	count := func(c *corev1.Container) int64 {
+		for _, name := range []corev1.ResourceName{workload.ResourceNvidiaGPU, workload.ResourceAMDGPU} {
+			if q, ok := c.Resources.Limits[name]; ok {
+				return q.Value()
+			}
+			if q, ok := c.Resources.Requests[name]; ok {
+				return q.Value()
+			}
+		}
+		return 0
+	}
+	var sum, initMax int64
+	for i := range p.Spec.Containers {
+		sum += count(&p.Spec.Containers[i])
+	}
+	for i := range p.Spec.InitContainers {
+		initMax = max(initMax, count(&p.Spec.InitContainers[i]))
+	}
+	return max(sum, initMax)
+}
+
+// slimPod drops everything usage does not read before the pod is cached.
+func slimPod(obj any) (any, error) {
+	p, ok := obj.(*corev1.Pod)
+	if !ok {
+		return obj, nil
+	}
+	slim := &corev1.Pod{}
+	slim.Name, slim.Namespace, slim.UID, slim.ResourceVersion = p.Name, p.Namespace, p.UID, p.ResourceVersion
+	slim.Spec.NodeName = p.Spec.NodeName
+	slim.Status.Phase = p.Status.Phase
+	keep := func(cs []corev1.Container) []corev1.Container {
+		out := make([]corev1.Container, len(cs))
+		for i := range cs {
+			out[i] = corev1.Container{Name: cs[i].Name, Resources: cs[i].Resources}
+		}
+		return out
+	}
+	slim.Spec.Containers, slim.Spec.InitContainers = keep(p.Spec.Containers), keep(p.Spec.InitContainers)
+	return slim, nil
+}
