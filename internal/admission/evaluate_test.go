@@ -10,8 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	jsonpatch "gopkg.in/evanphx/json-patch.v4"
-
 	"github.com/quartermaster-io/quartermaster/internal/costing"
 	"github.com/quartermaster-io/quartermaster/internal/placement"
 	"github.com/quartermaster-io/quartermaster/internal/workload"
@@ -62,21 +60,8 @@ func readObjects(t testing.TB, path string) []map[string]any {
 // applyPatch applies ops to obj the way the API server does.
 func applyPatch(t testing.TB, obj map[string]any, ops []PatchOp) map[string]any {
 	t.Helper()
-	doc, _ := json.Marshal(obj)
 	raw, _ := json.Marshal(ops)
-	p, err := jsonpatch.DecodePatch(raw)
-	if err != nil {
-		t.Fatalf("decoding patch: %v", err)
-	}
-	out, err := p.Apply(doc)
-	if err != nil {
-		t.Fatalf("applying patch %s: %v", raw, err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(out, &m); err != nil {
-		t.Fatal(err)
-	}
-	return m
+	return applyRawPatch(t, obj, raw)
 }
 
 // TestPatchGolden compares each input's patch with testdata/*.patch.golden

@@ -3,7 +3,6 @@ package admission
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -20,8 +19,6 @@ import (
 	"github.com/quartermaster-io/quartermaster/internal/placement"
 	"github.com/quartermaster-io/quartermaster/internal/workload"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 func newTestEvaluator(t testing.TB) *Evaluator {
 	t.Helper()
@@ -378,7 +375,7 @@ func TestMutateGolden(t *testing.T) {
 			// Reinvocation (reinvocationPolicy: IfNeeded) and the validating
 			// webhook both see the patched object: no further change, and
 			// validation allows it without warnings.
-			patched := applyPatch(t, obj, resp.Patch)
+			patched := applyRawPatch(t, obj, resp.Patch)
 			w2 := post(t, h, "application/json", review(t, "uid-"+name+"-again", patched))
 			want2 := `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":"uid-` + name + `-again","allowed":true}}`
 			if w2.Body.String() != want2 {
@@ -501,8 +498,8 @@ func TestNamespaceLabelsAndUsageComeFromState(t *testing.T) {
 	}
 }
 
-// applyPatch applies a JSON patch as the API server does (RFC 6902).
-func applyPatch(t testing.TB, obj map[string]any, patch []byte) map[string]any {
+// applyRawPatch applies a JSON patch as the API server does (RFC 6902).
+func applyRawPatch(t testing.TB, obj map[string]any, patch []byte) map[string]any {
 	t.Helper()
 	p, err := jsonpatch.DecodePatch(patch)
 	if err != nil {
