@@ -21,6 +21,7 @@ func ToValue(v any) (ast.Value, error) {
 
 type fieldInfo struct {
 	index     int
+	key       string
 	name      *ast.Term
 	omitEmpty bool
 }
@@ -47,7 +48,7 @@ func fieldsOf(t reflect.Type) []fieldInfo {
 		if name == "" {
 			name = sf.Name
 		}
-		out = append(out, fieldInfo{index: i, name: ast.StringTerm(name), omitEmpty: strings.Contains(opts, "omitempty")})
+		out = append(out, fieldInfo{index: i, key: name, name: ast.StringTerm(name), omitEmpty: strings.Contains(opts, "omitempty")})
 	}
 	fieldCache.Store(t, out)
 	return out
@@ -106,20 +107,33 @@ func toValue(v reflect.Value) (ast.Value, error) {
 		}
 		return ast.NewObject(kvs...), nil
 	case reflect.Struct:
-		fields := fieldsOf(v.Type())
-		kvs := make([][2]*ast.Term, 0, len(fields))
-		for _, f := range fields {
-			fv := v.Field(f.index)
-			if f.omitEmpty && fv.IsZero() || f.omitEmpty && (fv.Kind() == reflect.Slice || fv.Kind() == reflect.Map) && fv.Len() == 0 {
-				continue
-			}
-			e, err := toValue(fv)
-			if err != nil {
-				return nil, err
-			}
-			kvs = append(kvs, [2]*ast.Term{f.name, ast.NewTerm(e)})
+		kvs, err := structFields(v, nil)
+		if err != nil {
+			return nil, err
 		}
 		return ast.NewObject(kvs...), nil
 	}
 	return nil, fmt.Errorf("%s cannot be policy input", v.Type())
+}
+
+// structFields converts the fields of a struct as JSON would encode them,
+// only those keep accepts when it is not nil.
+func structFields(v reflect.Value, keep func(key string) bool) ([][2]*ast.Term, error) {
+	fields := fieldsOf(v.Type())
+	kvs := make([][2]*ast.Term, 0, len(fields)+1) // +1: room for input.placement
+	for _, f := range fields {
+		if keep != nil && !keep(f.key) {
+			continue
+		}
+		fv := v.Field(f.index)
+		if f.omitEmpty && fv.IsZero() || f.omitEmpty && (fv.Kind() == reflect.Slice || fv.Kind() == reflect.Map) && fv.Len() == 0 {
+			continue
+		}
+		e, err := toValue(fv)
+		if err != nil {
+			return nil, err
+		}
+		kvs = append(kvs, [2]*ast.Term{f.name, ast.NewTerm(e)})
+	}
+	return kvs, nil
 }
