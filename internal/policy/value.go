@@ -80,13 +80,17 @@ func toValue(v reflect.Value) (ast.Value, error) {
 		if v.Kind() == reflect.Slice && v.IsNil() {
 			return ast.NullValue, nil
 		}
+		// One allocation for all the element terms rather than one each:
+		// the input is dropped as a whole after the request anyway.
+		block := make([]ast.Term, v.Len())
 		terms := make([]*ast.Term, v.Len())
 		for i := range terms {
 			e, err := toValue(v.Index(i))
 			if err != nil {
 				return nil, err
 			}
-			terms[i] = ast.NewTerm(e)
+			block[i].Value = e
+			terms[i] = &block[i]
 		}
 		return ast.NewArray(terms...), nil
 	case reflect.Map:
@@ -121,6 +125,7 @@ func toValue(v reflect.Value) (ast.Value, error) {
 func structFields(v reflect.Value, keep func(key string) bool) ([][2]*ast.Term, error) {
 	fields := fieldsOf(v.Type())
 	kvs := make([][2]*ast.Term, 0, len(fields)+1) // +1: room for input.placement
+	block := make([]ast.Term, len(fields))        // the value terms, allocated together
 	for _, f := range fields {
 		if keep != nil && !keep(f.key) {
 			continue
@@ -133,7 +138,9 @@ func structFields(v reflect.Value, keep func(key string) bool) ([][2]*ast.Term, 
 		if err != nil {
 			return nil, err
 		}
-		kvs = append(kvs, [2]*ast.Term{f.name, ast.NewTerm(e)})
+		t := &block[len(kvs)]
+		t.Value = e
+		kvs = append(kvs, [2]*ast.Term{f.name, t})
 	}
 	return kvs, nil
 }
