@@ -70,8 +70,10 @@ type Bundle struct {
 	data    map[string]any
 
 	phase1, phase2 *preparedQuery
-	modes          modeTable
-	exempt         namespaceMatcher
+	// fields are the input fields the rules read (see inputValue).
+	fields *inputFields
+	modes  modeTable
+	exempt namespaceMatcher
 }
 
 // preparedQuery is one compiled query reading a list of (package, rule)
@@ -341,8 +343,11 @@ func (b *Bundle) compile(withTests bool, strict bool) (*ast.Compiler, map[string
 	return c, mods, nil
 }
 
+// store holds the bundle's data as AST values: the default store keeps Go
+// values and converts whatever a rule reads on every read, that is on every
+// request.
 func (b *Bundle) store() storage.Store {
-	return inmem.NewFromObjectWithOpts(b.data, inmem.OptRoundTripOnWrite(false))
+	return inmem.NewFromObjectWithOpts(b.data, inmem.OptRoundTripOnWrite(false), inmem.OptReturnASTValuesOnRead(true))
 }
 
 // prepare finds the contract rules of every evaluated package and prepares
@@ -352,6 +357,7 @@ func (b *Bundle) prepare(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	b.fields = readInputFields(compiler.Modules)
 	type pkgInfo struct {
 		rules          map[string]bool
 		needsPlacement bool

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 
@@ -148,6 +149,17 @@ func TestEvaluationErrorsFailClosed(t *testing.T) {
 			}
 		})
 	}
+	t.Run("deadline passing mid-evaluation", func(t *testing.T) {
+		// A hundred million steps: without cancellation this would outlast
+		// the test binary's timeout.
+		b := mustLoad(t, map[string]string{"t.rego": "package quartermaster.t\n\n" +
+			"deny contains {\"code\": \"c\", \"msg\": \"m\"} if {\n\tsome x in numbers.range(1, 10000)\n\tsome y in numbers.range(1, 10000)\n\tx * y == -1\n}\n"})
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		if _, err := b.Evaluate(ctx, teamInput("x", "ml")); !IsEvalError(err) || !strings.Contains(err.Error(), "cancel") {
+			t.Fatalf("want an EvalError about cancellation, got %v", err)
+		}
+	})
 	t.Run("cancelled context", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()

@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/metrics"
 	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/topdown"
 
 	"github.com/quartermaster-io/quartermaster/internal/placement"
 )
@@ -49,17 +52,43 @@ func (b *Bundle) EvaluatePlaced(ctx context.Context, in *Input) (*Decision, erro
 	return d, nil
 }
 
+// The keys of contract elements, made once rather than per lookup.
+var (
+	keyCode       = ast.StringTerm("code")
+	keyMsg        = ast.StringTerm("msg")
+	keyReason     = ast.StringTerm("reason")
+	keyCapability = ast.StringTerm("capability")
+	keyField      = ast.StringTerm("field")
+	keyAllowed    = ast.StringTerm("allowed")
+)
+
+// keepTerm hands results back as the AST terms evaluation produced: the
+// default turns every set and object into Go maps and slices first, only
+// for run to take them apart again.
+func keepTerm(t *ast.Term, _ *rego.EvalContext) (any, error) { return t, nil }
+
 func (b *Bundle) run(ctx context.Context, q *preparedQuery, in *Input, d *Decision) error {
 	if err := ctx.Err(); err != nil {
 		// The webhook's deadline has passed: no answer is better than a
 		// guess, and OPA only notices cancellation mid-evaluation.
 		return err
 	}
-	input, err := ToValue(in)
+	input, err := b.inputValue(in)
 	if err != nil {
 		return fmt.Errorf("converting input: %w", err)
 	}
-	rs, err := q.query.Eval(ctx, rego.EvalParsedInput(input))
+	// Cancel through a callback on ctx rather than letting OPA start a
+	// goroutine per evaluation to watch it.
+	cancel := topdown.NewCancel()
+	stop := context.AfterFunc(ctx, cancel.Cancel)
+	defer stop()
+	rs, err := q.query.Eval(ctx,
+		rego.EvalParsedInput(input),
+		rego.EvalGenerateJSON(keepTerm),
+		rego.EvalExternalCancel(cancel),
+		// Nobody reads per-evaluation metrics; the default allocates them.
+		rego.EvalMetrics(metrics.NoOp()),
+	)
 	if err != nil {
 		return err
 	}
@@ -71,20 +100,26 @@ func (b *Bundle) run(ctx context.Context, q *preparedQuery, in *Input, d *Decisi
 	var restr placement.Restrictions
 	restricted := false
 	for _, s := range q.slots {
-		set, ok := rs[0].Bindings[s.v].([]any)
-		if !ok {
-			return fmt.Errorf("data.%s.%s: want a set, got %T", s.pkg, s.name, rs[0].Bindings[s.v])
+		t, _ := rs[0].Bindings[s.v].(*ast.Term)
+		if t == nil {
+			return fmt.Errorf("data.%s.%s: no result", s.pkg, s.name)
 		}
-		switch s.name {
-		case ruleDeny, ruleWarn:
-			for _, item := range set {
+		set, ok := t.Value.(ast.Set)
+		if !ok {
+			return fmt.Errorf("data.%s.%s: want a set, got %s", s.pkg, s.name, ast.ValueName(t.Value))
+		}
+		// Iterate in the set's own order, as before: it decides the order
+		// of the restriction reasons.
+		err := set.Iter(func(item *ast.Term) error {
+			switch s.name {
+			case ruleDeny, ruleWarn:
 				f, err := finding(s, item)
 				if err != nil {
 					return err
 				}
 				if s.name == ruleWarn {
 					d.Warnings = append(d.Warnings, f)
-					continue
+					return nil
 				}
 				switch f.Mode = b.modes.mode(s.short, f.Code); f.Mode {
 				case ModeEnforce:
@@ -94,10 +129,8 @@ func (b *Bundle) run(ctx context.Context, q *preparedQuery, in *Input, d *Decisi
 				default:
 					d.DryRun = append(d.DryRun, f)
 				}
-			}
-		case ruleRestrict, ruleRequire:
-			dry := b.modes.mode(s.short, "") == ModeDryRun
-			for _, item := range set {
+			case ruleRestrict, ruleRequire:
+				dry := b.modes.mode(s.short, "") == ModeDryRun
 				msg, err := restrictOne(&restr, s, item, dry)
 				if err != nil {
 					return err
@@ -108,6 +141,10 @@ func (b *Bundle) run(ctx context.Context, q *preparedQuery, in *Input, d *Decisi
 					restricted = true
 				}
 			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 	}
 	if restricted {
@@ -117,6 +154,16 @@ func (b *Bundle) run(ctx context.Context, q *preparedQuery, in *Input, d *Decisi
 	sortFindings(d.Warnings)
 	sortFindings(d.DryRun)
 	return nil
+}
+
+// stringAt returns obj[key] if it is a string.
+func stringAt(obj ast.Object, key *ast.Term) (string, bool) {
+	t := obj.Get(key)
+	if t == nil {
+		return "", false
+	}
+	s, ok := t.Value.(ast.String)
+	return string(s), ok
 }
 
 // sortFindings orders by policy, code, message: sets have no order, and
@@ -134,13 +181,13 @@ func sortFindings(fs []Finding) {
 	})
 }
 
-func finding(s slot, item any) (Finding, error) {
-	obj, ok := item.(map[string]any)
+func finding(s slot, item *ast.Term) (Finding, error) {
+	obj, ok := item.Value.(ast.Object)
 	if !ok {
 		return Finding{}, fmt.Errorf("data.%s.%s: element %v: want an object {\"code\": ..., \"msg\": ...}", s.pkg, s.name, item)
 	}
-	code, ok1 := obj["code"].(string)
-	msg, ok2 := obj["msg"].(string)
+	code, ok1 := stringAt(obj, keyCode)
+	msg, ok2 := stringAt(obj, keyMsg)
 	if !ok1 || !ok2 || code == "" || msg == "" {
 		return Finding{}, fmt.Errorf("data.%s.%s: element %v: want non-empty string code and msg", s.pkg, s.name, item)
 	}
@@ -149,45 +196,67 @@ func finding(s slot, item any) (Finding, error) {
 
 // restrictOne validates one restrict or require element and applies it
 // (unless dry); it returns a description for dry-run records.
-func restrictOne(r *placement.Restrictions, s slot, item any, dry bool) (string, error) {
-	obj, ok := item.(map[string]any)
+func restrictOne(r *placement.Restrictions, s slot, item *ast.Term, dry bool) (string, error) {
+	obj, ok := item.Value.(ast.Object)
 	if !ok {
 		return "", fmt.Errorf("data.%s.%s: element %v: want an object", s.pkg, s.name, item)
 	}
-	reason, _ := obj["reason"].(string)
+	reason, _ := stringAt(obj, keyReason)
 	if reason == "" {
 		return "", fmt.Errorf("data.%s.%s: element %v: want a non-empty string reason", s.pkg, s.name, item)
 	}
 	if s.name == ruleRequire {
-		c, _ := obj["capability"].(string)
+		c, _ := stringAt(obj, keyCapability)
 		if c == "" {
 			return "", fmt.Errorf("data.%s.require: element %v: want a non-empty string capability", s.pkg, item)
 		}
 		if !dry {
 			r.Require(c, reason, s.pkg)
+			return "", nil
 		}
 		return "require " + c + ": " + reason, nil
 	}
-	field, _ := obj["field"].(string)
-	list, ok := obj["allowed"].([]any)
-	if !ok {
+	field, _ := stringAt(obj, keyField)
+	var list []*ast.Term
+	if a := obj.Get(keyAllowed); a != nil {
+		switch v := a.Value.(type) {
+		case *ast.Array:
+			list = make([]*ast.Term, 0, v.Len())
+			v.Foreach(func(t *ast.Term) { list = append(list, t) })
+		case ast.Set:
+			list = v.Slice()
+		}
+	}
+	if list == nil {
 		return "", fmt.Errorf("data.%s.restrict: element %v: allowed: want a list (or set) of strings", s.pkg, item)
 	}
 	allowed := make([]string, 0, len(list))
 	for _, a := range list {
-		v, ok := a.(string)
+		v, ok := a.Value.(ast.String)
 		if !ok {
 			return "", fmt.Errorf("data.%s.restrict: element %v: allowed: want strings, got %v", s.pkg, item, a)
 		}
-		allowed = append(allowed, v)
+		allowed = append(allowed, string(v))
 	}
 	sort.Strings(allowed)
-	var probe placement.Restrictions
-	if !probe.Restrict(field, allowed, reason, s.pkg) {
+	if !restrictable(field) {
 		return "", fmt.Errorf("data.%s.restrict: element %v: field %q: want cloud, region, jurisdiction, capacityType or gpuModel", s.pkg, item, field)
 	}
 	if !dry {
 		r.Restrict(field, allowed, reason, s.pkg)
+		return "", nil
 	}
 	return fmt.Sprintf("restrict %s to %v: %s", field, allowed, reason), nil
+}
+
+// restrictable reports whether Restrictions.Restrict accepts field. Checking
+// here rather than by restricting a throwaway value matters: restricting
+// gpuModel canonicalises every model, which costs more than the rest of the
+// decoding together.
+func restrictable(field string) bool {
+	switch field {
+	case placement.FieldCloud, placement.FieldRegion, placement.FieldJurisdiction, placement.FieldCapacityType, placement.FieldGPUModel:
+		return true
+	}
+	return false
 }

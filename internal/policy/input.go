@@ -9,6 +9,11 @@ import (
 
 // Input is the document policies see as `input`. Its JSON Schema is
 // docs/policy-input.schema.json, generated from these types (see Schema).
+//
+// An Input belongs to one request: Evaluate remembers its conversion to a
+// Rego value and EvaluatePlaced reuses it, so between the two set the
+// Placement or reassign fields, but do not change the elements of its
+// slices and maps in place, and do not share one Input between goroutines.
 type Input struct {
 	// Request is who asks and how; empty offline and in audits.
 	Request Request `json:"request" doc:"Who asks and how (the AdmissionRequest's userInfo and operation); empty offline."`
@@ -23,6 +28,9 @@ type Input struct {
 	// Object is the raw Kubernetes object, for rules that need a field the
 	// Workload does not carry.
 	Object map[string]any `json:"object,omitempty" doc:"The raw Kubernetes object as submitted."`
+
+	// memo is the converted input, kept from Evaluate for EvaluatePlaced.
+	memo *inputMemo
 }
 
 // Request mirrors the parts of an AdmissionRequest policies may read.

@@ -21,6 +21,7 @@ func ToValue(v any) (ast.Value, error) {
 
 type fieldInfo struct {
 	index     int
+	key       string
 	name      *ast.Term
 	omitEmpty bool
 }
@@ -47,7 +48,7 @@ func fieldsOf(t reflect.Type) []fieldInfo {
 		if name == "" {
 			name = sf.Name
 		}
-		out = append(out, fieldInfo{index: i, name: ast.StringTerm(name), omitEmpty: strings.Contains(opts, "omitempty")})
+		out = append(out, fieldInfo{index: i, key: name, name: ast.StringTerm(name), omitEmpty: strings.Contains(opts, "omitempty")})
 	}
 	fieldCache.Store(t, out)
 	return out
@@ -79,13 +80,17 @@ func toValue(v reflect.Value) (ast.Value, error) {
 		if v.Kind() == reflect.Slice && v.IsNil() {
 			return ast.NullValue, nil
 		}
+		// One allocation for all the element terms rather than one each:
+		// the input is dropped as a whole after the request anyway.
+		block := make([]ast.Term, v.Len())
 		terms := make([]*ast.Term, v.Len())
 		for i := range terms {
 			e, err := toValue(v.Index(i))
 			if err != nil {
 				return nil, err
 			}
-			terms[i] = ast.NewTerm(e)
+			block[i].Value = e
+			terms[i] = &block[i]
 		}
 		return ast.NewArray(terms...), nil
 	case reflect.Map:
@@ -106,20 +111,36 @@ func toValue(v reflect.Value) (ast.Value, error) {
 		}
 		return ast.NewObject(kvs...), nil
 	case reflect.Struct:
-		fields := fieldsOf(v.Type())
-		kvs := make([][2]*ast.Term, 0, len(fields))
-		for _, f := range fields {
-			fv := v.Field(f.index)
-			if f.omitEmpty && fv.IsZero() || f.omitEmpty && (fv.Kind() == reflect.Slice || fv.Kind() == reflect.Map) && fv.Len() == 0 {
-				continue
-			}
-			e, err := toValue(fv)
-			if err != nil {
-				return nil, err
-			}
-			kvs = append(kvs, [2]*ast.Term{f.name, ast.NewTerm(e)})
+		kvs, err := structFields(v, nil)
+		if err != nil {
+			return nil, err
 		}
 		return ast.NewObject(kvs...), nil
 	}
 	return nil, fmt.Errorf("%s cannot be policy input", v.Type())
+}
+
+// structFields converts the fields of a struct as JSON would encode them,
+// only those keep accepts when it is not nil.
+func structFields(v reflect.Value, keep func(key string) bool) ([][2]*ast.Term, error) {
+	fields := fieldsOf(v.Type())
+	kvs := make([][2]*ast.Term, 0, len(fields)+1) // +1: room for input.placement
+	block := make([]ast.Term, len(fields))        // the value terms, allocated together
+	for _, f := range fields {
+		if keep != nil && !keep(f.key) {
+			continue
+		}
+		fv := v.Field(f.index)
+		if f.omitEmpty && fv.IsZero() || f.omitEmpty && (fv.Kind() == reflect.Slice || fv.Kind() == reflect.Map) && fv.Len() == 0 {
+			continue
+		}
+		e, err := toValue(fv)
+		if err != nil {
+			return nil, err
+		}
+		t := &block[len(kvs)]
+		t.Value = e
+		kvs = append(kvs, [2]*ast.Term{f.name, t})
+	}
+	return kvs, nil
 }

@@ -23,13 +23,12 @@ else := sprintf("team %q is not known: known teams are %s", [team, concat(", ", 
 
 # qualified turns an image reference into registry/path form.
 qualified(image) := image if {
-	first := split(image, "/")[0]
-	count(split(image, "/")) > 1
-	registry_like(first)
+	contains(image, "/")
+	registry_like(split(image, "/")[0])
 }
 
 else := concat("", ["docker.io/", image]) if {
-	count(split(image, "/")) > 1
+	contains(image, "/")
 }
 
 else := concat("", ["docker.io/library/", image])
@@ -44,16 +43,11 @@ deny contains {"code": "access-registry", "msg": msg} if {
 	some ps in input.workload.podSets
 	some image in ps.images
 	full := qualified(image)
-	not startswith_any(full, data.config.registries.allowed)
+	not strings.any_prefix_match(full, data.config.registries.allowed)
 	msg := sprintf(
 		"image %s of pod set %s is not from an allowed registry (%s)",
 		[image, ps.name, concat(", ", data.config.registries.allowed)],
 	)
-}
-
-startswith_any(s, prefixes) if {
-	some p in prefixes
-	startswith(s, p)
 }
 
 deny contains {"code": "access-privileged", "msg": msg} if {

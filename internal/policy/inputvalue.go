@@ -1,0 +1,105 @@
+package policy
+
+import (
+	"reflect"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+)
+
+// inputFields is which top-level fields of the input a bundle's rules can
+// read. Converting the input is a large part of an evaluation's cost, and
+// the raw object in particular can be many times larger than everything
+// else while the default library never reads it: fields no rule names are
+// left out of the value Rego sees, which no rule can observe.
+type inputFields struct {
+	// all is set when some rule reads the input in a way that names no
+	// field (input itself, input[x], walk(input), ...).
+	all  bool
+	keys map[string]bool
+}
+
+func (f *inputFields) has(key string) bool { return f.all || f.keys[key] }
+
+// readInputFields collects the fields of input the compiled modules name.
+// The compiler has resolved every use of input to a ref by then: a bare
+// input (walk(input), object.get(input, ...)) is the ref of length one.
+func readInputFields(modules map[string]*ast.Module) *inputFields {
+	f := &inputFields{keys: map[string]bool{}}
+	for _, m := range modules {
+		ast.WalkRefs(m, func(r ast.Ref) bool {
+			if !r[0].Equal(ast.InputRootDocument) {
+				return false
+			}
+			if len(r) < 2 {
+				f.all = true
+				return false
+			}
+			if k, ok := r[1].Value.(ast.String); ok {
+				f.keys[string(k)] = true
+			} else {
+				f.all = true
+			}
+			return false
+		})
+	}
+	return f
+}
+
+// inputMemo keeps phase one's converted input for phase two, in which
+// only the placement is new: admission builds one Input per request,
+// evaluates it, places, sets Placement and evaluates again.
+type inputMemo struct {
+	// owner, fields and snapshot decide whether the memo still applies: the
+	// same Input (not a copy of it), the same field selection (a reload
+	// between the phases may change it), and no field reassigned since.
+	owner    *Input
+	fields   *inputFields
+	snapshot Input
+	kvs      [][2]*ast.Term // every selected field but placement
+}
+
+var placementKey = ast.StringTerm("placement")
+
+// inputValue converts in to the value Rego sees as input, reusing the
+// conversion of an earlier call on the same Input when only its placement
+// changed.
+func (b *Bundle) inputValue(in *Input) (ast.Value, error) {
+	m := in.memo
+	if m == nil || m.owner != in || m.fields != b.fields || !m.current(in) {
+		kvs, err := structFields(reflect.ValueOf(in).Elem(), func(key string) bool {
+			return key != "placement" && b.fields.has(key)
+		})
+		if err != nil {
+			return nil, err
+		}
+		m = &inputMemo{owner: in, fields: b.fields, snapshot: shallow(in), kvs: kvs}
+		in.memo = m
+	}
+	if in.Placement == nil || !b.fields.has("placement") {
+		return ast.NewObject(m.kvs...), nil
+	}
+	p, err := ToValue(in.Placement)
+	if err != nil {
+		return nil, err
+	}
+	// The three-index slice makes append copy, leaving the memo's own
+	// slice as it was.
+	return ast.NewObject(append(m.kvs[:len(m.kvs):len(m.kvs)], [2]*ast.Term{placementKey, ast.NewTerm(p)})...), nil
+}
+
+// shallow is in without its placement and memo: what the memo's conversion
+// was made from.
+func shallow(in *Input) Input {
+	s := *in
+	s.Placement, s.memo = nil, nil
+	return s
+}
+
+// current reports whether in still holds what the memo was converted
+// from. DeepEqual stops at identical slices, maps and pointers, so this
+// costs a walk over Input's fields, not over the data: it notices a field
+// reassigned between the phases, not an element changed in place (which
+// Input's documentation rules out).
+func (m *inputMemo) current(in *Input) bool {
+	return reflect.DeepEqual(m.snapshot, shallow(in))
+}

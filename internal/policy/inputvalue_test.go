@@ -1,0 +1,152 @@
+package policy
+
+import (
+	"context"
+	"reflect"
+	"slices"
+	"testing"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+)
+
+// Rules see the fields they name whatever else the bundle reads: leaving
+// unread fields out of the input must be invisible to every way of reading.
+func TestInputFieldsRulesSee(t *testing.T) {
+	tests := map[string]struct {
+		rule string
+		all  bool
+		keys []string
+	}{
+		"a named field": {
+			rule: `deny contains {"code": "c", "msg": "m"} if input.object.kind == "Pod"`,
+			keys: []string{"object"},
+		},
+		"an imported field": {
+			rule: "import input.object as obj\n\n" + `deny contains {"code": "c", "msg": "m"} if obj.kind == "Pod"`,
+			keys: []string{"object"},
+		},
+		"input[k]": {
+			rule: `deny contains {"code": "c", "msg": "m"} if { some k; input[k].kind == "Pod" }`,
+			all:  true,
+		},
+		"object.get(input, ...)": {
+			rule: `deny contains {"code": "c", "msg": "m"} if object.get(input, ["object", "kind"], "") == "Pod"`,
+			all:  true,
+		},
+		"walk(input)": {
+			rule: `deny contains {"code": "c", "msg": "m"} if { walk(input, [_, v]); v == "Pod" }`,
+			all:  true,
+		},
+		"a helper rule": {
+			rule: "kind := input.object.kind\n\n" + `deny contains {"code": "c", "msg": "m"} if kind == "Pod"`,
+			keys: []string{"object"},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			b := mustLoad(t, map[string]string{"t.rego": "package quartermaster.t\n\n" + tc.rule + "\n"})
+			if b.fields.all != tc.all || !tc.all && !reflect.DeepEqual(sortedKeys(b.fields.keys), tc.keys) {
+				t.Errorf("fields = %+v, want all %v keys %v", b.fields, tc.all, tc.keys)
+			}
+			in := teamInput("x", "ml")
+			in.Object = map[string]any{"kind": "Pod"}
+			d, err := b.Evaluate(context.Background(), in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !d.Denied() {
+				t.Errorf("the rule did not see input.object: %+v", d)
+			}
+		})
+	}
+}
+
+func sortedKeys(m map[string]bool) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// The default library never reads the raw object, so it is never converted.
+func TestLibraryInputLeavesObjectOut(t *testing.T) {
+	b := loadLibrary(t)
+	v, err := b.inputValue(typicalInput())
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj := v.(ast.Object)
+	if obj.Get(ast.StringTerm("object")) != nil {
+		t.Errorf("input.object converted although no rule reads it")
+	}
+	for _, k := range []string{"request", "workload", "evidence"} {
+		if obj.Get(ast.StringTerm(k)) == nil {
+			t.Errorf("input.%s missing", k)
+		}
+	}
+}
+
+const budgetLike = `package quartermaster.b
+
+deny contains {"code": "b-over", "msg": input.workload.team} if input.placement.pricePerHour > 10
+`
+
+// Phase two reuses phase one's conversion, but never a stale one.
+func TestPlacedReusesInputOnlyWhileCurrent(t *testing.T) {
+	b := mustLoad(t, map[string]string{"b.rego": budgetLike, "t.rego": denyAll})
+	ctx := context.Background()
+	placed := func(in *Input) string {
+		t.Helper()
+		in.Placement = &Placement{PricePerHour: 20}
+		d, err := b.EvaluatePlaced(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(d.Violations) != 1 {
+			t.Fatalf("violations %+v, want one", d.Violations)
+		}
+		return d.Violations[0].Msg
+	}
+	in := teamInput("x", "ml")
+	if _, err := b.Evaluate(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	memo := in.memo
+	if got := placed(in); got != "x" || in.memo != memo {
+		t.Errorf("same input: msg %q, memo reused %v; want x, true", got, in.memo == memo)
+	}
+	in.Workload.Team = "y" // a field reassigned between the phases
+	if got := placed(in); got != "y" {
+		t.Errorf("after reassigning the team: msg %q, want y", got)
+	}
+	cp := *in
+	cp.Workload.Team = "z" // a copy carries the memo of the original
+	if got := placed(&cp); got != "z" {
+		t.Errorf("copy: msg %q, want z", got)
+	}
+	// A bundle reading other fields (a reload between the phases)
+	// converts afresh.
+	other := mustLoad(t, map[string]string{"b.rego": budgetLike + "\nwarn contains {\"code\": \"ns\", \"msg\": input.namespace.name} if input.placement\n"})
+	d, err := other.EvaluatePlaced(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Warnings) != 1 || d.Warnings[0].Msg != "ml" {
+		t.Errorf("other bundle: warnings %+v, want ns: ml", d.Warnings)
+	}
+}
+
+// Restrict elements may give allowed as a set as well as a list.
+func TestRestrictAllowedSet(t *testing.T) {
+	b := mustLoad(t, map[string]string{"t.rego": "package quartermaster.t\n\n" +
+		`restrict contains {"field": "region", "allowed": {"b", "a"}, "reason": "r"} if true` + "\n"})
+	d, err := b.Evaluate(context.Background(), teamInput("x", "ml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Restrictions == nil || !reflect.DeepEqual(d.Restrictions.Regions, []string{"a", "b"}) {
+		t.Errorf("restrictions %+v, want regions [a b]", d.Restrictions)
+	}
+}
