@@ -25,18 +25,19 @@ type Config struct {
 	MetricsBindAddress     string
 	HealthProbeBindAddress string
 
-	// Policies is the Rego bundle directory. Pending: the policy engine
-	// (internal/policy) is wired in by its own change; until then a set
-	// value is logged and ignored.
-	Policies      string
-	Catalog       string
-	CatalogFormat string
-	CatalogCloud  string
-	Quota         string
+	// Policies is the Rego bundle directory, hot-reloaded every
+	// PolicyReloadInterval; empty means the embedded default library.
+	Policies             string
+	PolicyReloadInterval time.Duration
+	Catalog              string
+	CatalogFormat        string
+	CatalogCloud         string
+	Quota                string
 
 	Kubeconfig   string
 	Standalone   bool
 	ClusterState string
+	Usage        string
 	Inventory    string
 
 	Deadline        time.Duration
@@ -59,6 +60,7 @@ type Config struct {
 func NewConfig() *Config {
 	return &Config{
 		CertReloadInterval:     10 * time.Second,
+		PolicyReloadInterval:   10 * time.Second,
 		Port:                   9443,
 		MetricsBindAddress:     ":8080",
 		HealthProbeBindAddress: ":8081",
@@ -79,15 +81,17 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&c.Port, "port", c.Port, "HTTPS port of /mutate and /validate")
 	fs.StringVar(&c.MetricsBindAddress, "metrics-bind-address", c.MetricsBindAddress, "address of /metrics (0 disables)")
 	fs.StringVar(&c.HealthProbeBindAddress, "health-probe-bind-address", c.HealthProbeBindAddress, "address of /healthz and /readyz (0 disables)")
-	fs.StringVar(&c.Policies, "policies", c.Policies, "Rego policy bundle directory (pending: accepted, not yet evaluated)")
+	fs.StringVar(&c.Policies, "policies", c.Policies, "Rego policy bundle directory, hot-reloaded (default: the embedded library)")
+	fs.DurationVar(&c.PolicyReloadInterval, "policy-reload-interval", c.PolicyReloadInterval, "how often to look for a changed --policies directory")
 	fs.StringVar(&c.Catalog, "catalog", c.Catalog, "offer catalog file (default: the embedded catalog)")
 	fs.StringVar(&c.CatalogFormat, "catalog-format", c.CatalogFormat, "catalog file format: csv or skypilot")
 	fs.StringVar(&c.CatalogCloud, "catalog-cloud", c.CatalogCloud, "the cloud of a skypilot catalog")
 	fs.StringVar(&c.Quota, "quota", c.Quota, "GPU quota file: quotas: [{cloud, region, gpuModel, gpus}]")
 	fs.StringVar(&c.Kubeconfig, "kubeconfig", c.Kubeconfig, "kubeconfig file (default: in-cluster config, then $KUBECONFIG)")
 	fs.BoolVar(&c.Standalone, "standalone", c.Standalone, "run without an API server, from --cluster-state and --inventory")
-	fs.StringVar(&c.ClusterState, "cluster-state", c.ClusterState, "standalone: namespaces, GPU usage, StorageClasses and PVCs (YAML)")
-	fs.StringVar(&c.Inventory, "inventory", c.Inventory, "standalone: dataset facts (YAML)")
+	fs.StringVar(&c.ClusterState, "cluster-state", c.ClusterState, "standalone: StorageClasses, PVCs and Namespaces as Kubernetes YAML")
+	fs.StringVar(&c.Usage, "usage", c.Usage, "standalone: GPUs already in use, in the quota file's shape")
+	fs.StringVar(&c.Inventory, "inventory", c.Inventory, "dataset facts (YAML): datasets: [{location, cloud, region, encrypted, keyKind, sizeBytes}]")
 	fs.DurationVar(&c.Deadline, "deadline", c.Deadline, "internal deadline of one decision (keep well under the registration's timeoutSeconds)")
 	fs.StringVar(&c.DeadlineOutcome, "deadline-outcome", c.DeadlineOutcome, "answer when a decision misses the deadline or fails: deny or allow")
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", c.MaxBodyBytes, "largest AdmissionReview accepted")
@@ -149,8 +153,11 @@ func (c *Config) Validate() error {
 		if c.Kubeconfig != "" {
 			bad("--standalone and --kubeconfig exclude each other")
 		}
-	} else if c.ClusterState != "" || c.Inventory != "" {
-		bad("--cluster-state and --inventory need --standalone (with an API server, informers provide them)")
+	} else if c.ClusterState != "" || c.Usage != "" {
+		bad("--cluster-state and --usage need --standalone (with an API server, informers provide them)")
+	}
+	if c.PolicyReloadInterval < 100*time.Millisecond {
+		bad("--policy-reload-interval %s: want at least 100ms", c.PolicyReloadInterval)
 	}
 	if c.Deadline <= 0 || c.Deadline > 25*time.Second {
 		bad("--deadline %s: want more than 0 and at most 25s (the API server waits at most 30s)", c.Deadline)

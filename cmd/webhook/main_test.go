@@ -56,7 +56,7 @@ func TestFlagsAndEnvironment(t *testing.T) {
 			args: []string{"--port", "0", "--deadline", "40s", "--deadline-outcome", "maybe", "--cluster-state", "s.yaml", "--metrics-bind-address", "nope"},
 			wantErr: "webhook: --cert-dir is required (a directory with tls.crt and tls.key)\n--port 0: want 1-65535\n" +
 				"--metrics-bind-address \"nope\": want host:port or 0\n" +
-				"--cluster-state and --inventory need --standalone (with an API server, informers provide them)\n" +
+				"--cluster-state and --usage need --standalone (with an API server, informers provide them)\n" +
 				"--deadline 40s: want more than 0 and at most 25s (the API server waits at most 30s)\n" +
 				"--deadline-outcome \"maybe\": want deny or allow\n",
 		},
@@ -119,13 +119,15 @@ func writeCert(t *testing.T, dir string) {
 }
 
 // TestStandaloneServes starts the real binary's run in standalone mode and
-// talks to it over TLS: a GPU Job is patched, probes and metrics answer,
-// TLS 1.1 is refused, and the decision log verifies after shutdown.
+// talks to it over TLS: a GPU Job that the default policy library admits is
+// patched (its team coming from the namespace label), one it forbids is
+// denied with the policy's code, probes and metrics answer, TLS 1.1 is
+// refused, and the decision log verifies after shutdown.
 func TestStandaloneServes(t *testing.T) {
 	dir := t.TempDir()
 	writeCert(t, dir)
 	state := filepath.Join(dir, "state.yaml")
-	os.WriteFile(state, []byte("namespaces: [{name: vision, labels: {quartermaster.io/team: vision}}]\n"), 0o600)
+	os.WriteFile(state, []byte("apiVersion: v1\nkind: Namespace\nmetadata: {name: vision, labels: {quartermaster.io/team: vision}}\n"), 0o600)
 	logPath := filepath.Join(dir, "decisions.log")
 	port, metricsPort, healthPort := freePort(t), freePort(t), freePort(t)
 	args := []string{"--cert-dir", dir, "--bind-address", "127.0.0.1", "--port", strconv.Itoa(port),
@@ -154,7 +156,7 @@ func TestStandaloneServes(t *testing.T) {
 		t.Fatalf("readyz %d", resp.StatusCode)
 	}
 	job := `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"e2e-1","kind":{"group":"batch","version":"v1","kind":"Job"},"operation":"CREATE","namespace":"vision","userInfo":{"username":"bob"},"object":` +
-		`{"apiVersion":"batch/v1","kind":"Job","metadata":{"name":"t","namespace":"vision"},"spec":{"template":{"spec":{"containers":[{"name":"c","image":"i","resources":{"limits":{"nvidia.com/gpu":1}}}]}}}}}}`
+		`{"apiVersion":"batch/v1","kind":"Job","metadata":{"name":"t","namespace":"vision"},"spec":{"template":{"spec":{"serviceAccountName":"trainer","containers":[{"name":"c","image":"ghcr.io/example/train:1","resources":{"limits":{"nvidia.com/gpu":1}}}]}}}}}}`
 	resp, err = client.Post(base+"/mutate", "application/json", strings.NewReader(job))
 	if err != nil {
 		t.Fatal(err)
@@ -163,6 +165,17 @@ func TestStandaloneServes(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || !strings.Contains(string(body), `"uid":"e2e-1","allowed":true,"patch":`) {
 		t.Fatalf("mutate: %d %s", resp.StatusCode, body)
+	}
+	// The same Job from an unapproved registry: the access policy denies it.
+	denied := strings.NewReplacer(`"uid":"e2e-1"`, `"uid":"e2e-2"`, "ghcr.io/example/train:1", "docker.io/someone/miner:1").Replace(job)
+	resp, err = client.Post(base+"/mutate", "application/json", strings.NewReader(denied))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"allowed":false`) || !strings.Contains(string(body), "access-") {
+		t.Fatalf("policy denial: %d %s", resp.StatusCode, body)
 	}
 	for _, probe := range []string{"/healthz", "/readyz"} {
 		r, err := http.Get("http://127.0.0.1:" + strconv.Itoa(healthPort) + probe)
@@ -181,6 +194,7 @@ func TestStandaloneServes(t *testing.T) {
 		`quartermaster_webhook_requests_total{kind="Job",operation="mutate",result="patched"} 1`,
 		`quartermaster_webhook_decisions_total{capacity_type="on-demand"`,
 		`quartermaster_webhook_placement_duration_seconds_count 1`,
+		`quartermaster_webhook_policy_duration_seconds_count 2`,
 		`quartermaster_webhook_panics_recovered_total 0`,
 		`quartermaster_decision_log_queue_length`,
 	} {
@@ -198,7 +212,7 @@ func TestStandaloneServes(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
 	rep, err := decisionlog.VerifyFiles([]string{logPath})
-	if err != nil || rep.Problem != nil || rep.Lines != 1 {
+	if err != nil || rep.Problem != nil || rep.Lines != 2 {
 		t.Fatalf("decision log: %+v %v", rep, err)
 	}
 }

@@ -28,8 +28,11 @@ import (
 	"github.com/quartermaster-io/quartermaster/internal/clusterstate"
 	"github.com/quartermaster-io/quartermaster/internal/costing"
 	"github.com/quartermaster-io/quartermaster/internal/decisionlog"
+	"github.com/quartermaster-io/quartermaster/internal/encryption"
 	"github.com/quartermaster-io/quartermaster/internal/placement"
+	"github.com/quartermaster-io/quartermaster/internal/policy"
 	"github.com/quartermaster-io/quartermaster/internal/workload"
+	"github.com/quartermaster-io/quartermaster/policies"
 )
 
 // readiness is the set of conditions /readyz waits for. The policy engine
@@ -71,20 +74,25 @@ func run(ctx context.Context, cfg *Config, stderr io.Writer) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reloadFailures := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "quartermaster_webhook_reload_failures_total",
-		Help: "Failed reloads of a watched input (certificate, and policies once wired), by source; the previous version stays in use.",
+		Help: "Failed reloads of a watched input (certificate; policies are counted by quartermaster_policy_reload_total), by source; the previous version stays in use.",
 	}, []string{"source"})
 	reg.MustRegister(reloadFailures)
 
 	ready := &readiness{}
-	ev, catalog, err := buildEvaluator(cfg)
+	catalog, err := loadCatalog(cfg)
 	if err != nil {
 		return err
 	}
 	log.Info("catalog loaded", "offers", catalog.Len(), "source", catalog.Meta().Source, "asOf", catalog.Meta().AsOf)
-	if cfg.Policies != "" {
-		log.Warn("--policies is accepted but not yet evaluated: the policy engine is wired in by its own change", "dir", cfg.Policies)
-	}
 	state, err := buildState(ctx, cfg, catalog, ready, log)
+	if err != nil {
+		return err
+	}
+	engine, revision, err := buildPolicy(ctx, cfg, catalog, reg, log)
+	if err != nil {
+		return err
+	}
+	ev, err := buildEvaluator(cfg, catalog, state, engine)
 	if err != nil {
 		return err
 	}
@@ -109,7 +117,7 @@ func run(ctx context.Context, cfg *Config, stderr io.Writer) error {
 	metrics := admission.NewMetrics(reg)
 	mux := http.NewServeMux()
 	for _, mode := range []admission.Mode{admission.Mutate, admission.Validate} {
-		h, err := admission.NewHandler(admission.HandlerOptions{Mode: mode, Evaluator: ev, State: state, Log: recorder,
+		h, err := admission.NewHandler(admission.HandlerOptions{Mode: mode, Evaluator: ev, State: state, Log: recorder, PolicyRevision: revision,
 			Metrics: metrics, Logger: log, MaxBodyBytes: cfg.MaxBodyBytes, Deadline: cfg.Deadline,
 			OnDeadline: admission.DeadlineOutcome(cfg.DeadlineOutcome)})
 		if err != nil {
@@ -218,21 +226,49 @@ func probeMux(ready *readiness) http.Handler {
 	return m
 }
 
-func buildEvaluator(cfg *Config) (*admission.Evaluator, *costing.Catalog, error) {
-	catalog, err := loadCatalog(cfg)
+// clusterView is what the evaluator and the handler read about the cluster:
+// the snapshot (standalone) or the informers.
+type clusterView interface {
+	admission.ClusterState
+	encryption.ClaimSource
+}
+
+// buildPolicy loads the policy bundle: a directory, hot-reloaded, or the
+// embedded library. It returns the engine and its revision for the decision
+// log.
+func buildPolicy(ctx context.Context, cfg *Config, catalog *costing.Catalog, reg prometheus.Registerer, log *slog.Logger) (admission.PolicyEngine, func() string, error) {
+	opts := policy.Options{Regions: catalog.Regions()}
+	if cfg.Policies == "" {
+		b, err := policy.Load(ctx, policies.FS(), opts)
+		if err != nil {
+			return nil, nil, fmt.Errorf("loading the embedded policy library: %w", err)
+		}
+		log.Info("policy library loaded", "source", "embedded", "revision", b.Revision(), "packages", b.Packages())
+		return b, b.Revision, nil
+	}
+	m, err := policy.NewMetrics(reg)
 	if err != nil {
 		return nil, nil, err
 	}
+	r, err := policy.NewReloader(ctx, cfg.Policies, opts, log, m)
+	if err != nil {
+		return nil, nil, err
+	}
+	go r.Run(ctx, cfg.PolicyReloadInterval)
+	return r, func() string { return r.Bundle().Revision() }, nil
+}
+
+func buildEvaluator(cfg *Config, catalog *costing.Catalog, state clusterView, engine admission.PolicyEngine) (*admission.Evaluator, error) {
 	var quotas placement.GPUCounts
 	if cfg.Quota != "" {
 		f, err := os.Open(cfg.Quota)
 		if err != nil {
-			return nil, nil, fmt.Errorf("opening quota file: %w", err)
+			return nil, fmt.Errorf("opening quota file: %w", err)
 		}
 		quotas, err = placement.ReadGPUCounts(f, "quota")
 		f.Close()
 		if err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", cfg.Quota, err)
+			return nil, fmt.Errorf("%s: %w", cfg.Quota, err)
 		}
 	}
 	var jurisdictions []string
@@ -241,10 +277,22 @@ func buildEvaluator(cfg *Config) (*admission.Evaluator, *costing.Catalog, error)
 	}
 	x, err := workload.New(workload.Options{Jurisdictions: jurisdictions})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	ev, err := admission.NewEvaluator(admission.Deps{Extractor: x, Placer: placement.New(catalog, quotas)})
-	return ev, catalog, err
+	evidence := &encryption.Collector{Claims: state, Jurisdictions: catalog.Regions()}
+	if cfg.Inventory != "" {
+		f, err := os.Open(cfg.Inventory)
+		if err != nil {
+			return nil, fmt.Errorf("opening inventory: %w", err)
+		}
+		inv, err := encryption.ReadInventory(f)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", cfg.Inventory, err)
+		}
+		evidence.Datasets = inv
+	}
+	return admission.NewEvaluator(admission.Deps{Extractor: x, Placer: placement.New(catalog, quotas), Policy: engine, Evidence: evidence})
 }
 
 func loadCatalog(cfg *Config) (*costing.Catalog, error) {
@@ -264,13 +312,13 @@ func loadCatalog(cfg *Config) (*costing.Catalog, error) {
 }
 
 // buildState returns the snapshot (standalone) or starts informers.
-func buildState(ctx context.Context, cfg *Config, catalog *costing.Catalog, ready *readiness, log *slog.Logger) (admission.ClusterState, error) {
+func buildState(ctx context.Context, cfg *Config, catalog *costing.Catalog, ready *readiness, log *slog.Logger) (clusterView, error) {
 	if cfg.Standalone {
-		s, err := clusterstate.ReadSnapshotFiles(cfg.ClusterState, cfg.Inventory)
+		s, err := clusterstate.ReadSnapshotFiles(cfg.ClusterState, cfg.Usage)
 		if err != nil {
 			return nil, err
 		}
-		log.Info("standalone: cluster state from files", "clusterState", cfg.ClusterState, "inventory", cfg.Inventory)
+		log.Info("standalone: cluster state from files", "clusterState", cfg.ClusterState, "usage", cfg.Usage)
 		return s, nil
 	}
 	restCfg, err := kubeConfig(cfg.Kubeconfig)

@@ -2,6 +2,7 @@ package clusterstate
 
 import (
 	"context"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -17,21 +18,27 @@ import (
 
 func TestReadSnapshot(t *testing.T) {
 	state := `
-namespaces:
-  - {name: vision, labels: {quartermaster.io/team: vision}}
+apiVersion: v1
+kind: Namespace
+metadata: {name: vision, labels: {quartermaster.io/team: vision}}
+---
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata: {name: gp3-enc, annotations: {storageclass.kubernetes.io/is-default-class: "true"}}
+provisioner: ebs.csi.aws.com
+parameters: {encrypted: "true"}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {namespace: vision, name: data}
+spec: {storageClassName: gp3-enc}
+`
+	usage := `
 usage:
   - {cloud: aws, region: us-east-1, gpuModel: H100, gpus: 48}
   - {cloud: aws, region: us-east-1, gpuModel: H100, gpus: 8}
-storageClasses:
-  - {name: gp3-enc, provisioner: ebs.csi.aws.com, parameters: {encrypted: "true"}}
-persistentVolumeClaims:
-  - {namespace: vision, name: data, storageClassName: gp3-enc, size: 2Ti}
 `
-	inventory := `
-datasets:
-  - {location: "s3://corpus-eu/v3/", cloud: aws, region: eu-west-1, encrypted: true, keyKind: customer-managed, sizeBytes: 1000}
-`
-	s, err := ReadSnapshot(strings.NewReader(state), strings.NewReader(inventory))
+	s, err := ReadSnapshot(strings.NewReader(state), strings.NewReader(usage))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,26 +54,32 @@ datasets:
 	if sc, ok := s.StorageClass("gp3-enc"); !ok || sc.Parameters["encrypted"] != "true" {
 		t.Errorf("storage class %+v %v", sc, ok)
 	}
-	if p, ok := s.PVC("vision", "data"); !ok || p.Size != "2Ti" {
-		t.Errorf("pvc %+v %v", p, ok)
+	if sc, ok := s.DefaultStorageClass(); !ok || sc.Name != "gp3-enc" {
+		t.Errorf("default class %+v %v", sc, ok)
 	}
-	if d, ok := s.Dataset("s3://corpus-eu/v3/"); !ok || d.KeyKind != "customer-managed" {
-		t.Errorf("dataset %+v %v", d, ok)
+	if c, ok := s.Claim("vision", "data"); !ok || c.StorageClass == nil || *c.StorageClass != "gp3-enc" {
+		t.Errorf("claim %+v %v", c, ok)
 	}
 }
 
 func TestReadSnapshotErrors(t *testing.T) {
-	tests := map[string]struct{ state, want string }{
-		"unknown field":     {"namespacez: []", `cluster state: error unmarshaling JSON: while decoding JSON: json: unknown field "namespacez"`},
-		"nameless ns":       {"namespaces: [{labels: {a: b}}]", "cluster state: namespaces[0]: name is required"},
-		"incomplete usage":  {"usage: [{cloud: aws, gpus: 3}]", "cluster state: usage[0]: want cloud, region, gpuModel and gpus >= 0"},
-		"negative usage":    {"usage: [{cloud: aws, region: r, gpuModel: L4, gpus: -1}]", "cluster state: usage[0]: want cloud, region, gpuModel and gpus >= 0"},
-		"pvc without names": {"persistentVolumeClaims: [{name: x}]", "cluster state: persistentVolumeClaims[0]: namespace and name are required"},
+	tests := map[string]struct{ state, usage, want string }{
+		"not yaml":          {state: "kind: [", want: "reading cluster state"},
+		"incomplete usage":  {usage: "usage: [{cloud: aws, gpus: 3}]", want: "usage entry 1: cloud, region and gpuModel are required"},
+		"negative usage":    {usage: "usage: [{cloud: aws, region: r, gpuModel: L4, gpus: -1}]", want: "gpus -1"},
+		"unknown usage key": {usage: "usage: [{cloud: aws, region: r, model: L4, gpus: 1}]", want: "parsing usage file"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			_, err := ReadSnapshot(strings.NewReader(tc.state), nil)
-			if err == nil || err.Error() != tc.want {
+			var state, usage io.Reader
+			if tc.state != "" {
+				state = strings.NewReader(tc.state)
+			}
+			if tc.usage != "" {
+				usage = strings.NewReader(tc.usage)
+			}
+			_, err := ReadSnapshot(state, usage)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v, want %s", err, tc.want)
 			}
 		})
@@ -125,8 +138,8 @@ func TestInformers(t *testing.T) {
 	if c, ok := inf.StorageClass(sc); !ok || c.Provisioner != "ebs.csi.aws.com" {
 		t.Errorf("storage class %+v", c)
 	}
-	if p, ok := inf.PVC("ml", "data"); !ok || p.StorageClassName != sc || p.Size != "2Ti" {
-		t.Errorf("pvc %+v", p)
+	if c, ok := inf.Claim("ml", "data"); !ok || c.StorageClass == nil || *c.StorageClass != sc {
+		t.Errorf("claim %+v", c)
 	}
 
 	// A pod finishing releases its GPUs; a deleted one too.
@@ -166,15 +179,15 @@ func equalCounts(a, b placement.GPUCounts) bool {
 
 // TestExampleFiles keeps the documented example files loadable.
 func TestExampleFiles(t *testing.T) {
-	s, err := ReadSnapshotFiles("../../examples/cluster-state.yaml", "../../examples/inventory.yaml")
+	s, err := ReadSnapshotFiles("../../examples/cluster-state.yaml", "../../examples/usage.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := s.GPUUsage()[placement.QuotaKey{Cloud: "aws", Region: "us-east-1", GPUModel: "H100"}]; got != 48 {
 		t.Errorf("usage %d, want 48", got)
 	}
-	if _, ok := s.Dataset("s3://corpus-eu/v3/"); !ok {
-		t.Error("example dataset missing")
+	if _, ok := s.DefaultStorageClass(); !ok {
+		t.Error("the example cluster state has a default StorageClass")
 	}
 	if _, err := ReadSnapshotFiles("no-such-file.yaml", ""); err == nil || !strings.Contains(err.Error(), "no-such-file.yaml") {
 		t.Errorf("missing file: %v", err)

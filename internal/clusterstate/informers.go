@@ -15,12 +15,16 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/quartermaster-io/quartermaster/internal/costing"
+	"github.com/quartermaster-io/quartermaster/internal/encryption"
 	"github.com/quartermaster-io/quartermaster/internal/placement"
 	"github.com/quartermaster-io/quartermaster/internal/workload"
 )
 
 // gpuProductLabel is set by NVIDIA GPU feature discovery.
 const gpuProductLabel = "nvidia.com/gpu.product"
+
+// defaultClassAnnotation marks the cluster's default StorageClass.
+const defaultClassAnnotation = "storageclass.kubernetes.io/is-default-class"
 
 // InformerOptions configure Informers.
 type InformerOptions struct {
@@ -56,8 +60,8 @@ type Informers struct {
 	nodes      map[string]placement.QuotaKey // node name → where it runs
 	pods       map[string]podGPUs            // namespace/name → its GPUs
 	namespaces map[string]map[string]string
-	classes    map[string]StorageClass
-	pvcs       map[string]PVC
+	classes    map[string]*encryption.StorageClass
+	claims     map[string]*encryption.Claim
 }
 
 type podGPUs struct {
@@ -84,7 +88,7 @@ func NewInformers(client kubernetes.Interface, opts InformerOptions) (*Informers
 	}
 	s := &Informers{opts: opts, factory: informers.NewSharedInformerFactory(client, opts.Resync),
 		nodes: map[string]placement.QuotaKey{}, pods: map[string]podGPUs{}, namespaces: map[string]map[string]string{},
-		classes: map[string]StorageClass{}, pvcs: map[string]PVC{}, changed: make(chan struct{}, 1)}
+		classes: map[string]*encryption.StorageClass{}, claims: map[string]*encryption.Claim{}, changed: make(chan struct{}, 1)}
 	core, storage := s.factory.Core().V1(), s.factory.Storage().V1()
 	add := func(inf cache.SharedIndexInformer, set func(obj any), del func(obj any)) error {
 		_, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -169,8 +173,15 @@ func (s *Informers) publish() {
 			usage[key] += p.gpus
 		}
 	}
-	s.v.Store(&view{namespaces: maps.Clone(s.namespaces), usage: usage, storageClasses: maps.Clone(s.classes),
-		pvcs: maps.Clone(s.pvcs), datasets: nil})
+	v := &view{namespaces: maps.Clone(s.namespaces), usage: usage, classes: maps.Clone(s.classes), claims: maps.Clone(s.claims)}
+	for _, sc := range s.classes {
+		// Kubernetes refuses to pick among several defaults; so do we,
+		// deterministically: the first name wins.
+		if sc.Default && (v.defaultClass == nil || sc.Name < v.defaultClass.Name) {
+			v.defaultClass = sc
+		}
+	}
+	s.v.Store(v)
 }
 
 // update changes the state and asks the publisher for a new view.
@@ -242,9 +253,9 @@ func (s *Informers) deletePod(obj any) {
 
 func (s *Informers) setClass(obj any) {
 	if sc, ok := obj.(*storagev1.StorageClass); ok {
-		s.update(func() {
-			s.classes[sc.Name] = StorageClass{Name: sc.Name, Provisioner: sc.Provisioner, Parameters: sc.Parameters}
-		})
+		c := &encryption.StorageClass{Name: sc.Name, Provisioner: sc.Provisioner, Parameters: sc.Parameters,
+			Default: sc.Annotations[defaultClassAnnotation] == "true"}
+		s.update(func() { s.classes[sc.Name] = c })
 	}
 }
 
@@ -259,19 +270,17 @@ func (s *Informers) setPVC(obj any) {
 	if !ok {
 		return
 	}
-	p := PVC{Namespace: c.Namespace, Name: c.Name, VolumeName: c.Spec.VolumeName}
+	claim := &encryption.Claim{Namespace: c.Namespace, Name: c.Name}
 	if c.Spec.StorageClassName != nil {
-		p.StorageClassName = *c.Spec.StorageClassName
+		class := *c.Spec.StorageClassName
+		claim.StorageClass = &class
 	}
-	if q, ok := c.Spec.Resources.Requests[corev1.ResourceStorage]; ok {
-		p.Size = q.String()
-	}
-	s.update(func() { s.pvcs[c.Namespace+"/"+c.Name] = p })
+	s.update(func() { s.claims[c.Namespace+"/"+c.Name] = claim })
 }
 
 func (s *Informers) deletePVC(obj any) {
 	if c, ok := obj.(*corev1.PersistentVolumeClaim); ok {
-		s.update(func() { delete(s.pvcs, c.Namespace+"/"+c.Name) })
+		s.update(func() { delete(s.claims, c.Namespace+"/"+c.Name) })
 	}
 }
 
