@@ -119,6 +119,8 @@ type solver struct {
 	// can ever bind.
 	opts    [][]int
 	binding []bool
+	// residual is the most items any component left to branch on.
+	residual int
 }
 
 func newSolver(ctx context.Context, p *Problem, lim Limits) *solver {
@@ -401,7 +403,7 @@ func (s *solver) solveComponent(items []int) compResult {
 		}
 		return compResult{status: StatusOptimal, choice: ch, bound: b}
 	}
-	return c.branchAndBound()
+	return c.lagrangian()
 }
 
 // state is a node's view of the component: per item the allowed options

@@ -2,8 +2,10 @@ package placement
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 )
 
@@ -112,4 +114,23 @@ func WriteLP(w io.Writer, p *Problem, names LPNames) error {
 		return fmt.Errorf("writing LP model: %w", err)
 	}
 	return nil
+}
+
+// Presolved returns the problem after the exact presolve of Solve: the same
+// items, resources and capacities, with only the options that can be in some
+// optimum (see solver.presolve). Keep[i][k] is the index in p.Items[i] of
+// the reduced item's option k. Exporting this instead of p gives another
+// solver the instance ours actually searches.
+func Presolved(p *Problem) (q *Problem, keep [][]int) {
+	s := newSolver(context.Background(), p, Limits{})
+	s.presolve()
+	q = &Problem{Items: make([]Item, len(p.Items)), Capacity: slices.Clone(p.Capacity)}
+	keep = make([][]int, len(p.Items))
+	for i, os := range s.opts {
+		keep[i] = slices.Sorted(slices.Values(os))
+		for _, j := range keep[i] {
+			q.Items[i].Options = append(q.Items[i].Options, p.Items[i].Options[j])
+		}
+	}
+	return q, keep
 }

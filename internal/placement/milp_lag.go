@@ -1,0 +1,736 @@
+package placement
+
+import (
+	"cmp"
+	"container/heap"
+	"math"
+	"math/bits"
+	"slices"
+)
+
+// Lagrangian branch-and-bound for one component.
+//
+// Relaxing the quota rows with multipliers λ ≥ 0 leaves one independent
+// choice per gang:
+//
+//	L(λ) = Σ_i min_j (c_ij + λ_r(j) · a_ij) − Σ_r λ_r · cap_r
+//
+// L(λ) ≤ the optimum for every λ ≥ 0 (weak duality), and because each gang's
+// subproblem is integral, max_λ L(λ) equals the LP relaxation's bound. After
+// presolve only a handful of quotas can bind, so λ is short and L is cheap to
+// evaluate: one pass over the kept options. The search maximises L by
+// projected subgradient ascent (any λ gives a valid bound, so stopping early
+// only weakens the bound, never the proof), fixes options by reduced cost,
+// and branches on the gangs the multipliers leave undecided.
+
+// lagProb is a component flattened for the Lagrangian: the options of item k
+// are start[k] ≤ o < start[k+1], in ascending cost order; res is the
+// component-local quota row of an option or -1 when it draws on none that
+// binds.
+type lagProb struct {
+	cost  []float64
+	use   []float64
+	res   []int
+	orig  []int // option index in Problem.Items[..].Options
+	start []int
+	caps  []float64
+	// base is the cost of items fixed before this problem was built; caps
+	// already excludes their use.
+	base float64
+}
+
+func (lp *lagProb) items() int { return len(lp.start) - 1 }
+
+// bitset marks options switched off in a node.
+type bitset []uint64
+
+func newBitset(n int) bitset    { return make(bitset, (n+63)/64) }
+func (b bitset) has(i int) bool { return b[i>>6]&(1<<(uint(i)&63)) != 0 }
+func (b bitset) set(i int)      { b[i>>6] |= 1 << (uint(i) & 63) }
+func (b bitset) clone() bitset  { return slices.Clone(b) }
+func (b bitset) count() (n int) {
+	for _, w := range b {
+		n += bits.OnesCount64(w)
+	}
+	return n
+}
+
+// lagWork is scratch space reused across evaluations.
+type lagWork struct {
+	arg  []int
+	g    []float64
+	left []float64
+	lam  []float64
+}
+
+func (lp *lagProb) work() *lagWork {
+	return &lagWork{arg: make([]int, lp.items()), g: make([]float64, len(lp.caps)),
+		left: make([]float64, len(lp.caps)), lam: make([]float64, len(lp.caps))}
+}
+
+// eval computes L(λ) over the options not off, the minimising option of
+// each item in w.arg and the subgradient (use − capacity per row) in w.g.
+func (lp *lagProb) eval(lam []float64, off bitset, w *lagWork) float64 {
+	l := lp.base
+	for r, c := range lp.caps {
+		w.g[r] = -c
+		l -= lam[r] * c
+	}
+	for k := range lp.items() {
+		best, bo := math.Inf(1), -1
+		for o := lp.start[k]; o < lp.start[k+1]; o++ {
+			if off.has(o) {
+				continue
+			}
+			v := lp.cost[o]
+			if r := lp.res[o]; r >= 0 {
+				v += lam[r] * lp.use[o]
+			}
+			if v < best {
+				best, bo = v, o
+			}
+		}
+		w.arg[k] = bo
+		l += best
+		if r := lp.res[bo]; r >= 0 {
+			w.g[r] += lp.use[bo]
+		}
+	}
+	return l
+}
+
+// propagate switches off options that no longer fit beside the items left
+// with a single option, to a fixed point. It reports false when some item
+// has no option left or the single options overflow a row.
+func (lp *lagProb) propagate(off bitset, w *lagWork) bool {
+	for changed := true; changed; {
+		changed = false
+		copy(w.left, lp.caps)
+		for k := range lp.items() {
+			only, n := -1, 0
+			for o := lp.start[k]; o < lp.start[k+1]; o++ {
+				if !off.has(o) {
+					only, n = o, n+1
+				}
+			}
+			switch {
+			case n == 0:
+				return false
+			case n == 1:
+				w.arg[k] = only
+				if r := lp.res[only]; r >= 0 {
+					w.left[r] -= lp.use[only]
+				}
+			default:
+				w.arg[k] = -1
+			}
+		}
+		for r := range w.left {
+			if w.left[r] < -capSlack {
+				return false
+			}
+		}
+		for k := range lp.items() {
+			if w.arg[k] >= 0 {
+				continue
+			}
+			for o := lp.start[k]; o < lp.start[k+1]; o++ {
+				if r := lp.res[o]; r >= 0 && !off.has(o) && lp.use[o] > w.left[r]+capSlack {
+					off.set(o)
+					changed = true
+				}
+			}
+		}
+	}
+	return true
+}
+
+// ascent is the outcome of maximising L from a starting λ.
+type ascent struct {
+	bound float64
+	lam   []float64
+	arg   []int // the minimising options at lam
+	// exact is true when the minimisers at lam are feasible and
+	// complementary (λ_r > 0 only on full rows): L(lam) is then the optimum
+	// of the node and arg an optimal assignment.
+	exact bool
+}
+
+// ascend runs projected subgradient ascent with Polyak steps towards
+// target (the incumbent, or a guess above L when there is none), keeping
+// the best λ seen. It stops after iters evaluations, when L reaches stop,
+// or when the projected subgradient vanishes.
+func (lp *lagProb) ascend(lam0 []float64, off bitset, iters int, theta, target, stop float64, w *lagWork) (ascent, float64) {
+	lam := w.lam
+	copy(lam, lam0)
+	best := ascent{bound: math.Inf(-1), lam: slices.Clone(lam0), arg: make([]int, lp.items())}
+	stall := 0
+	for it := 0; it < iters; it++ {
+		l := lp.eval(lam, off, w)
+		if l > best.bound+1e-12*math.Max(1, math.Abs(l)) {
+			best.bound = l
+			copy(best.lam, lam)
+			copy(best.arg, w.arg)
+			stall = 0
+		} else if stall++; stall >= 8 {
+			theta, stall = theta/2, 0
+		}
+		// Project: a row at λ = 0 with slack has no direction to go.
+		norm := 0.0
+		for r, g := range w.g {
+			if lam[r] <= 0 && g < 0 {
+				w.g[r] = 0
+				continue
+			}
+			norm += g * g
+		}
+		if norm < 1e-18 {
+			if l >= best.bound {
+				best.bound = l
+				copy(best.lam, lam)
+				copy(best.arg, w.arg)
+			}
+			best.exact = true
+			return best, theta
+		}
+		if best.bound >= stop || theta < 1e-7 {
+			break
+		}
+		t := target
+		if math.IsInf(t, 1) {
+			t = l + 0.01*math.Abs(l) + 1
+		}
+		step := theta * math.Max(t-l, 1e-9*math.Max(1, math.Abs(l))) / norm
+		for r, g := range w.g {
+			lam[r] = math.Max(0, lam[r]+step*g)
+		}
+	}
+	return best, theta
+}
+
+// reducedFix switches off the options whose Lagrangian reduced cost lifts
+// L(λ) to the incumbent or beyond: no assignment that uses them can be
+// cheaper than the incumbent. It returns how many it switched off.
+func (lp *lagProb) reducedFix(a *ascent, off bitset, limit float64) int {
+	n := 0
+	for k := range lp.items() {
+		bo := a.arg[k]
+		min := lp.cost[bo]
+		if r := lp.res[bo]; r >= 0 {
+			min += a.lam[r] * lp.use[bo]
+		}
+		for o := lp.start[k]; o < lp.start[k+1]; o++ {
+			if o == bo || off.has(o) {
+				continue
+			}
+			v := lp.cost[o]
+			if r := lp.res[o]; r >= 0 {
+				v += a.lam[r] * lp.use[o]
+			}
+			if a.bound+(v-min) >= limit {
+				off.set(o)
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// repair turns the minimisers at λ into a feasible assignment: while a row
+// overflows, move the item whose move to another fitting option costs the
+// least in reduced cost per unit freed; then move items to cheaper options
+// that fit (1-opt). It returns the choice per item (option indexes) and its
+// cost, or nil when it gets stuck.
+func (lp *lagProb) repair(arg []int, lam []float64, off bitset) ([]int, float64) {
+	ch := slices.Clone(arg)
+	used := make([]float64, len(lp.caps))
+	for _, o := range ch {
+		if r := lp.res[o]; r >= 0 {
+			used[r] += lp.use[o]
+		}
+	}
+	red := func(o int) float64 {
+		v := lp.cost[o]
+		if r := lp.res[o]; r >= 0 {
+			v += lam[r] * lp.use[o]
+		}
+		return v
+	}
+	fits := func(o, from int) bool {
+		r := lp.res[o]
+		if r < 0 {
+			return true
+		}
+		extra := lp.use[o]
+		if lp.res[from] == r {
+			extra -= lp.use[from]
+		}
+		return used[r]+extra <= lp.caps[r]+capSlack
+	}
+	move := func(k, o int) {
+		if r := lp.res[ch[k]]; r >= 0 {
+			used[r] -= lp.use[ch[k]]
+		}
+		if r := lp.res[o]; r >= 0 {
+			used[r] += lp.use[o]
+		}
+		ch[k] = o
+	}
+	for {
+		over := -1
+		for r := range used {
+			if used[r] > lp.caps[r]+capSlack && (over < 0 || used[r]-lp.caps[r] > used[over]-lp.caps[over]) {
+				over = r
+			}
+		}
+		if over < 0 {
+			break
+		}
+		bk, bo, bestRate := -1, -1, math.Inf(1)
+		for k, cur := range ch {
+			if lp.res[cur] != over {
+				continue
+			}
+			for o := lp.start[k]; o < lp.start[k+1]; o++ {
+				if o == cur || off.has(o) || (lp.res[o] == over && lp.use[o] >= lp.use[cur]) || !fits(o, cur) {
+					continue
+				}
+				freed := lp.use[cur]
+				if lp.res[o] == over {
+					freed -= lp.use[o]
+				}
+				if rate := (red(o) - red(cur)) / freed; rate < bestRate {
+					bk, bo, bestRate = k, o, rate
+				}
+			}
+		}
+		if bk < 0 {
+			return nil, 0
+		}
+		move(bk, bo)
+	}
+	// 1-opt: options are in ascending cost, so the first that fits is the
+	// cheapest move.
+	for moved := true; moved; {
+		moved = false
+		for k, cur := range ch {
+			for o := lp.start[k]; o < lp.start[k+1] && lp.cost[o] < lp.cost[cur]; o++ {
+				if !off.has(o) && fits(o, cur) {
+					move(k, o)
+					moved = true
+					break
+				}
+			}
+		}
+	}
+	cost := lp.base
+	for _, o := range ch {
+		cost += lp.cost[o]
+	}
+	return ch, cost
+}
+
+// lagNode is a branch-and-bound node: the options it switched off, the
+// multipliers it inherits and its parent's bound.
+type lagNode struct {
+	off   bitset
+	lam   []float64
+	bound float64
+	depth int
+	seq   int
+}
+
+type lagHeap []*lagNode
+
+func (h lagHeap) Len() int { return len(h) }
+func (h lagHeap) Less(a, b int) bool {
+	return cmp.Or(cmp.Compare(h[a].bound, h[b].bound), cmp.Compare(h[b].depth, h[a].depth), cmp.Compare(h[a].seq, h[b].seq)) < 0
+}
+func (h lagHeap) Swap(a, b int) { h[a], h[b] = h[b], h[a] }
+func (h *lagHeap) Push(x any)   { *h = append(*h, x.(*lagNode)) }
+func (h *lagHeap) Pop() any {
+	old := *h
+	n := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return n
+}
+
+// Iteration budgets of the subgradient ascent: generous at the root, where
+// the multipliers found are inherited by every node, and short at the nodes,
+// which start from their parent's multipliers.
+const (
+	rootIters = 3000
+	nodeIters = 40
+)
+
+// lagView maps a lagProb back to its component: items[k] is the component
+// item of the problem's item k, and fixed holds the choices (option indexes
+// into Problem.Items) of the component items decided before it was built.
+type lagView struct {
+	lp    *lagProb
+	items []int
+	fixed []int
+}
+
+// flatten builds the Lagrangian problem of the whole component.
+func (c *comp) flatten() *lagView {
+	p := c.s.p
+	lp := &lagProb{caps: slices.Clone(c.caps)}
+	v := &lagView{lp: lp, items: make([]int, len(c.items)), fixed: make([]int, len(c.items))}
+	for k, i := range c.items {
+		v.items[k], v.fixed[k] = k, -1
+		lp.start = append(lp.start, len(lp.cost))
+		for _, j := range c.s.opts[i] {
+			o := p.Items[i].Options[j]
+			r := -1
+			if !c.s.free(o) {
+				r = c.res[o.Resource]
+			}
+			lp.cost = append(lp.cost, o.Cost)
+			lp.use = append(lp.use, o.Use)
+			lp.res = append(lp.res, r)
+			lp.orig = append(lp.orig, j)
+		}
+	}
+	lp.start = append(lp.start, len(lp.cost))
+	return v
+}
+
+// compact builds the residual problem: items left with one option are
+// fixed (their cost goes to base and their use leaves the capacities),
+// the others keep the options that are not off.
+func (v *lagView) compact(off bitset) *lagView {
+	lp := v.lp
+	rp := &lagProb{caps: slices.Clone(lp.caps), base: lp.base}
+	nv := &lagView{lp: rp, fixed: slices.Clone(v.fixed)}
+	for k := range lp.items() {
+		var on []int
+		for o := lp.start[k]; o < lp.start[k+1]; o++ {
+			if !off.has(o) {
+				on = append(on, o)
+			}
+		}
+		if len(on) == 1 {
+			o := on[0]
+			nv.fixed[v.items[k]] = lp.orig[o]
+			rp.base += lp.cost[o]
+			if r := lp.res[o]; r >= 0 {
+				rp.caps[r] -= lp.use[o]
+			}
+			continue
+		}
+		nv.items = append(nv.items, v.items[k])
+		rp.start = append(rp.start, len(rp.cost))
+		for _, o := range on {
+			rp.cost = append(rp.cost, lp.cost[o])
+			rp.use = append(rp.use, lp.use[o])
+			rp.res = append(rp.res, lp.res[o])
+			rp.orig = append(rp.orig, lp.orig[o])
+		}
+	}
+	rp.start = append(rp.start, len(rp.cost))
+	return nv
+}
+
+// offerLag records a choice of the view's problem as the incumbent when it
+// is cheaper.
+func (c *comp) offerLag(v *lagView, ch []int, cost float64, off bitset) {
+	if ch == nil || cost >= c.incCost-relGap*math.Max(1, math.Abs(cost)) {
+		return
+	}
+	cost = v.lp.polish(ch, off)
+	full := slices.Clone(v.fixed)
+	for k, o := range ch {
+		full[v.items[k]] = v.lp.orig[o]
+	}
+	c.inc, c.incCost = full, cost
+}
+
+// cutoff is the bound at or above which a node cannot improve the incumbent
+// by more than the relative tolerance.
+func (c *comp) cutoff() float64 {
+	return c.incCost - relGap*math.Max(1, math.Abs(c.incCost))
+}
+
+// lagrangian solves the component: root ascent with heuristics, reduced-cost
+// fixing, then best-bound branch-and-bound over the residual.
+func (c *comp) lagrangian() compResult {
+	v := c.flatten()
+	lp := v.lp
+	w := lp.work()
+	off := newBitset(len(lp.cost))
+	if !lp.propagate(off, w) {
+		return compResult{status: StatusInfeasible}
+	}
+	lam := make([]float64, len(lp.caps))
+	lp.eval(lam, off, w)
+	ch, cost := lp.repair(w.arg, lam, off)
+	c.offerLag(v, ch, cost, off)
+	theta := 2.0
+	var a ascent
+	for done := 0; done < rootIters; done += 100 {
+		a, theta = lp.ascend(lam, off, 100, theta, c.incCost, c.cutoff(), w)
+		ch, cost := lp.repair(a.arg, a.lam, off)
+		c.offerLag(v, ch, cost, off)
+		lam = a.lam
+		if a.exact || a.bound >= c.cutoff() || theta < 1e-7 || c.s.out() {
+			break
+		}
+	}
+	c.s.nodes++
+	if a.bound >= c.cutoff() {
+		return compResult{status: StatusOptimal, choice: c.inc, bound: c.incCost}
+	}
+	lp.reducedFix(&a, off, c.cutoff())
+	if !lp.propagate(off, w) {
+		// Nothing cheaper than the incumbent exists.
+		if c.inc == nil {
+			return compResult{status: StatusInfeasible}
+		}
+		return compResult{status: StatusOptimal, choice: c.inc, bound: c.incCost}
+	}
+	rv := v.compact(off)
+	c.s.residual = max(c.s.residual, rv.lp.items())
+	return c.lagSearch(rv, a.lam, a.bound)
+}
+
+// lagSearch is best-bound branch-and-bound over a residual problem whose
+// root bound and multipliers are known.
+func (c *comp) lagSearch(v *lagView, lam []float64, rootBound float64) compResult {
+	lp := v.lp
+	w := lp.work()
+	open := &lagHeap{}
+	seq := 0
+	heap.Push(open, &lagNode{off: newBitset(len(lp.cost)), lam: lam, bound: rootBound})
+	push := func(n *lagNode, off bitset, lam []float64, bound float64) {
+		seq++
+		heap.Push(open, &lagNode{off: off, lam: lam, bound: bound, depth: n.depth + 1, seq: seq})
+	}
+	process := func(n *lagNode) {
+		c.s.nodes++
+		off := n.off
+		if lp.items() == 0 {
+			c.offerLag(v, []int{}, lp.base, off)
+			return
+		}
+		if !lp.propagate(off, w) {
+			return
+		}
+		a, _ := lp.ascend(n.lam, off, nodeIters, 1, c.incCost, c.cutoff(), w)
+		if a.bound >= c.cutoff() || n.bound >= c.cutoff() {
+			return
+		}
+		ch, cost := lp.repair(a.arg, a.lam, off)
+		c.offerLag(v, ch, cost, off)
+		if a.bound >= c.cutoff() {
+			return
+		}
+		if lp.reducedFix(&a, off, c.cutoff()) > 0 {
+			if !lp.propagate(off, w) {
+				return
+			}
+			a.bound = lp.eval(a.lam, off, w)
+			copy(a.arg, w.arg)
+			if a.bound >= c.cutoff() {
+				return
+			}
+		} else {
+			// w.g must describe a.arg for the branching rule.
+			lp.eval(a.lam, off, w)
+		}
+		bound := math.Max(a.bound, n.bound)
+		// Branch on the open item whose choice is least clear-cut (the
+		// smallest reduced-cost regret), preferring items whose minimiser
+		// sits on a row that is full or priced.
+		bk, bestKey := -1, [2]float64{}
+		for k := range lp.items() {
+			bo := a.arg[k]
+			min, second := math.Inf(1), math.Inf(1)
+			for o := lp.start[k]; o < lp.start[k+1]; o++ {
+				if off.has(o) {
+					continue
+				}
+				val := lp.cost[o]
+				if r := lp.res[o]; r >= 0 {
+					val += a.lam[r] * lp.use[o]
+				}
+				if val < min {
+					min, second = val, min
+				} else if val < second {
+					second = val
+				}
+			}
+			if math.IsInf(second, 1) {
+				continue
+			}
+			tight := 1.0
+			if r := lp.res[bo]; r >= 0 && (a.lam[r] > 0 || w.g[r] > 0) {
+				tight = 0
+			}
+			key := [2]float64{tight, second - min}
+			if bk < 0 || key[0] < bestKey[0] || (key[0] == bestKey[0] && key[1] < bestKey[1]) {
+				bk, bestKey = k, key
+			}
+		}
+		if bk < 0 {
+			// Every item is decided and propagation kept it feasible.
+			cost := lp.base
+			for _, o := range a.arg {
+				cost += lp.cost[o]
+			}
+			c.offerLag(v, slices.Clone(a.arg), cost, off)
+			return
+		}
+		bo := a.arg[bk]
+		fix := off.clone()
+		for o := lp.start[bk]; o < lp.start[bk+1]; o++ {
+			if o != bo {
+				fix.set(o)
+			}
+		}
+		forbid := off
+		forbid.set(bo)
+		push(n, fix, a.lam, bound)
+		push(n, forbid, slices.Clone(a.lam), bound)
+	}
+	for open.Len() > 0 {
+		if c.s.nodes > 1 && c.s.out() {
+			break
+		}
+		n := heap.Pop(open).(*lagNode)
+		if n.bound >= c.cutoff() {
+			continue
+		}
+		process(n)
+	}
+	switch {
+	case open.Len() == 0 && c.inc == nil:
+		return compResult{status: StatusInfeasible}
+	case open.Len() == 0:
+		return compResult{status: StatusOptimal, choice: c.inc, bound: c.incCost}
+	}
+	lower := (*open)[0].bound
+	if c.inc == nil {
+		return compResult{status: StatusUnknown, bound: lower}
+	}
+	return compResult{status: StatusFeasible, choice: c.inc, bound: math.Min(lower, c.incCost)}
+}
+
+// polish improves a feasible choice by pair moves: an item takes a cheaper
+// option on a full row while another item leaves that row for an option
+// that fits, when the two together cost less. Single moves (1-opt) are
+// tried first. It returns the new cost.
+func (lp *lagProb) polish(ch []int, off bitset) float64 {
+	used := make([]float64, len(lp.caps))
+	for _, o := range ch {
+		if r := lp.res[o]; r >= 0 {
+			used[r] += lp.use[o]
+		}
+	}
+	// try applies moves (k, o) pairs tentatively, keeping them when every
+	// row still fits.
+	try := func(k1, o1, k2, o2 int) bool {
+		c1, c2 := ch[k1], ch[k2]
+		for _, m := range [][3]int{{c1, -1, 0}, {c2, -1, 0}, {o1, 1, 0}, {o2, 1, 0}} {
+			if r := lp.res[m[0]]; r >= 0 {
+				used[r] += float64(m[1]) * lp.use[m[0]]
+			}
+		}
+		ok := true
+		for _, o := range []int{o1, o2} {
+			if r := lp.res[o]; r >= 0 && used[r] > lp.caps[r]+capSlack {
+				ok = false
+			}
+		}
+		if ok {
+			ch[k1], ch[k2] = o1, o2
+			return true
+		}
+		for _, m := range [][3]int{{c1, 1, 0}, {c2, 1, 0}, {o1, -1, 0}, {o2, -1, 0}} {
+			if r := lp.res[m[0]]; r >= 0 {
+				used[r] += float64(m[1]) * lp.use[m[0]]
+			}
+		}
+		return false
+	}
+	single := func(k, o int) bool {
+		cur := ch[k]
+		if r := lp.res[cur]; r >= 0 {
+			used[r] -= lp.use[cur]
+		}
+		if r := lp.res[o]; r < 0 || used[r]+lp.use[o] <= lp.caps[r]+capSlack {
+			if r >= 0 {
+				used[r] += lp.use[o]
+			}
+			ch[k] = o
+			return true
+		}
+		if r := lp.res[cur]; r >= 0 {
+			used[r] += lp.use[cur]
+		}
+		return false
+	}
+	for pass := 0; pass < 50; pass++ {
+		moved := false
+		for k := range ch {
+			for o := lp.start[k]; o < lp.start[k+1] && lp.cost[o] < lp.cost[ch[k]]; o++ {
+				if !off.has(o) && single(k, o) {
+					moved = true
+					break
+				}
+			}
+		}
+		for k2 := range ch {
+			for o2 := lp.start[k2]; o2 < lp.start[k2+1] && lp.cost[o2] < lp.cost[ch[k2]]; o2++ {
+				r := lp.res[o2]
+				if off.has(o2) || r < 0 {
+					continue
+				}
+				gain := lp.cost[ch[k2]] - lp.cost[o2]
+				if lp.pairMove(ch, k2, o2, gain, off, try) {
+					moved = true
+					break
+				}
+			}
+		}
+		if !moved {
+			break
+		}
+	}
+	cost := lp.base
+	for _, o := range ch {
+		cost += lp.cost[o]
+	}
+	return cost
+}
+
+// pairMove finds the cheapest partner move that lets item k2 take option o2
+// for a net gain, and applies it.
+func (lp *lagProb) pairMove(ch []int, k2, o2 int, gain float64, off bitset, try func(k1, o1, k2, o2 int) bool) bool {
+	r := lp.res[o2]
+	type cand struct {
+		k, o int
+		d    float64
+	}
+	var cs []cand
+	for k1, c1 := range ch {
+		if k1 == k2 || lp.res[c1] != r {
+			continue
+		}
+		for o1 := lp.start[k1]; o1 < lp.start[k1+1]; o1++ {
+			if o1 == c1 || off.has(o1) || (lp.res[o1] == r && lp.use[o1] >= lp.use[c1]) {
+				continue
+			}
+			if d := lp.cost[o1] - lp.cost[c1]; d < gain-relGap*math.Max(1, gain) {
+				cs = append(cs, cand{k1, o1, d})
+			}
+		}
+	}
+	slices.SortStableFunc(cs, func(a, b cand) int { return cmp.Compare(a.d, b.d) })
+	for _, c := range cs {
+		if try(c.k, c.o, k2, o2) {
+			return true
+		}
+	}
+	return false
+}
