@@ -490,8 +490,55 @@ func (c *comp) lagrangian() compResult {
 		return compResult{status: StatusOptimal, choice: c.inc, bound: c.incCost}
 	}
 	rv := v.compact(off)
+	if ch := c.residualChoice(rv); ch != nil {
+		cost := c.lns(rv, ch, c.incCost, a.lam, a.bound, lnsRounds)
+		c.offerLag(rv, ch, cost, newBitset(len(rv.lp.cost)))
+		// A better incumbent fixes more options.
+		lp.reducedFix(&a, off, c.cutoff())
+		if !lp.propagate(off, w) {
+			return compResult{status: StatusOptimal, choice: c.inc, bound: c.incCost}
+		}
+		rv = v.compact(off)
+	}
 	c.s.residual = max(c.s.residual, rv.lp.items())
 	return c.lagSearch(rv, a.lam, a.bound)
+}
+
+// closeEnough reports whether an incumbent of this cost, with this lower
+// bound, meets the component's share of the requested gap (Limits.Gap).
+func (c *comp) closeEnough(cost, bound float64) bool {
+	return c.s.lim.Gap > 0 && cost-math.Min(bound, cost) <= c.allow
+}
+
+// lnsRounds bounds the neighbourhoods lns searches at the root.
+const lnsRounds = 200
+
+// residualChoice expresses the incumbent in the residual view's flat option
+// indexes, or returns nil when the residual no longer holds it (reduced-cost
+// fixing may drop an option of an incumbent that is within the tolerance of
+// the bound).
+func (c *comp) residualChoice(v *lagView) []int {
+	if c.inc == nil {
+		return nil
+	}
+	for k, j := range v.fixed {
+		if j >= 0 && c.inc[k] != j {
+			return nil
+		}
+	}
+	ch := make([]int, v.lp.items())
+	for k, ci := range v.items {
+		ch[k] = -1
+		for o := v.lp.start[k]; o < v.lp.start[k+1]; o++ {
+			if v.lp.orig[o] == c.inc[ci] {
+				ch[k] = o
+			}
+		}
+		if ch[k] < 0 {
+			return nil
+		}
+	}
+	return ch
 }
 
 // lagSearch is best-bound branch-and-bound over a residual problem whose
@@ -597,6 +644,9 @@ func (c *comp) lagSearch(v *lagView, lam []float64, rootBound float64) compResul
 		if c.s.nodes > 1 && c.s.out() {
 			break
 		}
+		if c.inc != nil && c.closeEnough(c.incCost, (*open)[0].bound) {
+			break
+		}
 		n := heap.Pop(open).(*lagNode)
 		if n.bound >= c.cutoff() {
 			continue
@@ -627,31 +677,38 @@ func (lp *lagProb) polish(ch []int, off bitset) float64 {
 			used[r] += lp.use[o]
 		}
 	}
-	// try applies moves (k, o) pairs tentatively, keeping them when every
-	// row still fits.
-	try := func(k1, o1, k2, o2 int) bool {
-		c1, c2 := ch[k1], ch[k2]
-		for _, m := range [][3]int{{c1, -1, 0}, {c2, -1, 0}, {o1, 1, 0}, {o2, 1, 0}} {
-			if r := lp.res[m[0]]; r >= 0 {
-				used[r] += float64(m[1]) * lp.use[m[0]]
+	// fits2 reports whether moving item k1 to o1 and item k2 to o2 keeps
+	// the rows they move into within capacity.
+	fits2 := func(k1, o1, k2, o2 int) bool {
+		moves := [4]struct {
+			o    int
+			sign float64
+		}{{ch[k1], -1}, {ch[k2], -1}, {o1, 1}, {o2, 1}}
+		for _, to := range []int{o1, o2} {
+			r := lp.res[to]
+			if r < 0 {
+				continue
+			}
+			d := 0.0
+			for _, m := range moves {
+				if lp.res[m.o] == r {
+					d += m.sign * lp.use[m.o]
+				}
+			}
+			if used[r]+d > lp.caps[r]+capSlack {
+				return false
 			}
 		}
-		ok := true
-		for _, o := range []int{o1, o2} {
-			if r := lp.res[o]; r >= 0 && used[r] > lp.caps[r]+capSlack {
-				ok = false
-			}
+		return true
+	}
+	move := func(k, o int) {
+		if r := lp.res[ch[k]]; r >= 0 {
+			used[r] -= lp.use[ch[k]]
 		}
-		if ok {
-			ch[k1], ch[k2] = o1, o2
-			return true
+		if r := lp.res[o]; r >= 0 {
+			used[r] += lp.use[o]
 		}
-		for _, m := range [][3]int{{c1, 1, 0}, {c2, 1, 0}, {o1, -1, 0}, {o2, -1, 0}} {
-			if r := lp.res[m[0]]; r >= 0 {
-				used[r] += float64(m[1]) * lp.use[m[0]]
-			}
-		}
-		return false
+		ch[k] = o
 	}
 	single := func(k, o int) bool {
 		cur := ch[k]
@@ -686,8 +743,26 @@ func (lp *lagProb) polish(ch []int, off bitset) float64 {
 				if off.has(o2) || r < 0 {
 					continue
 				}
+				// The partner that leaves row r (or shrinks there) at the
+				// least extra cost and fits, if the pair gains overall.
 				gain := lp.cost[ch[k2]] - lp.cost[o2]
-				if lp.pairMove(ch, k2, o2, gain, off, try) {
+				bk, bo, best := -1, -1, gain-relGap*math.Max(1, gain)
+				for k1, c1 := range ch {
+					if k1 == k2 || lp.res[c1] != r {
+						continue
+					}
+					for o1 := lp.start[k1]; o1 < lp.start[k1+1]; o1++ {
+						if o1 == c1 || off.has(o1) || (lp.res[o1] == r && lp.use[o1] >= lp.use[c1]) {
+							continue
+						}
+						if d := lp.cost[o1] - lp.cost[c1]; d < best && fits2(k1, o1, k2, o2) {
+							bk, bo, best = k1, o1, d
+						}
+					}
+				}
+				if bk >= 0 {
+					move(bk, bo)
+					move(k2, o2)
 					moved = true
 					break
 				}
@@ -704,33 +779,98 @@ func (lp *lagProb) polish(ch []int, off bitset) float64 {
 	return cost
 }
 
-// pairMove finds the cheapest partner move that lets item k2 take option o2
-// for a net gain, and applies it.
-func (lp *lagProb) pairMove(ch []int, k2, o2 int, gain float64, off bitset, try func(k1, o1, k2, o2 int) bool) bool {
-	r := lp.res[o2]
-	type cand struct {
-		k, o int
-		d    float64
+// lnsNodes bounds each neighbourhood search of lns.
+const lnsNodes = 150
+
+// lns is a large-neighbourhood search around the incumbent: for each quota
+// row (those with the highest multipliers first), and then pairs of them,
+// it frees the items that sit on the rows or could move there more cheaply,
+// keeps every other item where it is, and solves that sub-problem with the
+// same branch-and-bound under a node limit. It works on the residual view
+// v, whose incumbent choice ch (flat option indexes) it improves in place,
+// and returns the new cost. bound is the component's lower bound: it stops
+// once the incumbent meets the requested gap.
+func (c *comp) lns(v *lagView, ch []int, cost float64, lam []float64, bound float64, rounds int) float64 {
+	lp := v.lp
+	rows := make([]int, len(lp.caps))
+	for r := range rows {
+		rows[r] = r
 	}
-	var cs []cand
-	for k1, c1 := range ch {
-		if k1 == k2 || lp.res[c1] != r {
-			continue
+	slices.SortStableFunc(rows, func(a, b int) int { return cmp.Compare(lam[b], lam[a]) })
+	var sets [][]int
+	for _, r := range rows {
+		sets = append(sets, []int{r})
+	}
+	for x, r := range rows {
+		for _, q := range rows[x+1:] {
+			sets = append(sets, []int{r, q})
 		}
-		for o1 := lp.start[k1]; o1 < lp.start[k1+1]; o1++ {
-			if o1 == c1 || off.has(o1) || (lp.res[o1] == r && lp.use[o1] >= lp.use[c1]) {
+	}
+	isFree := make([]bool, len(ch))
+	for n, set := range sets {
+		if n >= rounds || c.s.out() || c.closeEnough(cost, bound) {
+			break
+		}
+		in := func(o int) bool { return lp.res[o] >= 0 && slices.Contains(set, lp.res[o]) }
+		var free []int
+		for k, cur := range ch {
+			isFree[k] = false
+			if in(cur) {
+				free = append(free, k)
+				isFree[k] = true
 				continue
 			}
-			if d := lp.cost[o1] - lp.cost[c1]; d < gain-relGap*math.Max(1, gain) {
-				cs = append(cs, cand{k1, o1, d})
+			for o := lp.start[k]; o < lp.start[k+1] && lp.cost[o] < lp.cost[cur]; o++ {
+				if in(o) {
+					free = append(free, k)
+					isFree[k] = true
+					break
+				}
 			}
 		}
-	}
-	slices.SortStableFunc(cs, func(a, b cand) int { return cmp.Compare(a.d, b.d) })
-	for _, c := range cs {
-		if try(c.k, c.o, k2, o2) {
-			return true
+		if len(free) < 2 {
+			continue
+		}
+		// The sub-problem: the free items with all their options, the
+		// others fixed where they are (their cost in base, their use out
+		// of the capacities). Its options map back by flat index (orig).
+		sub := &lagProb{caps: slices.Clone(lp.caps), base: lp.base}
+		for k, o := range ch {
+			if !isFree[k] {
+				sub.base += lp.cost[o]
+				if r := lp.res[o]; r >= 0 {
+					sub.caps[r] -= lp.use[o]
+				}
+			}
+		}
+		subInc := make([]int, len(free))
+		for x, k := range free {
+			sub.start = append(sub.start, len(sub.cost))
+			for o := lp.start[k]; o < lp.start[k+1]; o++ {
+				if o == ch[k] {
+					subInc[x] = o
+				}
+				sub.cost = append(sub.cost, lp.cost[o])
+				sub.use = append(sub.use, lp.use[o])
+				sub.res = append(sub.res, lp.res[o])
+				sub.orig = append(sub.orig, o)
+			}
+		}
+		sub.start = append(sub.start, len(sub.cost))
+		sv := &lagView{lp: sub, items: make([]int, len(free)), fixed: make([]int, len(free))}
+		for x := range free {
+			sv.items[x], sv.fixed[x] = x, -1
+		}
+		ss := &solver{ctx: c.s.ctx, p: c.s.p, lim: Limits{Nodes: lnsNodes}, deadline: c.s.deadline}
+		sc := &comp{s: ss, inc: subInc, incCost: cost}
+		sc.lagSearch(sv, slices.Clone(lam), math.Inf(-1))
+		c.s.nodes += ss.nodes
+		if sc.incCost < cost {
+			for x, k := range free {
+				ch[k] = sc.inc[x]
+			}
+			cost = sc.incCost
 		}
 	}
-	return false
+	return cost
 }
