@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"container/heap"
 	"math"
-	"math/bits"
 	"slices"
 )
 
@@ -48,12 +47,6 @@ func newBitset(n int) bitset    { return make(bitset, (n+63)/64) }
 func (b bitset) has(i int) bool { return b[i>>6]&(1<<(uint(i)&63)) != 0 }
 func (b bitset) set(i int)      { b[i>>6] |= 1 << (uint(i) & 63) }
 func (b bitset) clone() bitset  { return slices.Clone(b) }
-func (b bitset) count() (n int) {
-	for _, w := range b {
-		n += bits.OnesCount64(w)
-	}
-	return n
-}
 
 // lagWork is scratch space reused across evaluations.
 type lagWork struct {
@@ -449,6 +442,9 @@ func (c *comp) offerLag(v *lagView, ch []int, cost float64, off bitset) {
 // cutoff is the bound at or above which a node cannot improve the incumbent
 // by more than the relative tolerance.
 func (c *comp) cutoff() float64 {
+	if math.IsInf(c.incCost, 1) {
+		return c.incCost
+	}
 	return c.incCost - relGap*math.Max(1, math.Abs(c.incCost))
 }
 
