@@ -497,7 +497,17 @@ func (c *comp) lagrangian() compResult {
 		rv = v.compact(off)
 	}
 	c.s.residual = max(c.s.residual, rv.lp.items())
-	return c.lagSearch(rv, a.lam, a.bound)
+	// The knapsack bound of the residual: it bounds every assignment
+	// cheaper than the incumbent, which is all the search still needs.
+	bound := a.bound
+	if c.inc != nil && !c.closeEnough(c.incCost, bound) {
+		stop := c.cutoff()
+		if c.s.lim.Gap > 0 {
+			stop = math.Min(stop, c.incCost-c.allow)
+		}
+		bound = math.Max(bound, c.knapBound(rv.lp, newBitset(len(rv.lp.cost)), a.lam, stop))
+	}
+	return c.lagSearch(rv, a.lam, bound)
 }
 
 // closeEnough reports whether an incumbent of this cost, with this lower
@@ -869,4 +879,175 @@ func (c *comp) lns(v *lagView, ch []int, cost float64, lam []float64, bound floa
 		}
 	}
 	return cost
+}
+
+// The knapsack bound.
+//
+// Relaxing instead the assignment rows Σ_j x_ij = 1 with free multipliers
+// μ_i leaves one multiple-choice knapsack per quota row (each gang takes at
+// most one of its options on the row, whose GPUs must fit) plus, per gang,
+// its best free option if that pays:
+//
+//	K(μ) = Σ_i μ_i + Σ_i min(0, min_{j free} c_ij − μ_i)
+//	       + Σ_k min { Σ_{(i,j) ∈ k} (c_ij − μ_i) x_ij : Σ a_ij x_ij ≤ Q_k, ≤ 1 option per gang }
+//
+// Every assignment is feasible for that relaxation and pays no penalty, so
+// K(μ) ≤ the optimum for every μ. The knapsacks are solved exactly by
+// dynamic programming over whole GPUs, so K is at least as strong as the LP
+// bound (starting from μ_i = the gang's minimum at the λ of the first
+// relaxation, K(μ) ≥ L(λ)) and sees the integrality of the quotas, which the
+// LP bound does not: on the benchmark it closes most of the LP's gap.
+
+// knapWorkCap bounds the dynamic programme's work per evaluation (options ×
+// GPUs of capacity); larger problems skip the knapsack bound.
+const knapWorkCap = 20_000_000
+
+// knapIters bounds the subgradient steps on μ at the root.
+const knapIters = 60
+
+// knapUsable reports whether the knapsack bound applies: every use is a
+// whole number of GPUs and the programme is small enough.
+func (lp *lagProb) knapUsable() bool {
+	work := 0.0
+	for o, r := range lp.res {
+		if r < 0 {
+			continue
+		}
+		if u := lp.use[o]; u != math.Trunc(u) || u < 0 {
+			return false
+		}
+		work += math.Max(lp.caps[r], 0)
+	}
+	return work <= knapWorkCap
+}
+
+// knapEval evaluates K(μ) over the options not off and stores its
+// subgradient 1 − Σ_j x_ij in g.
+func (lp *lagProb) knapEval(mu []float64, off bitset, g []float64) float64 {
+	l := lp.base
+	for k := range lp.items() {
+		l += mu[k]
+		g[k] = 1
+		best, bo := 0.0, -1
+		for o := lp.start[k]; o < lp.start[k+1]; o++ {
+			if off.has(o) || lp.res[o] >= 0 {
+				continue
+			}
+			if v := lp.cost[o] - mu[k]; v < best {
+				best, bo = v, o
+			}
+		}
+		if bo >= 0 {
+			l += best
+			g[k]--
+		}
+	}
+	type group struct{ k, from, to int } // options[from:to] of gang k
+	var opts []int
+	var groups []group
+	for r, capacity := range lp.caps {
+		q := int(math.Floor(capacity + capSlack))
+		if q < 0 {
+			return math.Inf(1) // the fixed gangs overflow: nothing is feasible
+		}
+		// Only options with a negative reduced cost can lower the minimum.
+		opts, groups = opts[:0], groups[:0]
+		for k := range lp.items() {
+			from := len(opts)
+			for o := lp.start[k]; o < lp.start[k+1]; o++ {
+				if !off.has(o) && lp.res[o] == r && lp.cost[o]-mu[k] < 0 {
+					opts = append(opts, o)
+				}
+			}
+			if len(opts) > from {
+				groups = append(groups, group{k, from, len(opts)})
+			}
+		}
+		if len(groups) == 0 {
+			continue
+		}
+		// dp[c] is the least reduced cost within c GPUs; choice[gi][c]
+		// the option group gi took there (-1: none), for the subgradient.
+		dp := make([]float64, q+1)
+		next := make([]float64, q+1)
+		choice := make([][]int32, len(groups))
+		for gi, gr := range groups {
+			copy(next, dp)
+			ch := make([]int32, q+1)
+			for c := range ch {
+				ch[c] = -1
+			}
+			for x := gr.from; x < gr.to; x++ {
+				o := opts[x]
+				a := int(lp.use[o])
+				v := lp.cost[o] - mu[gr.k]
+				for c := a; c <= q; c++ {
+					if t := dp[c-a] + v; t < next[c] {
+						next[c] = t
+						ch[c] = int32(x)
+					}
+				}
+			}
+			dp, next = next, dp
+			choice[gi] = ch
+		}
+		l += dp[q]
+		for gi, c := len(groups)-1, q; gi >= 0; gi-- {
+			if x := choice[gi][c]; x >= 0 {
+				g[groups[gi].k]--
+				c -= int(lp.use[opts[x]])
+			}
+		}
+	}
+	return l
+}
+
+// knapBound maximises K(μ) by subgradient steps from the minima at λ, for
+// at most knapIters evaluations, stopping early once the bound reaches
+// stop. It returns the best K found, shaved by a relative 1e-10 for float
+// safety, or -Inf when the bound does not apply.
+func (c *comp) knapBound(lp *lagProb, off bitset, lam []float64, stop float64) float64 {
+	if !lp.knapUsable() {
+		return math.Inf(-1)
+	}
+	mu := make([]float64, lp.items())
+	for k := range mu {
+		mu[k] = math.Inf(1)
+		for o := lp.start[k]; o < lp.start[k+1]; o++ {
+			if off.has(o) {
+				continue
+			}
+			v := lp.cost[o]
+			if r := lp.res[o]; r >= 0 {
+				v += lam[r] * lp.use[o]
+			}
+			mu[k] = math.Min(mu[k], v)
+		}
+	}
+	g := make([]float64, lp.items())
+	best, theta, stall := math.Inf(-1), 1.0, 0
+	for it := 0; it < knapIters && !c.s.out(); it++ {
+		l := lp.knapEval(mu, off, g)
+		if l > best+1e-12*math.Max(1, math.Abs(l)) {
+			best, stall = l, 0
+		} else if stall++; stall >= 5 {
+			theta, stall = theta/2, 0
+		}
+		norm := 0.0
+		for _, x := range g {
+			norm += x * x
+		}
+		if norm == 0 || best >= stop {
+			break // the relaxation's answer is an assignment, or enough
+		}
+		target := c.incCost
+		if math.IsInf(target, 1) {
+			target = l + 0.01*math.Abs(l) + 1
+		}
+		step := theta * math.Max(target-l, 1e-9*math.Max(1, math.Abs(l))) / norm
+		for k := range mu {
+			mu[k] += step * g[k]
+		}
+	}
+	return best - 1e-10*math.Max(1, math.Abs(best))
 }
