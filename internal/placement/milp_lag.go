@@ -20,7 +20,10 @@ import (
 // evaluate: one pass over the kept options. The search maximises L by
 // projected subgradient ascent (any λ gives a valid bound, so stopping early
 // only weakens the bound, never the proof), fixes options by reduced cost,
-// and branches on the gangs the multipliers leave undecided.
+// and branches on the gangs the multipliers leave undecided. A second,
+// stronger relaxation (the knapsack bound K, at the end of this file) keeps
+// the quota rows as exact knapsacks instead; it bounds the root and the
+// nodes and fixes more options.
 
 // lagProb is a component flattened for the Lagrangian: the options of item k
 // are start[k] ≤ o < start[k+1], in ascending cost order; res is the
@@ -328,6 +331,7 @@ func (lp *lagProb) repair(arg []int, lam []float64, off bitset) ([]int, float64)
 type lagNode struct {
 	off   bitset
 	lam   []float64
+	mu    []float64 // knapsack multipliers, nil when that bound is not used
 	bound float64
 	depth int
 	seq   int
@@ -500,14 +504,38 @@ func (c *comp) lagrangian() compResult {
 	// The knapsack bound of the residual: it bounds every assignment
 	// cheaper than the incumbent, which is all the search still needs.
 	bound := a.bound
+	var rmu []float64
 	if c.inc != nil && !c.closeEnough(c.incCost, bound) {
 		stop := c.cutoff()
 		if c.s.lim.Gap > 0 {
 			stop = math.Min(stop, c.incCost-c.allow)
 		}
-		bound = math.Max(bound, c.knapBound(rv.lp, newBitset(len(rv.lp.cost)), a.lam, stop))
+		roff := newBitset(len(rv.lp.cost))
+		k, mu := c.knapBound(rv.lp, roff, a.lam, stop)
+		if k >= c.cutoff() {
+			return compResult{status: StatusOptimal, choice: c.inc, bound: c.incCost}
+		}
+		rmu = mu
+		if mu != nil && rv.lp.knapFix(mu, roff, k, c.cutoff()) > 0 {
+			if !rv.lp.propagate(roff, rv.lp.work()) {
+				return compResult{status: StatusOptimal, choice: c.inc, bound: c.incCost}
+			}
+			nv := rv.compact(roff)
+			// Carry μ over to the gangs that stay open.
+			at := make(map[int]int, len(rv.items))
+			for x, ci := range rv.items {
+				at[ci] = x
+			}
+			rmu = make([]float64, len(nv.items))
+			for x, ci := range nv.items {
+				rmu[x] = mu[at[ci]]
+			}
+			rv = nv
+			c.s.residual = rv.lp.items()
+		}
+		bound = math.Max(bound, k)
 	}
-	return c.lagSearch(rv, a.lam, bound)
+	return c.lagSearch(rv, a.lam, bound, rmu)
 }
 
 // closeEnough reports whether an incumbent of this cost, with this lower
@@ -549,15 +577,15 @@ func (c *comp) residualChoice(v *lagView) []int {
 
 // lagSearch is best-bound branch-and-bound over a residual problem whose
 // root bound and multipliers are known.
-func (c *comp) lagSearch(v *lagView, lam []float64, rootBound float64) compResult {
+func (c *comp) lagSearch(v *lagView, lam []float64, rootBound float64, mu []float64) compResult {
 	lp := v.lp
 	w := lp.work()
 	open := &lagHeap{}
 	seq := 0
-	heap.Push(open, &lagNode{off: newBitset(len(lp.cost)), lam: lam, bound: rootBound})
-	push := func(n *lagNode, off bitset, lam []float64, bound float64) {
+	heap.Push(open, &lagNode{off: newBitset(len(lp.cost)), lam: lam, mu: mu, bound: rootBound})
+	push := func(n *lagNode, off bitset, lam, mu []float64, bound float64) {
 		seq++
-		heap.Push(open, &lagNode{off: off, lam: lam, bound: bound, depth: n.depth + 1, seq: seq})
+		heap.Push(open, &lagNode{off: off, lam: lam, mu: mu, bound: bound, depth: n.depth + 1, seq: seq})
 	}
 	process := func(n *lagNode) {
 		c.s.nodes++
@@ -592,6 +620,14 @@ func (c *comp) lagSearch(v *lagView, lam []float64, rootBound float64) compResul
 			lp.eval(a.lam, off, w)
 		}
 		bound := math.Max(a.bound, n.bound)
+		mu := n.mu
+		if mu != nil {
+			var kb float64
+			kb, mu = c.knapAscend(lp, off, n.mu, nodeKnapIters, c.cutoff())
+			if bound = math.Max(bound, kb); bound >= c.cutoff() {
+				return
+			}
+		}
 		// Branch on the open item whose choice is least clear-cut (the
 		// smallest reduced-cost regret), preferring items whose minimiser
 		// sits on a row that is full or priced.
@@ -643,8 +679,8 @@ func (c *comp) lagSearch(v *lagView, lam []float64, rootBound float64) compResul
 		}
 		forbid := off
 		forbid.set(bo)
-		push(n, fix, a.lam, bound)
-		push(n, forbid, slices.Clone(a.lam), bound)
+		push(n, fix, a.lam, mu, bound)
+		push(n, forbid, slices.Clone(a.lam), mu, bound)
 	}
 	for open.Len() > 0 {
 		if c.s.nodes > 1 && c.s.out() {
@@ -869,7 +905,7 @@ func (c *comp) lns(v *lagView, ch []int, cost float64, lam []float64, bound floa
 		}
 		ss := &solver{ctx: c.s.ctx, p: c.s.p, lim: Limits{Nodes: lnsNodes}, deadline: c.s.deadline}
 		sc := &comp{s: ss, inc: subInc, incCost: cost}
-		sc.lagSearch(sv, slices.Clone(lam), math.Inf(-1))
+		sc.lagSearch(sv, slices.Clone(lam), math.Inf(-1), nil)
 		c.s.nodes += ss.nodes
 		if sc.incCost < cost {
 			for x, k := range free {
@@ -902,8 +938,12 @@ func (c *comp) lns(v *lagView, ch []int, cost float64, lam []float64, bound floa
 // GPUs of capacity); larger problems skip the knapsack bound.
 const knapWorkCap = 20_000_000
 
-// knapIters bounds the subgradient steps on μ at the root.
-const knapIters = 60
+// knapIters bounds the subgradient steps on μ at the root, nodeKnapIters
+// at each node, which starts from its parent's μ.
+const (
+	knapIters     = 60
+	nodeKnapIters = 4
+)
 
 // knapUsable reports whether the knapsack bound applies: every use is a
 // whole number of GPUs and the programme is small enough.
@@ -1006,9 +1046,9 @@ func (lp *lagProb) knapEval(mu []float64, off bitset, g []float64) float64 {
 // at most knapIters evaluations, stopping early once the bound reaches
 // stop. It returns the best K found, shaved by a relative 1e-10 for float
 // safety, or -Inf when the bound does not apply.
-func (c *comp) knapBound(lp *lagProb, off bitset, lam []float64, stop float64) float64 {
+func (c *comp) knapBound(lp *lagProb, off bitset, lam []float64, stop float64) (float64, []float64) {
 	if !lp.knapUsable() {
-		return math.Inf(-1)
+		return math.Inf(-1), nil
 	}
 	mu := make([]float64, lp.items())
 	for k := range mu {
@@ -1024,12 +1064,22 @@ func (c *comp) knapBound(lp *lagProb, off bitset, lam []float64, stop float64) f
 			mu[k] = math.Min(mu[k], v)
 		}
 	}
+	return c.knapAscend(lp, off, mu, knapIters, stop)
+}
+
+// knapAscend raises K(μ) by subgradient steps from mu0 towards the
+// incumbent, for at most iters evaluations or until it reaches stop, and
+// returns the best K (shaved by a relative 1e-10 for float safety) and its μ.
+func (c *comp) knapAscend(lp *lagProb, off bitset, mu0 []float64, iters int, stop float64) (float64, []float64) {
+	mu := slices.Clone(mu0)
 	g := make([]float64, lp.items())
 	best, theta, stall := math.Inf(-1), 1.0, 0
-	for it := 0; it < knapIters && !c.s.out(); it++ {
+	bestMu := slices.Clone(mu)
+	for it := 0; it < iters && !c.s.out(); it++ {
 		l := lp.knapEval(mu, off, g)
 		if l > best+1e-12*math.Max(1, math.Abs(l)) {
 			best, stall = l, 0
+			copy(bestMu, mu)
 		} else if stall++; stall >= 5 {
 			theta, stall = theta/2, 0
 		}
@@ -1049,5 +1099,104 @@ func (c *comp) knapBound(lp *lagProb, off bitset, lam []float64, stop float64) f
 			mu[k] += step * g[k]
 		}
 	}
-	return best - 1e-10*math.Max(1, math.Abs(best))
+	return best - 1e-10*math.Max(1, math.Abs(best)), bestMu
+}
+
+// knapFix switches off the options that cannot be in an assignment cheaper
+// than limit by the knapsack bound: forcing option o of gang k changes only
+// o's own block in K(μ) (its quota row, or the gang's free options), and the
+// row's value with o forced is (c_o − μ_k) plus the best of the row's other
+// gangs within Q − a_o, combined from forward and backward programmes. An
+// assignment that uses o is feasible for that forced relaxation, so it costs
+// at least the forced K. It returns how many options it switched off.
+func (lp *lagProb) knapFix(mu []float64, off bitset, k0 float64, limit float64) int {
+	shave := 1e-10 * math.Max(1, math.Abs(k0))
+	n := 0
+	// Free blocks.
+	for k := range lp.items() {
+		free := 0.0
+		for o := lp.start[k]; o < lp.start[k+1]; o++ {
+			if !off.has(o) && lp.res[o] < 0 {
+				free = math.Min(free, lp.cost[o]-mu[k])
+			}
+		}
+		for o := lp.start[k]; o < lp.start[k+1]; o++ {
+			if !off.has(o) && lp.res[o] < 0 && k0-free+(lp.cost[o]-mu[k])-shave >= limit {
+				off.set(o)
+				n++
+			}
+		}
+	}
+	for r, capacity := range lp.caps {
+		q := int(math.Floor(capacity + capSlack))
+		if q < 0 {
+			continue
+		}
+		type group struct{ k, from, to int }
+		var opts []int
+		var groups []group
+		pos := make(map[int]int) // gang → group index
+		for k := range lp.items() {
+			from := len(opts)
+			for o := lp.start[k]; o < lp.start[k+1]; o++ {
+				if !off.has(o) && lp.res[o] == r && lp.cost[o]-mu[k] < 0 {
+					opts = append(opts, o)
+				}
+			}
+			if len(opts) > from {
+				pos[k] = len(groups)
+				groups = append(groups, group{k, from, len(opts)})
+			}
+		}
+		m := len(groups)
+		// fw[p][c]: best of groups < p within c; bw[p][c]: of groups ≥ p.
+		layer := func(prev []float64, gr group) []float64 {
+			next := slices.Clone(prev)
+			for x := gr.from; x < gr.to; x++ {
+				o := opts[x]
+				a := int(lp.use[o])
+				v := lp.cost[o] - mu[gr.k]
+				for c := a; c <= q; c++ {
+					next[c] = math.Min(next[c], prev[c-a]+v)
+				}
+			}
+			return next
+		}
+		fw := make([][]float64, m+1)
+		bw := make([][]float64, m+1)
+		fw[0], bw[m] = make([]float64, q+1), make([]float64, q+1)
+		for p := range m {
+			fw[p+1] = layer(fw[p], groups[p])
+		}
+		for p := m - 1; p >= 0; p-- {
+			bw[p] = layer(bw[p+1], groups[p])
+		}
+		row := fw[m][q]
+		for k := range lp.items() {
+			before, after := fw[m], bw[m] // gang k not in the row: all others, and nothing
+			if p, ok := pos[k]; ok {
+				before, after = fw[p], bw[p+1]
+			}
+			for o := lp.start[k]; o < lp.start[k+1]; o++ {
+				if off.has(o) || lp.res[o] != r {
+					continue
+				}
+				a := int(lp.use[o])
+				if a > q {
+					off.set(o)
+					n++
+					continue
+				}
+				rest := math.Inf(1)
+				for c := 0; c <= q-a; c++ {
+					rest = math.Min(rest, before[c]+after[q-a-c])
+				}
+				if k0-row+(lp.cost[o]-mu[k])+rest-shave >= limit {
+					off.set(o)
+					n++
+				}
+			}
+		}
+	}
+	return n
 }
