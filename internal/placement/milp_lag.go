@@ -531,7 +531,7 @@ func (c *comp) lagrangian() compResult {
 				rmu[x] = mu[at[ci]]
 			}
 			rv = nv
-			c.s.residual = rv.lp.items()
+			c.s.residual = max(c.s.residual, rv.lp.items())
 		}
 		bound = math.Max(bound, k)
 	}
