@@ -23,7 +23,9 @@ type optimizeOptions struct {
 	output    string
 	timeLimit time.Duration
 	nodeLimit int
+	gap       float64
 	exportLP  string
+	presolved bool
 	locations []string
 	migration float64
 	restrict  []string
@@ -40,7 +42,8 @@ func newOptimizeCommand(s streams) *cobra.Command {
 replicas in one cloud, region and instance type) and assigns every gang an offer so
 that the total cost (compute × expected duration + dataset egress + migration) is
 the lowest the quotas allow. It proves optimality by branch-and-bound; when a limit
-stops the search it reports the best assignment found, a lower bound and the gap.
+(or --gap) stops the search it reports the best assignment found, a lower bound and
+the gap.
 Objects without GPUs are ignored.
 
 Exit codes: 0 every workload placed, 1 usage or input error, 3 no assignment places
@@ -56,6 +59,8 @@ every workload (the workloads and the reasons are printed).`,
 	fs.StringVarP(&o.output, "output", "o", "table", "output format: table or json")
 	fs.DurationVar(&o.timeLimit, "time-limit", 10*time.Second, "stop the search after this long and report the gap (0: no limit)")
 	fs.IntVar(&o.nodeLimit, "node-limit", 0, "stop after this many branch-and-bound nodes (0: no limit); unlike the time limit, deterministic")
+	fs.Float64Var(&o.gap, "gap", 0, "stop once the answer is proven within this relative gap of the optimum, e.g. 0.001 (0: prove optimality)")
+	fs.BoolVar(&o.presolved, "export-presolved", false, "with --export-lp, write the model after the exact presolve (the instance the solver searches)")
 	fs.StringVar(&o.exportLP, "export-lp", "", "write the model in CPLEX LP format to this file (check it with cbc or glpsol --lp)")
 	fs.StringArrayVar(&o.locations, "dataset-location", nil, "where a dataset lives, URLPREFIX=cloud/region, for egress (repeatable)")
 	fs.Float64Var(&o.migration, "migration-penalty", 0, "USD charged for moving a workload away from the placement its decision annotation records")
@@ -72,6 +77,9 @@ func runOptimize(cmd *cobra.Command, s streams, o *optimizeOptions) error {
 	}
 	if o.timeLimit < 0 || o.nodeLimit < 0 || o.migration < 0 {
 		return &exitError{exitInput, errors.New("--time-limit, --node-limit and --migration-penalty must not be negative")}
+	}
+	if o.gap < 0 || o.gap >= 1 {
+		return &exitError{exitInput, fmt.Errorf("--gap %g: want 0 ≤ gap < 1", o.gap)}
 	}
 	restr, err := parseRestrictions(o.restrict, o.require)
 	if err != nil {
@@ -95,7 +103,7 @@ func runOptimize(cmd *cobra.Command, s streams, o *optimizeOptions) error {
 	}
 	req := &placement.BatchRequest{
 		Usage: usage, Locate: locate, MigrationPenalty: o.migration,
-		Limits: placement.Limits{Time: o.timeLimit, Nodes: o.nodeLimit},
+		Limits: placement.Limits{Time: o.timeLimit, Nodes: o.nodeLimit, Gap: o.gap},
 	}
 	for _, d := range docs {
 		w, err := x.Extract(d.obj, nil)
@@ -127,7 +135,7 @@ func runOptimize(cmd *cobra.Command, s streams, o *optimizeOptions) error {
 		return &exitError{exitInput, err}
 	}
 	if o.exportLP != "" {
-		if err := writeLPFile(o.exportLP, model); err != nil {
+		if err := writeLPFile(o.exportLP, model, o.presolved); err != nil {
 			return &exitError{exitInput, err}
 		}
 	}
@@ -147,12 +155,16 @@ func runOptimize(cmd *cobra.Command, s streams, o *optimizeOptions) error {
 	return nil
 }
 
-func writeLPFile(path string, m *placement.Model) error {
+func writeLPFile(path string, m *placement.Model, presolved bool) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return fmt.Errorf("exporting the model: %w", err)
 	}
-	if err := m.WriteLP(f); err != nil {
+	write := m.WriteLP
+	if presolved {
+		write = m.WritePresolvedLP
+	}
+	if err := write(f); err != nil {
 		f.Close()
 		return err
 	}

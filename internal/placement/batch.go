@@ -197,7 +197,24 @@ func datasetLocations(w *workload.Workload, locate func(string) (costing.Locatio
 // WriteLP exports the model in CPLEX LP format with comments naming each
 // workload, offer and quota.
 func (m *Model) WriteLP(w io.Writer) error {
-	return WriteLP(w, &m.Problem, LPNames{
+	return WriteLP(w, &m.Problem, m.lpNames())
+}
+
+// WritePresolvedLP exports the model after the exact presolve (Presolved),
+// the instance the solver actually searches; variable names and comments
+// keep the full model's numbering.
+func (m *Model) WritePresolvedLP(w io.Writer) error {
+	q, keep := Presolved(&m.Problem)
+	names := m.lpNames()
+	full := names.Option
+	names.Option = func(i, j int) string { return full(i, keep[i][j]) }
+	names.Index = func(i, j int) int { return keep[i][j] }
+	names.Header = PresolvedHeader
+	return WriteLP(w, q, names)
+}
+
+func (m *Model) lpNames() LPNames {
+	return LPNames{
 		Item: func(i int) string { return workloadID(m.gangs[i].Workload) },
 		Option: func(i, j int) string {
 			c := m.opts[i][j].cand
@@ -207,7 +224,7 @@ func (m *Model) WriteLP(w io.Writer) error {
 			k := m.keys[r]
 			return fmt.Sprintf("%s/%s %s GPUs", k.Cloud, k.Region, k.GPUModel)
 		},
-	})
+	}
 }
 
 // Optimize builds and solves a batch.
