@@ -19,3 +19,10 @@ K8S_DIR="$QM_TOOLS_DIR/k8s-$K8S_VERSION"
 ETCD_DIR="$QM_TOOLS_DIR/etcd-$ETCD_VERSION"
 KWOK_DIR="$QM_TOOLS_DIR/kwok-$KWOK_VERSION"
 HELM_DIR="$QM_TOOLS_DIR/helm-$HELM_VERSION"
+
+# The local cluster. Ports are counted from one base so that several clusters (other worktrees, other engineers' tests)
+# can run on one machine side by side: apiserver = base, etcd client = base+1, etcd peer = base+2, etcd metrics =
+# base+3, scheduler = base+4, controller-manager = base+5, kwok = base+6; base+10.. are left for webhooks in tests.
+QM_E2E_PORT_BASE="${QM_E2E_PORT_BASE:-16443}"
+# Everything a cluster writes (certs, etcd data, logs, pid files, the kubeconfig) lives in one folder.
+QM_CLUSTER_DIR="${QM_CLUSTER_DIR:-${TMPDIR:-/tmp}/quartermaster-cluster-$QM_E2E_PORT_BASE}"
