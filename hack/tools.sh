@@ -137,15 +137,20 @@ GO
 }
 
 # build_kwok: kwok installs directly; it refuses to start without stages, whose default files ship in its module.
+# The stage list is the module's own kustomizations: fast node initialisation, heartbeats with leases, and the general
+# pod lifecycle (create, init containers, ready, complete for Job pods, delete).
 build_kwok() {
 	rm -rf "$KWOK_DIR" && mkdir -p "$KWOK_DIR"
 	GOBIN="$KWOK_DIR" "$GO" install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
-	local dir stage
+	local dir kustomization file
 	dir=$(module_dir "sigs.k8s.io/kwok@$KWOK_VERSION")
 	: >"$KWOK_DIR/stages.yaml"
-	for stage in node-initialize node-heartbeat-with-lease pod-ready pod-complete pod-delete; do
-		{ echo "---"; cat "$dir/kustomize/stage/"*/"$stage.yaml" 2>/dev/null || cat "$dir"/kustomize/stage/*/*/"$stage.yaml"; } >>"$KWOK_DIR/stages.yaml"
+	for kustomization in node/fast node/heartbeat-with-lease pod/general; do
+		for file in $(sed -n 's/^- \(.*\.yaml\)$/\1/p' "$dir/kustomize/stage/$kustomization/kustomization.yaml"); do
+			{ echo "---"; cat "$dir/kustomize/stage/$kustomization/$file"; } >>"$KWOK_DIR/stages.yaml"
+		done
 	done
+	grep -q 'name: node-initialize' "$KWOK_DIR/stages.yaml" # fail loudly if the module's layout changed
 	touch "$KWOK_DIR/.complete"
 }
 

@@ -199,7 +199,7 @@ func TestPlacementSchedules(t *testing.T) {
 
 			namespace(t, tc.namespace, tc.serviceAccount)
 			patched := kubectl(t, "patch", "--local", "-f", file, "--type=json", "-p", string(o.Patch), "-o", "json").must(t, "kubectl patch --local")
-			kubectlIn(t, []byte(patched), "create", "-f", "-").must(t, "creating the patched workload")
+			kubectlIn(t, keepRunning(t, patched), "create", "-f", "-").must(t, "creating the patched workload")
 
 			var created struct{ Metadata objectMeta }
 			getJSON(t, &created, "-f", file)
@@ -279,4 +279,37 @@ spec:
 		}
 		return fmt.Errorf("conditions %v", p.Status.Conditions)
 	})
+}
+
+// keepRunning annotates the pod template of a workload so that KWOK keeps its
+// pods Running instead of completing Job pods after a few seconds (KWOK's
+// pod-complete stage reads these annotations; the jitter must be set too, as
+// KWOK takes the smaller of the two).
+func keepRunning(t *testing.T, manifest string) []byte {
+	t.Helper()
+	var obj map[string]any
+	if err := json.Unmarshal([]byte(manifest), &obj); err != nil {
+		t.Fatal(err)
+	}
+	tmpl, ok := obj["spec"].(map[string]any)["template"].(map[string]any)
+	if !ok {
+		t.Fatalf("%s has no pod template", obj["kind"])
+	}
+	meta, _ := tmpl["metadata"].(map[string]any)
+	if meta == nil {
+		meta = map[string]any{}
+		tmpl["metadata"] = meta
+	}
+	ann, _ := meta["annotations"].(map[string]any)
+	if ann == nil {
+		ann = map[string]any{}
+		meta["annotations"] = ann
+	}
+	ann["pod-complete.stage.kwok.x-k8s.io/delay"] = "1h"
+	ann["pod-complete.stage.kwok.x-k8s.io/jitter-delay"] = "1h"
+	out, err := json.Marshal(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
