@@ -134,7 +134,10 @@ start_watchdog() {
 }
 
 main() {
-	"$REPO_ROOT/hack/tools.sh" --check || "$REPO_ROOT/hack/tools.sh"
+	local tool
+	for tool in etcd kube-apiserver kube-scheduler kube-controller-manager kubectl kwok kwok-stages.yaml; do
+		[[ -e "$QM_TOOLS_BIN/$tool" ]] || { log "$QM_TOOLS_BIN/$tool is missing: run make tools-cluster"; exit 1; }
+	done
 	[[ -x "$QM" ]] || (cd "$REPO_ROOT" && go build -o "$QM" ./cmd/qm)
 	ensure_openssl
 

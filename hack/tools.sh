@@ -4,8 +4,9 @@
 # A tool is rebuilt only when its folder lacks the `.complete` marker, i.e. when its version changed or a build failed.
 # Finally it links the pinned versions into $QM_TOOLS_BIN (default .cache/bin of this worktree).
 #
-# Usage: hack/tools.sh            build what is missing, link, print timings
-#        hack/tools.sh --check    exit 0 if everything is built, 1 otherwise (builds nothing)
+# Usage: hack/tools.sh              build what is missing, link, print timings
+#        hack/tools.sh kwok helm    only these tools (etcd, k8s, kwok, helm)
+#        hack/tools.sh --check      exit 0 if everything is built, 1 otherwise (builds nothing)
 set -euo pipefail
 
 # shellcheck source=hack/versions.sh
@@ -154,11 +155,16 @@ build_kwok() {
 	touch "$KWOK_DIR/.complete"
 }
 
-# build_helm: helm installs directly; the ldflag makes `helm version` tell the truth.
+# build_helm: helm installs directly. Like helm's own Makefile, the ldflags set its version and the Kubernetes version
+# it assumes when no cluster is asked (helm template, helm lint): that of its client-go, else it claims v1.20.
 build_helm() {
 	rm -rf "$HELM_DIR" && mkdir -p "$HELM_DIR"
-	GOBIN="$HELM_DIR" "$GO" install -trimpath \
-		-ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+	local minor ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
+	minor=$(sed -n 's#^[[:space:]]*k8s.io/client-go v0\.\([0-9]*\)\..*#\1#p' "$(module_gomod "helm.sh/helm/v3@$HELM_VERSION")")
+	for pkg in helm.sh/helm/v3/pkg/chartutil helm.sh/helm/v3/pkg/lint/rules; do
+		ldflags+=" -X $pkg.k8sVersionMajor=1 -X $pkg.k8sVersionMinor=$minor"
+	done
+	GOBIN="$HELM_DIR" "$GO" install -trimpath -ldflags "$ldflags" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
 	touch "$HELM_DIR/.complete"
 }
 
@@ -179,11 +185,17 @@ main() {
 		for d in "${dirs[@]}"; do complete "$d" || { log "missing: $d"; exit 1; }; done
 		exit 0
 	fi
-	local start=$SECONDS
-	complete "$ETCD_DIR" || timed "etcd $ETCD_VERSION" build_etcd
-	complete "$K8S_DIR" || timed "kubernetes $K8S_VERSION" build_k8s
-	complete "$KWOK_DIR" || timed "kwok $KWOK_VERSION" build_kwok
-	complete "$HELM_DIR" || timed "helm $HELM_VERSION" build_helm
+	local start=$SECONDS tools=("$@")
+	[[ ${#tools[@]} -gt 0 ]] || tools=(etcd k8s kwok helm)
+	for tool in "${tools[@]}"; do
+		case $tool in
+		etcd) complete "$ETCD_DIR" || timed "etcd $ETCD_VERSION" build_etcd ;;
+		k8s) complete "$K8S_DIR" || timed "kubernetes $K8S_VERSION" build_k8s ;;
+		kwok) complete "$KWOK_DIR" || timed "kwok $KWOK_VERSION" build_kwok ;;
+		helm) complete "$HELM_DIR" || timed "helm $HELM_VERSION" build_helm ;;
+		*) log "unknown tool $tool: want etcd, k8s, kwok or helm" && exit 1 ;;
+		esac
+	done
 	link
 	log "tools ready in $QM_TOOLS_BIN ($((SECONDS - start)) s)"
 }

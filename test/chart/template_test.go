@@ -36,7 +36,7 @@ func helmBin(t *testing.T) string {
 func helmTemplate(t *testing.T, args ...string) (rendered, error) {
 	t.Helper()
 	cmd := exec.Command(helmBin(t), append([]string{"template", "qm", filepath.Join("..", "..", "charts", "quartermaster"),
-		"--namespace", "qm-system"}, args...)...)
+		"--namespace", "qm-system", "--kube-version", "1.34.4"}, args...)...)
 	cmd.Env = append(os.Environ(), "HELM_CACHE_HOME="+t.TempDir(), "HELM_CONFIG_HOME="+t.TempDir(), "HELM_DATA_HOME="+t.TempDir())
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
@@ -276,8 +276,8 @@ func TestCertManager(t *testing.T) {
 
 func TestConfiguration(t *testing.T) {
 	r := mustRender(t, "--set", "auditor.schedule=0 4 * * 1", "--set-string", "policies.residency\\.rego=package quartermaster.residency",
-		"--set", "catalog=cloud,region", "--set", "webhook.excludeNamespaces={monitoring}",
-		"--set", "quotas[0].cloud=aws,quotas[0].region=us-east-1,quotas[0].gpuModel=H100,quotas[0].gpus=64")
+		"--set-string", "catalog=cloud\\,region", "--set", "webhook.excludeNamespaces={monitoring}",
+		"--set", "quotas[0].cloud=aws", "--set", "quotas[0].region=us-east-1", "--set", "quotas[0].gpuModel=H100", "--set", "quotas[0].gpus=64")
 	if str(r.get(t, cronJob), "spec", "schedule") != "0 4 * * 1" {
 		t.Error("auditor schedule not applied")
 	}
@@ -285,7 +285,7 @@ func TestConfiguration(t *testing.T) {
 		t.Error("policy not in the policies ConfigMap")
 	}
 	cfg := r.get(t, "ConfigMap/qm-quartermaster-config")
-	if str(cfg, "data", "catalog.csv") != "cloud,region\n" || !strings.Contains(str(cfg, "data", "quotas.yaml"), "gpus: 64") {
+	if strings.TrimSpace(str(cfg, "data", "catalog.csv")) != "cloud,region" || !strings.Contains(str(cfg, "data", "quotas.yaml"), "gpus: 64") {
 		t.Errorf("config ConfigMap data %v", at(cfg, "data"))
 	}
 	mounts := at(r.get(t, deployment), "spec", "template", "spec", "containers", "0", "volumeMounts").([]any)
@@ -317,7 +317,7 @@ func TestRejectedValues(t *testing.T) {
 		"timeout above 30 s":         {[]string{"--set", "webhook.timeoutSeconds=31"}, "timeoutSeconds"},
 		"plain HTTP external URL":    {[]string{"--set", "webhook.externalURL=http://x:1", "--set", "webhook.externalCABundle=Q0EK"}, "externalURL"},
 		"misspelt value":             {[]string{"--set", "webhook.replica=3"}, "replica"},
-		"quota for an unknown cloud": {[]string{"--set", "quotas[0].cloud=ibm,quotas[0].region=r,quotas[0].gpuModel=H100,quotas[0].gpus=1"}, "cloud"},
+		"quota for an unknown cloud": {[]string{"--set", "quotas[0].cloud=ibm", "--set", "quotas[0].region=r", "--set", "quotas[0].gpuModel=H100", "--set", "quotas[0].gpus=1"}, "cloud"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
