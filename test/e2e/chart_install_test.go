@@ -133,8 +133,11 @@ func TestChartInstall(t *testing.T) {
 
 	// Fail closed: the same release with failurePolicy Fail and the webhook gone.
 	rec.stop()
-	helm(t, append([]string{"upgrade", "qm", chart, "-n", releaseNamespace, "--wait", "--timeout", "2m",
-		"--set", "webhook.failurePolicy=Fail"}, values...)...).must(t, "helm upgrade to failurePolicy Fail")
+	if r := helm(t, append([]string{"upgrade", "qm", chart, "-n", releaseNamespace, "--wait", "--timeout", "2m",
+		"--set", "webhook.failurePolicy=Fail"}, values...)...); r.err != nil {
+		t.Log(kubectl(t, "get", "all,pdb,secrets", "-n", releaseNamespace, "-o", "wide").stdout)
+		r.must(t, "helm upgrade to failurePolicy Fail")
+	}
 	eventually(t, 30*time.Second, "a GPU pod is rejected while the webhook is down", func() error {
 		r := kubectlIn(t, gpuPod("closed", "gpu-team", 1, ""), "create", "-f", "-")
 		if r.err == nil {
