@@ -7,6 +7,10 @@ GO       ?= go
 BIN      := $(CURDIR)/bin
 PKGS     := ./...
 FUZZTIME ?= 2m
+# The local control plane's tools (hack/tools.sh builds them once per version) and the e2e suite's time budget.
+QM_TOOLS_BIN ?= $(CURDIR)/.cache/bin
+E2E_TIMEOUT  ?= 20m
+export QM_TOOLS_BIN
 
 .PHONY: help
 help: ## Show this help.
@@ -26,7 +30,7 @@ demo: build ## Decide on the example workloads with the embedded catalog (qm eva
 	  [ $$code -ne 1 ]
 
 .PHONY: test
-test: lint tools-solvers test-go test-rego ## Everything CI runs: lint and all tests.
+test: lint tools-solvers test-go test-rego e2e ## Everything CI runs: lint, unit tests, policy tests, then the chart and real-cluster e2e tests.
 
 .PHONY: test-go
 test-go: ## Go unit, property and contract tests with the race detector.
@@ -56,6 +60,29 @@ tools-solvers: ## Install the reference MILP solvers (CBC, GLPK) from Debian whe
 	    echo "installing$$missing"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	  fi
+
+.PHONY: tools-cluster
+tools-cluster: ## Build etcd, kube-apiserver/scheduler/controller-manager, kubectl, kwok and helm (cached per version).
+	hack/tools.sh
+
+.PHONY: cluster-up
+cluster-up: tools-cluster build ## Start a local control plane with KWOK GPU nodes from the catalog (prints KUBECONFIG).
+	hack/cluster-up.sh
+
+.PHONY: cluster-down
+cluster-down: ## Stop the local control plane started by cluster-up and remove its folder.
+	hack/cluster-down.sh
+
+.PHONY: chart-lint
+chart-lint: tools-cluster ## helm lint the chart, strict, with its default and e2e values.
+	$(QM_TOOLS_BIN)/helm lint --strict charts/quartermaster
+	$(QM_TOOLS_BIN)/helm lint --strict charts/quartermaster --set webhook.inCluster=false \
+	  --set webhook.externalURL=https://127.0.0.1:1 --set webhook.externalCABundle=Cg== --set webhook.failurePolicy=Ignore
+
+.PHONY: e2e
+e2e: tools-cluster chart-lint ## Chart template tests and real-cluster end-to-end tests (starts and stops its own cluster).
+	$(GO) vet -tags e2e ./test/...
+	$(GO) test -tags e2e -count=1 -timeout $(E2E_TIMEOUT) -v ./test/...
 
 .PHONY: bench
 bench: bench-optimizer ## Benchmarks (placement, extraction, policy, optimizer); figures go in the issue notes.

@@ -14,7 +14,7 @@ import (
 
 func newCatalogCommand(s streams) *cobra.Command {
 	cmd := &cobra.Command{Use: "catalog", Short: "Inspect and import GPU offer catalogs"}
-	cmd.AddCommand(newCatalogListCommand(s), newCatalogImportCommand(s))
+	cmd.AddCommand(newCatalogListCommand(s), newCatalogImportCommand(s), newCatalogNodesCommand(s))
 	return cmd
 }
 

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"sigs.k8s.io/yaml"
+
+	"github.com/quartermaster-io/quartermaster/internal/costing"
+	"github.com/quartermaster-io/quartermaster/internal/fakenode"
+	"github.com/quartermaster-io/quartermaster/internal/workload"
+)
+
+func newCatalogNodesCommand(s streams) *cobra.Command {
+	var src sourceFlags
+	var sel fakenode.Selector
+	var capTypes []string
+	var output string
+	cmd := &cobra.Command{
+		Use:   "nodes",
+		Short: "Print KWOK fake GPU Node objects for catalog offers",
+		Long: `nodes prints one fake Node per selected offer and capacity type (spot only where the
+offer has a spot price), labelled exactly as placement pins workloads: cloud, region,
+instance type, capacity type and GPU product, with nvidia.com/gpu, cpu and memory from
+the offer. Spot nodes carry the spot taint. Apply the output to a cluster running KWOK.`,
+		Example: `  qm catalog nodes --region us-east-1,westeurope,us-central1 | kubectl apply -f -
+  qm catalog nodes --cloud gcp --model H100 --capacity-type spot --count 2`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cat, err := src.loadCatalog()
+			if err != nil {
+				return &exitError{exitInput, err}
+			}
+			for _, c := range capTypes {
+				ct, err := costing.ParseCapacityType(c)
+				if err != nil {
+					return &exitError{exitInput, err}
+				}
+				sel.CapacityTypes = append(sel.CapacityTypes, ct)
+			}
+			if sel.Count < 1 {
+				return &exitError{exitInput, fmt.Errorf("count %d: want at least 1", sel.Count)}
+			}
+			nodes := fakenode.Nodes(cat.Offers(), sel, workload.DefaultLabelKeys())
+			if len(nodes) == 0 {
+				return &exitError{exitInput, fmt.Errorf("no offer matches the selection")}
+			}
+			switch output {
+			case "json":
+				items := make([]any, len(nodes))
+				for i, n := range nodes {
+					items[i] = n
+				}
+				enc := json.NewEncoder(s.out)
+				enc.SetIndent("", "  ")
+				return enc.Encode(map[string]any{"apiVersion": "v1", "kind": "List", "items": items})
+			case "yaml":
+				for _, n := range nodes {
+					b, err := yaml.Marshal(n)
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(s.out, "---\n%s", b)
+				}
+				return nil
+			}
+			return &exitError{exitInput, fmt.Errorf("output %q: want yaml or json", output)}
+		},
+	}
+	src.addFlags(cmd.Flags())
+	fs := cmd.Flags()
+	fs.StringSliceVar(&sel.Clouds, "cloud", nil, "only these clouds")
+	fs.StringSliceVar(&sel.Regions, "region", nil, "only these regions")
+	fs.StringSliceVar(&sel.Models, "model", nil, "only these canonical GPU models")
+	fs.StringSliceVar(&sel.InstanceTypes, "instance-type", nil, "only these instance types")
+	fs.StringSliceVar(&capTypes, "capacity-type", []string{"on-demand", "spot"}, "capacity types to make nodes for")
+	fs.IntVar(&sel.Count, "count", 1, "nodes per offer and capacity type")
+	fs.StringVarP(&output, "output", "o", "yaml", "yaml (one document per node) or json (a v1 List)")
+	return cmd
+}

@@ -1,0 +1,333 @@
+//go:build e2e
+
+package chart
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/yaml"
+)
+
+type object = map[string]any
+
+// rendered is the output of one helm template run, by "Kind/name".
+type rendered map[string]object
+
+func helmBin(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("QM_TOOLS_BIN")
+	if dir == "" {
+		dir = filepath.Join("..", "..", ".cache", "bin")
+	}
+	bin := filepath.Join(dir, "helm")
+	if _, err := os.Stat(bin); err != nil {
+		t.Fatalf("helm missing at %s: run `make tools-cluster` (or `make e2e`)", bin)
+	}
+	return bin
+}
+
+// helmTemplate renders the chart as release "qm" in namespace "qm-system".
+func helmTemplate(t *testing.T, args ...string) (rendered, error) {
+	t.Helper()
+	cmd := exec.Command(helmBin(t), append([]string{"template", "qm", filepath.Join("..", "..", "charts", "quartermaster"),
+		"--namespace", "qm-system", "--kube-version", "1.34.4"}, args...)...)
+	cmd.Env = append(os.Environ(), "HELM_CACHE_HOME="+t.TempDir(), "HELM_CONFIG_HOME="+t.TempDir(), "HELM_DATA_HOME="+t.TempDir())
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Run(); err != nil {
+		return nil, &helmError{err: err, stderr: errOut.String()}
+	}
+	objs := rendered{}
+	for _, doc := range strings.Split(out.String(), "\n---\n") {
+		var o object
+		if err := yaml.Unmarshal([]byte(doc), &o); err != nil {
+			t.Fatalf("rendered YAML does not parse: %v\n%s", err, doc)
+		}
+		if o == nil {
+			continue
+		}
+		key := str(o, "kind") + "/" + str(o, "metadata", "name")
+		if _, dup := objs[key]; dup {
+			t.Fatalf("%s rendered twice", key)
+		}
+		objs[key] = o
+	}
+	return objs, nil
+}
+
+type helmError struct {
+	err    error
+	stderr string
+}
+
+func (e *helmError) Error() string { return e.err.Error() + ": " + e.stderr }
+
+func mustRender(t *testing.T, args ...string) rendered {
+	t.Helper()
+	objs, err := helmTemplate(t, args...)
+	if err != nil {
+		t.Fatalf("helm template %v: %v", args, err)
+	}
+	return objs
+}
+
+// at walks maps by key and lists by index ("0").
+func at(v any, path ...string) any {
+	for _, p := range path {
+		switch c := v.(type) {
+		case map[string]any:
+			v = c[p]
+		case []any:
+			i := 0
+			for _, r := range p {
+				i = i*10 + int(r-'0')
+			}
+			if i >= len(c) {
+				return nil
+			}
+			v = c[i]
+		default:
+			return nil
+		}
+	}
+	return v
+}
+
+func str(v any, path ...string) string { s, _ := at(v, path...).(string); return s }
+
+func (r rendered) get(t *testing.T, key string) object {
+	t.Helper()
+	o, ok := r[key]
+	if !ok {
+		keys := make([]string, 0, len(r))
+		for k := range r {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		t.Fatalf("%s not rendered; rendered: %v", key, keys)
+	}
+	return o
+}
+
+func (r rendered) has(key string) bool { _, ok := r[key]; return ok }
+
+const (
+	mutating   = "MutatingWebhookConfiguration/qm-quartermaster"
+	validating = "ValidatingWebhookConfiguration/qm-quartermaster"
+	deployment = "Deployment/qm-quartermaster-webhook"
+	secret     = "Secret/qm-quartermaster-webhook-tls"
+	cronJob    = "CronJob/qm-quartermaster-auditor"
+)
+
+func TestDefaults(t *testing.T) {
+	r := mustRender(t)
+	d := r.get(t, deployment)
+	if at(d, "spec", "replicas") != float64(2) {
+		t.Errorf("replicas = %v, want 2", at(d, "spec", "replicas"))
+	}
+	pod := at(d, "spec", "template", "spec")
+	if at(pod, "affinity", "podAntiAffinity", "preferredDuringSchedulingIgnoredDuringExecution") == nil {
+		t.Error("no soft pod anti-affinity")
+	}
+	c := at(pod, "containers", "0")
+	for _, probe := range []string{"readinessProbe", "livenessProbe"} {
+		if str(c, probe, "httpGet", "scheme") != "HTTPS" {
+			t.Errorf("%s is not an HTTPS probe", probe)
+		}
+	}
+	if at(c, "resources", "requests", "cpu") == nil || at(c, "resources", "limits", "memory") == nil {
+		t.Error("webhook resources missing")
+	}
+	if at(r.get(t, "PodDisruptionBudget/qm-quartermaster-webhook"), "spec", "minAvailable") != float64(1) {
+		t.Error("PDB minAvailable is not 1")
+	}
+	r.get(t, "Service/qm-quartermaster-webhook")
+	ca := str(r.get(t, secret), "data", "ca.crt")
+	if ca == "" || str(r.get(t, secret), "data", "tls.key") == "" {
+		t.Fatal("generated TLS secret is empty")
+	}
+	for _, key := range []string{mutating, validating} {
+		w := at(r.get(t, key), "webhooks", "0")
+		if str(w, "clientConfig", "service", "name") != "qm-quartermaster-webhook" || str(w, "clientConfig", "caBundle") != ca {
+			t.Errorf("%s: not pointed at the Service with the generated CA", key)
+		}
+		if str(w, "failurePolicy") != "Fail" || at(w, "timeoutSeconds") != float64(5) || str(w, "sideEffects") != "None" {
+			t.Errorf("%s: failurePolicy %v timeoutSeconds %v sideEffects %v", key, at(w, "failurePolicy"), at(w, "timeoutSeconds"), at(w, "sideEffects"))
+		}
+		expr := str(w, "matchConditions", "0", "expression")
+		for _, want := range []string{"nvidia.com/", "amd.com/gpu", "object.spec.template.spec", "jobTemplate", "pytorchReplicaSpecs", "workerGroupSpecs", "initContainers"} {
+			if !strings.Contains(expr, want) {
+				t.Errorf("%s: GPU matchCondition does not mention %s", key, want)
+			}
+		}
+		excluded := at(w, "namespaceSelector", "matchExpressions", "0", "values").([]any)
+		if !slices.Contains(excluded, any("kube-system")) || !slices.Contains(excluded, any("qm-system")) {
+			t.Errorf("%s: excluded namespaces %v, want kube-system and the release namespace", key, excluded)
+		}
+	}
+	if str(r.get(t, mutating), "webhooks", "0", "reinvocationPolicy") != "IfNeeded" {
+		t.Error("mutating webhook reinvocationPolicy is not IfNeeded")
+	}
+	if at(r.get(t, validating), "webhooks", "0", "reinvocationPolicy") != nil {
+		t.Error("validating webhook has a reinvocationPolicy")
+	}
+	if str(r.get(t, cronJob), "spec", "schedule") != "17 2 * * *" {
+		t.Errorf("auditor schedule %q", str(r.get(t, cronJob), "spec", "schedule"))
+	}
+	if r.has("ConfigMap/qm-quartermaster-policies") {
+		t.Error("a policies ConfigMap without policies")
+	}
+}
+
+// TestLeastPrivilege: every ClusterRole only reads, except the auditor's
+// PolicyReports, and nothing uses wildcards.
+func TestLeastPrivilege(t *testing.T) {
+	r := mustRender(t)
+	roles := 0
+	for key, o := range r {
+		if !strings.HasPrefix(key, "ClusterRole/") && !strings.HasPrefix(key, "Role/") {
+			continue
+		}
+		roles++
+		for _, rule := range at(o, "rules").([]any) {
+			groups, resources, verbs := at(rule, "apiGroups").([]any), at(rule, "resources").([]any), at(rule, "verbs").([]any)
+			if slices.Contains(groups, any("*")) || slices.Contains(resources, any("*")) || slices.Contains(verbs, any("*")) {
+				t.Errorf("%s: wildcard in %v", key, rule)
+			}
+			writes := slices.ContainsFunc(verbs, func(v any) bool { return !slices.Contains([]any{"get", "list", "watch"}, v) })
+			if writes && !(key == "ClusterRole/qm-quartermaster-auditor" && slices.Equal(groups, []any{"wgpolicyk8s.io"})) {
+				t.Errorf("%s: write access %v", key, rule)
+			}
+			if slices.Contains(resources, any("secrets")) {
+				t.Errorf("%s: reads secrets", key)
+			}
+		}
+	}
+	if roles != 2 {
+		t.Errorf("%d roles, want one per component (2)", roles)
+	}
+	for _, sa := range []string{"qm-quartermaster-webhook", "qm-quartermaster-auditor"} {
+		r.get(t, "ServiceAccount/"+sa)
+		if str(r.get(t, "ClusterRoleBinding/"+sa), "subjects", "0", "name") != sa {
+			t.Errorf("binding %s is not for its own service account", sa)
+		}
+	}
+}
+
+func TestExternalURL(t *testing.T) {
+	r := mustRender(t, "--set", "webhook.inCluster=false", "--set", "webhook.externalURL=https://127.0.0.1:16453/",
+		"--set", "webhook.externalCABundle=Q0EK", "--set", "webhook.failurePolicy=Ignore", "--set", "webhook.timeoutSeconds=2")
+	for _, gone := range []string{deployment, secret, "Service/qm-quartermaster-webhook", "PodDisruptionBudget/qm-quartermaster-webhook",
+		"ClusterRole/qm-quartermaster-webhook", "ServiceAccount/qm-quartermaster-webhook"} {
+		if r.has(gone) {
+			t.Errorf("%s rendered although the webhook runs outside the cluster", gone)
+		}
+	}
+	for key, path := range map[string]string{mutating: "/mutate", validating: "/validate"} {
+		w := at(r.get(t, key), "webhooks", "0")
+		if str(w, "clientConfig", "url") != "https://127.0.0.1:16453"+path || str(w, "clientConfig", "caBundle") != "Q0EK" {
+			t.Errorf("%s: clientConfig %v", key, at(w, "clientConfig"))
+		}
+		if at(w, "clientConfig", "service") != nil {
+			t.Errorf("%s: both url and service", key)
+		}
+		if str(w, "failurePolicy") != "Ignore" || at(w, "timeoutSeconds") != float64(2) {
+			t.Errorf("%s: failurePolicy %v timeoutSeconds %v", key, at(w, "failurePolicy"), at(w, "timeoutSeconds"))
+		}
+	}
+	// In-cluster Deployment kept (default inCluster) beside an external URL: it still gets its certificate.
+	r = mustRender(t, "--set", "webhook.externalURL=https://127.0.0.1:16453", "--set", "webhook.externalCABundle=Q0EK")
+	if !r.has(deployment) || !r.has(secret) || str(r.get(t, mutating), "webhooks", "0", "clientConfig", "caBundle") != "Q0EK" {
+		t.Error("external URL with an in-cluster Deployment: want Deployment, its Secret and the external CA in the configurations")
+	}
+}
+
+func TestCertManager(t *testing.T) {
+	r := mustRender(t, "--set", "tls.certManager.enabled=true")
+	if r.has(secret) {
+		t.Error("the chart generated a Secret although cert-manager issues it")
+	}
+	cert := r.get(t, "Certificate/qm-quartermaster-webhook")
+	if str(cert, "spec", "secretName") != "qm-quartermaster-webhook-tls" || str(cert, "spec", "issuerRef", "name") != "qm-quartermaster-webhook-selfsigned" {
+		t.Errorf("certificate spec %v", at(cert, "spec"))
+	}
+	r.get(t, "Issuer/qm-quartermaster-webhook-selfsigned")
+	for _, key := range []string{mutating, validating} {
+		o := r.get(t, key)
+		if str(o, "metadata", "annotations", "cert-manager.io/inject-ca-from") != "qm-system/qm-quartermaster-webhook" {
+			t.Errorf("%s: no CA injection annotation", key)
+		}
+		if at(o, "webhooks", "0", "clientConfig", "caBundle") != nil {
+			t.Errorf("%s: caBundle set although cert-manager injects it", key)
+		}
+	}
+	r = mustRender(t, "--set", "tls.certManager.enabled=true", "--set", "tls.certManager.issuerRef.name=corp-ca",
+		"--set", "tls.certManager.issuerRef.kind=ClusterIssuer")
+	if r.has("Issuer/qm-quartermaster-webhook-selfsigned") || str(r.get(t, "Certificate/qm-quartermaster-webhook"), "spec", "issuerRef", "name") != "corp-ca" {
+		t.Error("an issuerRef must replace the chart's self-signed Issuer")
+	}
+}
+
+func TestConfiguration(t *testing.T) {
+	r := mustRender(t, "--set", "auditor.schedule=0 4 * * 1", "--set-string", "policies.residency\\.rego=package quartermaster.residency",
+		"--set-string", "catalog=cloud\\,region", "--set", "webhook.excludeNamespaces={monitoring}",
+		"--set", "quotas[0].cloud=aws", "--set", "quotas[0].region=us-east-1", "--set", "quotas[0].gpuModel=H100", "--set", "quotas[0].gpus=64")
+	if str(r.get(t, cronJob), "spec", "schedule") != "0 4 * * 1" {
+		t.Error("auditor schedule not applied")
+	}
+	if !strings.Contains(str(r.get(t, "ConfigMap/qm-quartermaster-policies"), "data", "residency.rego"), "package quartermaster.residency") {
+		t.Error("policy not in the policies ConfigMap")
+	}
+	cfg := r.get(t, "ConfigMap/qm-quartermaster-config")
+	if strings.TrimSpace(str(cfg, "data", "catalog.csv")) != "cloud,region" || !strings.Contains(str(cfg, "data", "quotas.yaml"), "gpus: 64") {
+		t.Errorf("config ConfigMap data %v", at(cfg, "data"))
+	}
+	mounts := at(r.get(t, deployment), "spec", "template", "spec", "containers", "0", "volumeMounts").([]any)
+	if !slices.ContainsFunc(mounts, func(m any) bool { return str(m, "name") == "policies" }) {
+		t.Error("policies not mounted into the webhook")
+	}
+	excluded := at(r.get(t, mutating), "webhooks", "0", "namespaceSelector", "matchExpressions", "0", "values").([]any)
+	if !slices.Equal(excluded, []any{"kube-system", "qm-system", "monitoring"}) {
+		t.Errorf("excluded namespaces %v", excluded)
+	}
+	if r := mustRender(t, "--set", "auditor.enabled=false"); r.has(cronJob) || r.has("ClusterRole/qm-quartermaster-auditor") {
+		t.Error("auditor disabled but its CronJob or RBAC rendered")
+	}
+	hard := mustRender(t, "--set", "webhook.podAntiAffinity=hard")
+	if at(hard.get(t, deployment), "spec", "template", "spec", "affinity", "podAntiAffinity", "requiredDuringSchedulingIgnoredDuringExecution") == nil {
+		t.Error("hard anti-affinity not required")
+	}
+}
+
+// TestRejectedValues: the schema and the templates refuse what cannot work.
+func TestRejectedValues(t *testing.T) {
+	tests := map[string]struct {
+		args []string
+		want string
+	}{
+		"external URL without CA":    {[]string{"--set", "webhook.externalURL=https://x:1"}, "externalCABundle"},
+		"no webhook anywhere":        {[]string{"--set", "webhook.inCluster=false"}, "needs webhook.externalURL"},
+		"unknown failure policy":     {[]string{"--set", "webhook.failurePolicy=Sometimes"}, "failurePolicy"},
+		"timeout above 30 s":         {[]string{"--set", "webhook.timeoutSeconds=31"}, "timeoutSeconds"},
+		"plain HTTP external URL":    {[]string{"--set", "webhook.externalURL=http://x:1", "--set", "webhook.externalCABundle=Q0EK"}, "externalURL"},
+		"misspelt value":             {[]string{"--set", "webhook.replica=3"}, "replica"},
+		"quota for an unknown cloud": {[]string{"--set", "quotas[0].cloud=ibm", "--set", "quotas[0].region=r", "--set", "quotas[0].gpuModel=H100", "--set", "quotas[0].gpus=1"}, "cloud"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			_, err := helmTemplate(t, tc.args...)
+			if err == nil {
+				t.Fatal("rendered, want an error")
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v does not mention %s", err, tc.want)
+			}
+		})
+	}
+}
