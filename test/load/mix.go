@@ -207,7 +207,8 @@ func gpuJob(r *rand.Rand, i int) map[string]any {
 }
 
 func pytorchJob(r *rand.Rand, i int) map[string]any {
-	workers := 1 + r.IntN(8)
+	// At most 8 × 8 = 64 GPUs: the research team's cap in the default policy data.
+	workers := 1 + r.IntN(7)
 	replica := func(n int) map[string]any {
 		return map[string]any{"replicas": n, "restartPolicy": "OnFailure", "template": gpuTemplate(r, "llm", "ghcr.io/example/llm-pretrain:0.4", 8)}
 	}
