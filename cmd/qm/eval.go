@@ -77,11 +77,7 @@ func runEval(ctx context.Context, s streams, o *evalOptions) error {
 	if err != nil {
 		return &exitError{exitInput, err}
 	}
-	placer, usage, err := o.sources.loadPlacer()
-	if err != nil {
-		return &exitError{exitInput, err}
-	}
-	x, err := workload.New(workload.Options{Jurisdictions: jurisdictions(placer.Catalog())})
+	placer, usage, x, err := o.sources.loadEngine()
 	if err != nil {
 		return &exitError{exitInput, err}
 	}

@@ -89,11 +89,7 @@ func runOptimize(cmd *cobra.Command, s streams, o *optimizeOptions) error {
 	if err != nil {
 		return &exitError{exitInput, err}
 	}
-	placer, usage, err := o.sources.loadPlacer()
-	if err != nil {
-		return &exitError{exitInput, err}
-	}
-	x, err := workload.New(workload.Options{Jurisdictions: jurisdictions(placer.Catalog())})
+	placer, usage, x, err := o.sources.loadEngine()
 	if err != nil {
 		return &exitError{exitInput, err}
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/quartermaster-io/quartermaster/internal/costing"
 	"github.com/quartermaster-io/quartermaster/internal/placement"
+	"github.com/quartermaster-io/quartermaster/internal/workload"
 )
 
 // sourceFlags are the data every placing command reads: catalog, quotas and
@@ -88,4 +89,19 @@ func (f *sourceFlags) loadPlacer() (*placement.Placer, placement.GPUCounts, erro
 		return nil, nil, err
 	}
 	return placement.New(cat, quotas), usage, nil
+}
+
+// loadEngine is what every placing command starts with: the placer over the
+// catalog and quotas, the usage, and an extractor that accepts the catalog's
+// jurisdictions in residency annotations.
+func (f *sourceFlags) loadEngine() (*placement.Placer, placement.GPUCounts, *workload.Extractor, error) {
+	placer, usage, err := f.loadPlacer()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	x, err := workload.New(workload.Options{Jurisdictions: jurisdictions(placer.Catalog())})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return placer, usage, x, nil
 }

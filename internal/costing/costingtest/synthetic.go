@@ -9,57 +9,51 @@ import (
 	"github.com/quartermaster-io/quartermaster/internal/costing"
 )
 
-// shape is a node type the generator varies.
-type shape struct {
-	model         string
-	gpus          int
-	vcpus, memGiB float64
-	pricePerGPU   float64
-	memPerGPUGiB  float64
-	capability    string
-}
-
-var shapes = []shape{
-	{costing.H200, 8, 192, 2048, 8.0, 141, "efa"},
-	{costing.H100, 8, 192, 2048, 6.9, 80, "efa"},
-	{costing.H100, 1, 26, 234, 11.0, 80, "confidential-computing"},
-	{costing.A100_80G, 8, 96, 1152, 3.4, 80, ""},
-	{costing.A100_80G, 1, 12, 170, 3.7, 80, ""},
-	{costing.A100, 8, 96, 1152, 2.75, 40, ""},
-	{costing.L40S, 4, 48, 384, 2.6, 48, ""},
-	{costing.L4, 1, 4, 16, 0.8, 24, ""},
-	{costing.L4, 8, 96, 384, 1.0, 24, ""},
-	{costing.A10G, 4, 48, 192, 1.4, 24, ""},
-	{costing.T4, 1, 4, 16, 0.53, 16, ""},
-	{costing.T4, 4, 48, 192, 0.98, 16, ""},
-}
-
-// Catalog returns n offers spread over the clouds and the regions of the
-// default region table, with prices jittered around list prices. Instance
-// type names are unique per region, so the catalog is valid by construction.
+// Catalog returns n offers: the embedded catalog's real shapes spread over
+// every region of their cloud and over zones, with prices jittered by ±15%,
+// so that placement searches a realistically large space. Keys are unique
+// by construction; n beyond what 26 zones per region allow is an error.
 func Catalog(n int, seed uint64) (*costing.Catalog, error) {
-	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-	regions := costing.DefaultRegions().All()
-	offers := make([]costing.Offer, 0, n)
-	for i := 0; i < n; i++ {
-		r := regions[rng.IntN(len(regions))]
-		s := shapes[rng.IntN(len(shapes))]
-		price := s.pricePerGPU * float64(s.gpus) * (0.85 + 0.4*rng.Float64())
-		spot := 0.0
-		if rng.IntN(3) > 0 {
-			spot = price * (0.3 + 0.5*rng.Float64())
-		}
-		o := costing.Offer{
-			Cloud: r.Cloud, Region: r.Region, InstanceType: fmt.Sprintf("syn-%s-%dx-%d", s.model, s.gpus, i),
-			GPUModel: s.model, GPUCount: s.gpus, GPUMemoryGiB: s.memPerGPUGiB, VCPUs: s.vcpus, MemoryGiB: s.memGiB,
-			PriceHourly: round4(price), SpotPriceHourly: round4(spot),
-		}
-		if s.capability != "" {
-			o.Capabilities = []string{s.capability}
-		}
-		offers = append(offers, o)
+	base, err := costing.DefaultCatalog()
+	if err != nil {
+		return nil, err
 	}
-	return costing.NewCatalog(offers, nil, costing.Meta{AsOf: "2026-11-01", Source: fmt.Sprintf("synthetic n=%d seed=%d", n, seed)})
+	regions := map[string][]string{}
+	for _, r := range base.Regions().All() {
+		regions[r.Cloud] = append(regions[r.Cloud], r.Region)
+	}
+	rng := rand.New(rand.NewPCG(seed, 11))
+	offers := make([]costing.Offer, 0, n)
+	// The base catalog lists an instance type once per region, so spreading
+	// each row over every region meets the same key many times: keep the
+	// first.
+	seen := map[string]bool{}
+	for zone := 0; len(offers) < n && zone < 26; zone++ {
+		for _, o := range base.Offers() {
+			for _, region := range regions[o.Cloud] {
+				if len(offers) == n {
+					break
+				}
+				c := o
+				c.Region, c.Zone, c.Jurisdiction = region, region+string(rune('a'+zone)), ""
+				c.Capabilities = append([]string(nil), o.Capabilities...)
+				if seen[c.Key()] {
+					continue
+				}
+				seen[c.Key()] = true
+				f := 0.85 + 0.3*rng.Float64()
+				c.PriceHourly = round2(o.PriceHourly * f)
+				if o.SpotPriceHourly > 0 {
+					c.SpotPriceHourly = round2(o.SpotPriceHourly * f)
+				}
+				offers = append(offers, c)
+			}
+		}
+	}
+	if len(offers) < n {
+		return nil, fmt.Errorf("synthetic catalog: only %d distinct offers can be built, %d asked", len(offers), n)
+	}
+	return costing.NewCatalog(offers, base.Regions(), costing.Meta{AsOf: base.Meta().AsOf, Source: fmt.Sprintf("synthetic n=%d seed=%d", n, seed)})
 }
 
-func round4(f float64) float64 { return float64(int64(f*1e4+0.5)) / 1e4 }
+func round2(f float64) float64 { return float64(int64(f*100+0.5)) / 100 }
