@@ -67,7 +67,8 @@ func startAdmission(t *testing.T, port int, args ...string) *hostWebhook {
 		"--set", "webhook.externalURL="+h.url, "--set", "webhook.externalCABundle="+h.cert.caBundle()).must(t, "helm install")
 	t.Cleanup(func() {
 		helm(t, "uninstall", webhookRelease, "-n", webhookNamespace, "--wait")
-		kubectl(t, "delete", "namespace", webhookNamespace, "--wait=false")
+		// Waited for: the next test installs the release into it again.
+		kubectl(t, "delete", "namespace", webhookNamespace, "--timeout=90s")
 	})
 	var wc webhookConfig
 	getJSON(t, &wc, "mutatingwebhookconfiguration", webhookRelease+"-quartermaster")
@@ -383,5 +384,75 @@ spec:
 			t.Errorf("one GPU pod: the webhook counted %v, want one mutate/Pod/patched and one validate/Pod/allowed", d)
 		}
 		t.Logf("webhook requests after the GPU pod: %v", d)
+	})
+
+	// A PyTorchJob (a CRD of our own, no operator) is placed as a gang: every
+	// replica spec gets the same pinning, and the decision covers all nodes.
+	t.Run("kubectl apply places a PyTorchJob", func(t *testing.T) {
+		kubectl(t, "apply", "-f", filepath.Join("testdata", "pytorchjob-crd.yaml")).must(t, "installing the PyTorchJob CRD")
+		t.Cleanup(func() { kubectl(t, "delete", "-f", filepath.Join("testdata", "pytorchjob-crd.yaml"), "--wait=false") })
+		kubectl(t, "wait", "--for=condition=Established", "crd/pytorchjobs.kubeflow.org", "--timeout=60s").must(t, "waiting for the CRD")
+		namespace(t, "wh-research", "trainer")
+		manifest := forNamespace(t, filepath.Join(cluster.repo, "examples", "workloads", "01-pytorchjob-llm-pretrain.yaml"), "wh-research")
+		// The API server may take a moment to serve the new resource.
+		eventually(t, 30*time.Second, "kubectl apply of the PyTorchJob", func() error {
+			if r := kubectlIn(t, manifest, "apply", "-f", "-"); r.err != nil {
+				return fmt.Errorf("%v: %s", r.err, r.stderr)
+			}
+			return nil
+		})
+		var obj placedObject
+		getJSON(t, &obj, "pytorchjob", "llm-pretrain-7b", "-n", "wh-research")
+		d := decisionOf(t, obj)
+		t.Logf("webhook decision: %d × %s %s/%s %s (%s)", d.Nodes, d.InstanceType, d.Cloud, d.Region, d.GPUModel, d.CapacityType)
+		if d.Nodes != 4 || (d.GPUModel != "H100" && d.GPUModel != "H200") {
+			t.Errorf("32 GPUs of H100/H200 in 8-GPU replicas: got %d nodes of %s", d.Nodes, d.GPUModel)
+		}
+		specs, _ := obj.Spec["pytorchReplicaSpecs"].(map[string]any)
+		for _, role := range []string{"Master", "Worker"} {
+			rs, _ := specs[role].(map[string]any)
+			tmpl, _ := rs["template"].(map[string]any)
+			checkAffinity(t, "PyTorchJob "+role, tmpl["spec"], d)
+		}
+	})
+
+	// A Helm release with one allowed and one denied GPU workload fails, and
+	// --atomic leaves neither behind: no half-applied gang.
+	t.Run("a Helm release with a denied workload leaves nothing behind", func(t *testing.T) {
+		namespace(t, "wh-helm", "embeddings")
+		r := helm(t, "install", "mixed", filepath.Join("testdata", "charts", "mixed-release"), "-n", "wh-helm", "--atomic", "--timeout", "2m")
+		if r.err == nil {
+			t.Fatalf("helm install of a release with a denied GPU Job succeeded:\n%s", r.stdout)
+		}
+		for _, want := range []string{"denied the request", "access-registry", "quay.io/untrusted/miner:1.0"} {
+			if !strings.Contains(r.stderr, want) {
+				t.Errorf("helm's output lacks %q:\n%s", want, r.stderr)
+			}
+		}
+		for _, kind := range []string{"deployments", "jobs"} {
+			var list struct {
+				Items []struct{ Metadata objectMeta }
+			}
+			getJSON(t, &list, kind, "-n", "wh-helm")
+			if len(list.Items) != 0 {
+				t.Errorf("%d %s left behind by the failed release, e.g. %s", len(list.Items), kind, list.Items[0].Metadata.Name)
+			}
+		}
+		// The allowed Deployment's ReplicaSet and pod go by garbage collection.
+		eventually(t, time.Minute, "the rolled-back Deployment's ReplicaSets and pods are gone", func() error {
+			for _, kind := range []string{"replicasets", "pods"} {
+				var list struct {
+					Items []struct{ Metadata objectMeta }
+				}
+				getJSON(t, &list, kind, "-n", "wh-helm")
+				if len(list.Items) != 0 {
+					return fmt.Errorf("%d %s left, e.g. %s", len(list.Items), kind, list.Items[0].Metadata.Name)
+				}
+			}
+			return nil
+		})
+		if helm(t, "status", "mixed", "-n", "wh-helm").err == nil {
+			t.Errorf("the failed release still exists")
+		}
 	})
 }
