@@ -151,26 +151,46 @@ func (w *recordingWebhook) reviews() []review {
 
 // hostWebhook is the real webhook binary (cmd/webhook) running on the host,
 // where the API server reaches it through the chart's externalURL: KWOK pods
-// run no containers, so the chart's own Deployment cannot serve.
+// run no containers, so the chart's own Deployment cannot serve. HTTPS on
+// port, metrics on port+1, probes on port+2, all on 127.0.0.1.
 type hostWebhook struct {
-	url  string
-	cert servingCert
-	cmd  *exec.Cmd
+	url, metricsURL string
+	cert            servingCert
+	argv            []string
+	log             string
+	cmd             *exec.Cmd
+	client          *http.Client
 }
 
-// startHostWebhook builds and starts cmd/webhook on the host with a fresh
-// serving certificate and waits until /readyz answers. The scenarios of issue
-// 6 that need the real webhook (mutation through kubectl and helm, denials,
-// warnings, quotas, chaos) use it; args are extra flags such as --policies.
+var webhookBuild struct {
+	sync.Once
+	bin string
+	err error
+}
+
+// webhookBinary builds cmd/webhook once per test binary.
+func webhookBinary(t *testing.T) string {
+	t.Helper()
+	webhookBuild.Do(func() {
+		webhookBuild.bin = filepath.Join(filepath.Dir(cluster.clusterDir), "webhook")
+		build := exec.Command("go", "build", "-o", webhookBuild.bin, "./cmd/webhook")
+		build.Dir = cluster.repo
+		if out, err := build.CombinedOutput(); err != nil {
+			webhookBuild.err = fmt.Errorf("building cmd/webhook: %v\n%s", err, out)
+		}
+	})
+	if webhookBuild.err != nil {
+		t.Fatal(webhookBuild.err)
+	}
+	return webhookBuild.bin
+}
+
+// startHostWebhook starts cmd/webhook on the host with a fresh serving
+// certificate and the cluster's kubeconfig, and waits until /readyz answers.
+// args are extra flags such as --catalog or --quota.
 func startHostWebhook(t *testing.T, port int, args ...string) *hostWebhook {
 	t.Helper()
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "webhook")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/webhook")
-	build.Dir = cluster.repo
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building cmd/webhook: %v\n%s", err, out)
-	}
 	cert := newServingCert(t)
 	certDir := filepath.Join(dir, "certs")
 	if err := os.MkdirAll(certDir, 0o700); err != nil {
@@ -181,47 +201,62 @@ func startHostWebhook(t *testing.T, port int, args ...string) *hostWebhook {
 			t.Fatal(err)
 		}
 	}
-	cmd := exec.Command(bin, append([]string{"--port=" + strconv.Itoa(port), "--cert-dir=" + certDir}, args...)...)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+cluster.kubeconfig)
-	logFile, err := os.Create(filepath.Join(dir, "webhook.log"))
-	if err != nil {
-		t.Fatal(err)
+	argv := append([]string{webhookBinary(t), "--bind-address=127.0.0.1", "--port=" + strconv.Itoa(port), "--cert-dir=" + certDir,
+		fmt.Sprintf("--metrics-bind-address=127.0.0.1:%d", port+1), fmt.Sprintf("--health-probe-bind-address=127.0.0.1:%d", port+2),
+		"--kubeconfig=" + cluster.kubeconfig}, args...)
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(cert.caPEM)
+	h := &hostWebhook{
+		url: fmt.Sprintf("https://127.0.0.1:%d", port), metricsURL: fmt.Sprintf("http://127.0.0.1:%d/metrics", port+1),
+		cert: cert, argv: argv, log: filepath.Join(dir, "webhook.log"),
+		client: &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}},
 	}
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting the webhook: %v", err)
-	}
-	h := &hostWebhook{url: fmt.Sprintf("https://127.0.0.1:%d", port), cert: cert, cmd: cmd}
 	t.Cleanup(func() {
 		h.stop()
 		if t.Failed() {
-			log, _ := os.ReadFile(logFile.Name())
+			log, _ := os.ReadFile(h.log)
 			t.Logf("webhook log:\n%s", log)
 		}
 	})
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(cert.caPEM)
-	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	eventually(t, 30*time.Second, "the webhook answers /readyz", func() error {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, h.url+"/readyz", nil)
-		resp, err := client.Do(req)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("status %d", resp.StatusCode)
-		}
-		return nil
-	})
+	h.start(t)
+	eventually(t, 30*time.Second, "the webhook answers /readyz", h.ready)
 	return h
 }
 
-// stop ends the webhook process (by its own pid) and waits for it.
+// start runs the webhook process (again), appending to its log.
+func (h *hostWebhook) start(t *testing.T) {
+	t.Helper()
+	logFile, err := os.OpenFile(h.log, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logFile.Close()
+	h.cmd = exec.Command(h.argv[0], h.argv[1:]...)
+	h.cmd.Stdout, h.cmd.Stderr = logFile, logFile
+	if err := h.cmd.Start(); err != nil {
+		t.Fatalf("starting the webhook: %v", err)
+	}
+}
+
+// ready is nil once the webhook's HTTPS /readyz answers 200.
+func (h *hostWebhook) ready() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, h.url+"/readyz", nil)
+	resp, err := h.client.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("status %d", resp.StatusCode)
+	}
+	return nil
+}
+
+// stop kills the webhook process (by its own pid) and waits for it.
 func (h *hostWebhook) stop() {
-	if h.cmd.Process != nil && h.cmd.ProcessState == nil {
+	if h.cmd != nil && h.cmd.Process != nil && h.cmd.ProcessState == nil {
 		h.cmd.Process.Kill()
 		h.cmd.Wait()
 	}

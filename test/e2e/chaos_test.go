@@ -1,0 +1,216 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// clientset is a client-go client for the test cluster, for measurements
+// where starting a kubectl process per request would drown the signal.
+func clientset(t *testing.T) *kubernetes.Clientset {
+	t.Helper()
+	cfg, err := clientcmd.BuildConfigFromFlags("", cluster.kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.QPS, cfg.Burst = 1000, 1000
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cs
+}
+
+// benchPod is a bare pod, asking for a GPU or not, valid for the policies
+// (team, service account, allowed registry).
+func benchPod(name string, gpu bool, labels map[string]string) *corev1.Pod {
+	res := corev1.ResourceRequirements{}
+	if gpu {
+		res.Limits = corev1.ResourceList{"nvidia.com/gpu": resource.MustParse("1")}
+	}
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels, Annotations: map[string]string{"quartermaster.io/team": "search"}},
+		Spec: corev1.PodSpec{
+			ServiceAccountName: "embeddings",
+			Containers:         []corev1.Container{{Name: "c", Image: "ghcr.io/example/embeddings:1.9", Resources: res}},
+		},
+	}
+}
+
+// TestWebhookChaos kills the webhook under a steady stream of creates:
+// non-GPU pods and everything in kube-system keep being admitted, GPU pods
+// are rejected (failurePolicy Fail: closed) while it is down, and after a
+// restart it is ready again quickly and GPU pods are placed again.
+func TestWebhookChaos(t *testing.T) {
+	h := startAdmission(t, webhookPort(5))
+	cs := clientset(t)
+	namespace(t, "wh-chaos", "embeddings")
+	kubectl(t, "create", "serviceaccount", "embeddings", "-n", "kube-system").must(t, "service account in kube-system")
+	t.Cleanup(func() { kubectl(t, "delete", "serviceaccount", "embeddings", "-n", "kube-system") })
+	ctx := context.Background()
+
+	// The stream: a non-GPU pod in the team namespace, a GPU and a non-GPU
+	// pod in kube-system, every 100 ms, until stopped.
+	var (
+		stop     atomic.Bool
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		created  int
+		failures []string
+		system   []string
+	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; !stop.Load(); i++ {
+			for _, c := range []struct {
+				ns  string
+				gpu bool
+			}{{"wh-chaos", false}, {"kube-system", true}, {"kube-system", false}} {
+				name := fmt.Sprintf("stream-%d-%v", i, c.gpu)
+				_, err := cs.CoreV1().Pods(c.ns).Create(ctx, benchPod(name, c.gpu, nil), metav1.CreateOptions{})
+				mu.Lock()
+				created++
+				if err != nil {
+					failures = append(failures, fmt.Sprintf("%s/%s: %v", c.ns, name, err))
+				} else if c.ns == "kube-system" {
+					system = append(system, name)
+				}
+				mu.Unlock()
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}()
+	t.Cleanup(func() {
+		for _, name := range system {
+			cs.CoreV1().Pods("kube-system").Delete(ctx, name, metav1.DeleteOptions{})
+		}
+	})
+	createGPU := func(name string) error {
+		_, err := cs.CoreV1().Pods("wh-chaos").Create(ctx, benchPod(name, true, nil), metav1.CreateOptions{})
+		return err
+	}
+
+	if err := createGPU("before"); err != nil {
+		t.Fatalf("GPU pod with the webhook up: %v", err)
+	}
+	h.stop()
+	downAt := time.Now()
+	rejected := 0
+	for i := 0; time.Since(downAt) < 3*time.Second; i++ {
+		err := createGPU(fmt.Sprintf("down-%d", i))
+		if err == nil {
+			t.Errorf("GPU pod down-%d admitted while the webhook is down (failurePolicy Fail)", i)
+		} else if !strings.Contains(err.Error(), "failed calling webhook") {
+			t.Errorf("GPU pod down-%d rejected for another reason: %v", i, err)
+		} else {
+			rejected++
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
+	restart := time.Now()
+	h.start(t)
+	for h.ready() != nil {
+		if time.Since(restart) > 20*time.Second {
+			t.Fatalf("the webhook is not ready 20 s after a restart")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	ready := time.Since(restart)
+	var admitted time.Duration
+	for i := 0; ; i++ {
+		if err := createGPU(fmt.Sprintf("after-%d", i)); err == nil {
+			admitted = time.Since(restart)
+			break
+		} else if time.Since(restart) > 30*time.Second {
+			t.Fatalf("GPU pods still rejected 30 s after the restart: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	stop.Store(true)
+	wg.Wait()
+
+	mu.Lock()
+	defer mu.Unlock()
+	if len(failures) > 0 {
+		t.Errorf("%d of %d non-GPU or kube-system creates failed during the chaos, e.g. %s", len(failures), created, failures[0])
+	}
+	if rejected == 0 || created < 30 {
+		t.Errorf("too little traffic to judge: %d GPU rejections, %d stream creates", rejected, created)
+	}
+	// A generous bound for a loaded 2-core machine; the figure is reported.
+	if ready > 10*time.Second {
+		t.Errorf("ready %s after the restart, want well under 10 s", ready)
+	}
+	var pod corev1.Pod
+	p, err := cs.CoreV1().Pods("wh-chaos").Get(ctx, "before", metav1.GetOptions{})
+	if err == nil {
+		pod = *p
+	}
+	if pod.Annotations["quartermaster.io/decision"] == "" {
+		t.Errorf("the GPU pod admitted before the outage was not placed: %v", pod.Annotations)
+	}
+	t.Logf("chaos: %d stream creates (non-GPU and kube-system), %d failed; %d GPU creates rejected while down; ready %s after restart, first GPU pod admitted %s after restart",
+		created, len(failures), rejected, ready.Round(time.Millisecond), admitted.Round(time.Millisecond))
+}
+
+// TestWebhookOverhead measures pod-create latency through the API server for
+// the same GPU pod with the webhook in the path and with it skipped (the
+// chart's ignore label, the object selector), interleaved in one run. It
+// reports the p50 and p99 ratios and asserts nothing about speed.
+func TestWebhookOverhead(t *testing.T) {
+	startAdmission(t, webhookPort(5))
+	cs := clientset(t)
+	namespace(t, "wh-bench", "embeddings")
+	ctx := context.Background()
+	const n = 150
+	var with, without []time.Duration
+	for i := 0; i < 2*n; i++ {
+		hooked := i%2 == 0
+		labels := map[string]string{}
+		if !hooked {
+			labels["quartermaster.io/ignore"] = "true"
+		}
+		pod := benchPod(fmt.Sprintf("bench-%d", i), true, labels)
+		start := time.Now()
+		got, err := cs.CoreV1().Pods("wh-bench").Create(ctx, pod, metav1.CreateOptions{})
+		d := time.Since(start)
+		if err != nil {
+			t.Fatalf("creating %s: %v", pod.Name, err)
+		}
+		if placed := got.Annotations["quartermaster.io/decision"] != ""; placed != hooked {
+			t.Fatalf("pod %s: placed %v, went through the webhook %v", pod.Name, placed, hooked)
+		}
+		if i >= 10 { // warm-up: connections, caches
+			if hooked {
+				with = append(with, d)
+			} else {
+				without = append(without, d)
+			}
+		}
+	}
+	q := func(ds []time.Duration, p float64) time.Duration {
+		s := slices.Clone(ds)
+		slices.Sort(s)
+		return s[min(len(s)-1, int(p*float64(len(s))))]
+	}
+	w50, w99, o50, o99 := q(with, 0.5), q(with, 0.99), q(without, 0.5), q(without, 0.99)
+	t.Logf("overhead: pod create p50 %s with the webhook, %s without (ratio %.2f); p99 %s with, %s without (ratio %.2f); %d samples each",
+		w50.Round(10*time.Microsecond), o50.Round(10*time.Microsecond), float64(w50)/float64(o50),
+		w99.Round(10*time.Microsecond), o99.Round(10*time.Microsecond), float64(w99)/float64(o99), len(with))
+}
