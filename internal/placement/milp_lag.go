@@ -43,6 +43,18 @@ type lagProb struct {
 
 func (lp *lagProb) items() int { return len(lp.start) - 1 }
 
+// move switches item k of the choice ch to option o, keeping the per-quota
+// usage in step.
+func (lp *lagProb) move(ch []int, used []float64, k, o int) {
+	if r := lp.res[ch[k]]; r >= 0 {
+		used[r] -= lp.use[ch[k]]
+	}
+	if r := lp.res[o]; r >= 0 {
+		used[r] += lp.use[o]
+	}
+	ch[k] = o
+}
+
 // bitset marks options switched off in a node.
 type bitset []uint64
 
@@ -263,15 +275,7 @@ func (lp *lagProb) repair(arg []int, lam []float64, off bitset) ([]int, float64)
 		}
 		return used[r]+extra <= lp.caps[r]+capSlack
 	}
-	move := func(k, o int) {
-		if r := lp.res[ch[k]]; r >= 0 {
-			used[r] -= lp.use[ch[k]]
-		}
-		if r := lp.res[o]; r >= 0 {
-			used[r] += lp.use[o]
-		}
-		ch[k] = o
-	}
+	move := func(k, o int) { lp.move(ch, used, k, o) }
 	for {
 		over := -1
 		for r := range used {
@@ -743,15 +747,7 @@ func (lp *lagProb) polish(ch []int, off bitset) float64 {
 		}
 		return true
 	}
-	move := func(k, o int) {
-		if r := lp.res[ch[k]]; r >= 0 {
-			used[r] -= lp.use[ch[k]]
-		}
-		if r := lp.res[o]; r >= 0 {
-			used[r] += lp.use[o]
-		}
-		ch[k] = o
-	}
+	move := func(k, o int) { lp.move(ch, used, k, o) }
 	single := func(k, o int) bool {
 		cur := ch[k]
 		if r := lp.res[cur]; r >= 0 {
