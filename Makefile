@@ -69,6 +69,11 @@ tools-cluster: ## Build etcd, kube-apiserver/scheduler/controller-manager, kubec
 cluster-up: tools-cluster build ## Start a local control plane with KWOK GPU nodes from the catalog (prints KUBECONFIG).
 	hack/cluster-up.sh
 
+.PHONY: cluster-restart
+cluster-restart: ## Restart the local control plane (etcd, apiserver, scheduler, controller-manager, kwok), keeping its data.
+	hack/cluster-down.sh --keep-data
+	hack/cluster-up.sh --restart
+
 .PHONY: cluster-down
 cluster-down: ## Stop the local control plane started by cluster-up and remove its folder.
 	hack/cluster-down.sh
