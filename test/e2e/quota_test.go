@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+	"time"
 )
 
 // quotaGang is a gang of two pods with one A10G each, for the search team.
@@ -41,12 +42,17 @@ spec:
 const quotaGangPods = 2 // one GPU each
 
 // gpuUsage is the GPUs held by the pods on the nodes matching nodeSelector
-// that have not finished: what the webhook's informers count against a quota.
-func gpuUsage(t *testing.T, nodeSelector string) int {
+// that have not finished: what the webhook's informers count against a
+// quota. terminating counts those of them being deleted, still held until
+// they are gone.
+func gpuUsage(t *testing.T, nodeSelector string) (held, terminating int) {
 	t.Helper()
 	fleet := nodes(t, nodeSelector)
 	var list struct {
 		Items []struct {
+			Metadata struct {
+				DeletionTimestamp string `json:"deletionTimestamp"`
+			} `json:"metadata"`
 			Spec struct {
 				NodeName   string `json:"nodeName"`
 				Containers []struct {
@@ -59,17 +65,51 @@ func gpuUsage(t *testing.T, nodeSelector string) int {
 		}
 	}
 	getJSON(t, &list, "pods", "-A")
-	total := 0
 	for _, p := range list.Items {
 		if _, ok := fleet[p.Spec.NodeName]; !ok || p.Status.Phase == "Succeeded" || p.Status.Phase == "Failed" {
 			continue
 		}
+		gpus := 0
 		for _, c := range p.Spec.Containers {
 			n, _ := strconv.Atoi(c.Resources.Limits["nvidia.com/gpu"])
-			total += n
+			gpus += n
+		}
+		held += gpus
+		if gpus > 0 && p.Metadata.DeletionTimestamp != "" {
+			terminating++
 		}
 	}
-	return total
+	return held, terminating
+}
+
+// settledUsage waits until nothing is being deleted that could change the
+// GPUs held on the nodes matching nodeSelector, and returns them. Earlier
+// tests delete their namespaces without waiting, and their pods (GPU pods
+// admitted unplaced by a fail-open webhook land on any GPU node) go away in
+// the background.
+func settledUsage(t *testing.T, nodeSelector string) int {
+	t.Helper()
+	var held int
+	eventually(t, 3*time.Minute, "earlier tests' namespaces and GPU pods are gone", func() error {
+		var namespaces struct {
+			Items []struct {
+				Metadata objectMeta
+				Status   struct{ Phase string }
+			}
+		}
+		getJSON(t, &namespaces, "namespaces")
+		for _, ns := range namespaces.Items {
+			if ns.Status.Phase == "Terminating" {
+				return fmt.Errorf("namespace %s is terminating", ns.Metadata.Name)
+			}
+		}
+		var terminating int
+		if held, terminating = gpuUsage(t, nodeSelector); terminating > 0 {
+			return fmt.Errorf("%d GPU pods on %s are terminating", terminating, nodeSelector)
+		}
+		return nil
+	})
+	return held
 }
 
 // evalPlacement asks qm eval (the webhook's decision, offline) where a
@@ -115,7 +155,7 @@ func TestQuotaNextRegion(t *testing.T) {
 	a := evalPlacement(t, manifest, catalog, noQuota, noUsage)
 	offerA := fmt.Sprintf("%s,%s=%s,%s=%s,%s=%s", fakeSelector, cloudLabel, a.Cloud, regionLabel, a.Region, productLabel, a.GPUModel)
 	// The quota fits what already runs there (nothing, normally) plus exactly one gang.
-	held := gpuUsage(t, offerA)
+	held := settledUsage(t, offerA)
 	quotaYAML := fmt.Sprintf("quotas:\n  - {cloud: %s, region: %s, gpuModel: %s, gpus: %d}\n", a.Cloud, a.Region, a.GPUModel, held+quotaGangPods)
 	quota := write("quota.yaml", quotaYAML)
 	usageYAML := func(gpus int) string {
@@ -157,7 +197,7 @@ func TestQuotaNextRegion(t *testing.T) {
 		waitRunningOn(t, ns, "batch.kubernetes.io/job-name="+name, quotaGangPods, addGangNodes(t, d))
 	}
 	place("gang-1", wantA)
-	if got := gpuUsage(t, offerA); got != held+quotaGangPods {
+	if got, _ := gpuUsage(t, offerA); got != held+quotaGangPods {
 		t.Fatalf("%d GPUs held in %s/%s after gang 1, want %d", got, a.Cloud, a.Region, held+quotaGangPods)
 	}
 	place("gang-2", wantB)
