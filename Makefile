@@ -69,15 +69,21 @@ tools-cluster: ## Build etcd, kube-apiserver/scheduler/controller-manager, kubec
 cluster-up: tools-cluster build ## Start a local control plane with KWOK GPU nodes from the catalog (prints KUBECONFIG).
 	hack/cluster-up.sh
 
+.PHONY: cluster-restart
+cluster-restart: ## Restart the local control plane (etcd, apiserver, scheduler, controller-manager, kwok), keeping its data.
+	hack/cluster-down.sh --keep-data
+	hack/cluster-up.sh --restart
+
 .PHONY: cluster-down
 cluster-down: ## Stop the local control plane started by cluster-up and remove its folder.
 	hack/cluster-down.sh
 
 .PHONY: chart-lint
-chart-lint: tools-cluster ## helm lint the chart, strict, with its default and e2e values.
+chart-lint: tools-cluster ## helm lint the chart, strict, with its default and e2e values and with the auditor enabled.
 	$(QM_TOOLS_BIN)/helm lint --strict charts/quartermaster
 	$(QM_TOOLS_BIN)/helm lint --strict charts/quartermaster --set webhook.inCluster=false \
 	  --set webhook.externalURL=https://127.0.0.1:1 --set webhook.externalCABundle=Cg== --set webhook.failurePolicy=Ignore
+	$(QM_TOOLS_BIN)/helm lint --strict charts/quartermaster --set auditor.enabled=true
 
 .PHONY: e2e
 e2e: tools-cluster chart-lint ## Chart template tests and real-cluster end-to-end tests (starts and stops its own cluster).

@@ -3,6 +3,11 @@
 #   etcd → kube-apiserver → kube-scheduler + kube-controller-manager → kwok → nodes (qm catalog nodes | kubectl apply).
 # Stop it with hack/cluster-down.sh (same environment). Tools come from hack/tools.sh.
 #
+# Usage: hack/cluster-up.sh             a new cluster in a fresh folder
+#        hack/cluster-up.sh --restart   start the control plane of an existing folder again after
+#                                       `hack/cluster-down.sh --keep-data`: same certificates, token and etcd data (every
+#                                       object, the fake nodes and webhook configurations included); nothing is created
+#
 # Environment (all optional):
 #   QM_E2E_PORT_BASE     first port (default 16443; see hack/versions.sh for the layout)
 #   QM_CLUSTER_DIR       certs, data, logs, pids and the kubeconfig (default /tmp/quartermaster-cluster-$QM_E2E_PORT_BASE)
@@ -34,11 +39,18 @@ START=$SECONDS
 
 log() { printf '[cluster-up %3ds] %s\n' "$((SECONDS - START))" "$*" >&2; }
 
-# On any failure, stop what was started and show the tail of the logs.
+RESTART=false
+
+# On any failure, stop what was started and show the tail of the logs. A failed restart keeps the folder (its data
+# is the point of a restart, and the logs say why).
 fail() {
 	log "FAILED; last log lines:"
 	tail -n 15 "$DIR"/logs/*.log >&2 2>/dev/null || true
-	"$REPO_ROOT/hack/cluster-down.sh" || true
+	if $RESTART; then
+		"$REPO_ROOT/hack/cluster-down.sh" --keep-data || true
+	else
+		"$REPO_ROOT/hack/cluster-down.sh" || true
+	fi
 }
 trap fail ERR
 
@@ -51,7 +63,7 @@ port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 start() {
 	local name=$1
 	shift
-	"$@" >"$DIR/logs/$name.log" 2>&1 &
+	"$@" >>"$DIR/logs/$name.log" 2>&1 &
 	echo $! >"$DIR/pids/$name"
 	log "started $name (pid $!)"
 }
@@ -133,26 +145,9 @@ start_watchdog() {
 	echo $! >"$DIR/watchdog.pid"
 }
 
-main() {
-	local tool
-	for tool in etcd kube-apiserver kube-scheduler kube-controller-manager kubectl kwok kwok-stages.yaml; do
-		[[ -e "$QM_TOOLS_BIN/$tool" ]] || { log "$QM_TOOLS_BIN/$tool is missing: run make tools-cluster"; exit 1; }
-	done
-	[[ -x "$QM" ]] || (cd "$REPO_ROOT" && go build -o "$QM" ./cmd/qm)
-	ensure_openssl
-
-	# A previous cluster in the same folder (a crashed run) is stopped first; busy ports are someone else's: stop.
-	[[ -d "$DIR/pids" ]] && "$REPO_ROOT/hack/cluster-down.sh"
-	local port
-	for port in $API_PORT $ETCD_PORT $ETCD_PEER_PORT $ETCD_METRICS_PORT $SCHEDULER_PORT $CONTROLLER_MANAGER_PORT $KWOK_PORT; do
-		port_free "$port" || { log "port $port is in use: choose another QM_E2E_PORT_BASE"; exit 1; }
-	done
-	rm -rf "$DIR" && mkdir -p "$DIR/logs" "$DIR/pids" "$DIR/etcd"
-	START=$SECONDS
-	make_pki
-	write_kubeconfig
-	start_watchdog
-
+# start_control_plane: etcd → kube-apiserver (waited for) → scheduler, controller-manager, kwok, from the folder's
+# certificates and data. Used by a new cluster and by --restart alike, so that both run the same flags.
+start_control_plane() {
 	start etcd "$QM_TOOLS_BIN/etcd" --name=qm --data-dir="$DIR/etcd" \
 		--listen-client-urls="http://127.0.0.1:$ETCD_PORT" --advertise-client-urls="http://127.0.0.1:$ETCD_PORT" \
 		--listen-peer-urls="http://127.0.0.1:$ETCD_PEER_PORT" --initial-advertise-peer-urls="http://127.0.0.1:$ETCD_PEER_PORT" \
@@ -187,6 +182,87 @@ main() {
 		--manage-all-nodes=false --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
 		--cidr=10.0.0.1/24 --node-ip=10.0.0.1 --server-address="127.0.0.1:$KWOK_PORT" \
 		--config="$QM_TOOLS_BIN/kwok-stages.yaml"
+}
+
+# check_tools: every binary the cluster runs is in $QM_TOOLS_BIN.
+check_tools() {
+	local tool
+	for tool in etcd kube-apiserver kube-scheduler kube-controller-manager kubectl kwok kwok-stages.yaml; do
+		[[ -e "$QM_TOOLS_BIN/$tool" ]] || { log "$QM_TOOLS_BIN/$tool is missing: run make tools-cluster"; exit 1; }
+	done
+}
+
+# check_ports: every port of the layout is free (a busy one is someone else's: stop rather than fight over it).
+check_ports() {
+	local port
+	for port in $API_PORT $ETCD_PORT $ETCD_PEER_PORT $ETCD_METRICS_PORT $SCHEDULER_PORT $CONTROLLER_MANAGER_PORT $KWOK_PORT; do
+		port_free "$port" || { log "port $port is in use: choose another QM_E2E_PORT_BASE"; exit 1; }
+	done
+}
+
+# restart: the control plane of an existing folder, stopped by `cluster-down.sh --keep-data`, started again.
+restart() {
+	RESTART=true
+	check_tools
+	if [[ ! -f "$KUBECONFIG_FILE" || ! -d "$DIR/etcd/member" || ! -f "$PKI/ca.crt" ]]; then
+		trap - ERR
+		log "no stopped cluster in $DIR to restart (want its kubeconfig, pki and etcd data): run cluster-up.sh"
+		exit 1
+	fi
+	local pidfile
+	for pidfile in "$DIR"/pids/*; do
+		[[ -f "$pidfile" ]] || continue
+		if kill -0 "$(<"$pidfile")" 2>/dev/null; then
+			trap - ERR
+			log "$(basename "$pidfile") is still running (pid $(<"$pidfile")): stop it first with cluster-down.sh --keep-data"
+			exit 1
+		fi
+		rm -f "$pidfile"
+	done
+	check_ports
+	mkdir -p "$DIR/pids"
+	START=$SECONDS
+	# The watchdog normally survives a --keep-data stop; start one if it did not.
+	if [[ ! -f "$DIR/watchdog.pid" ]] || ! kill -0 "$(<"$DIR/watchdog.pid")" 2>/dev/null; then
+		start_watchdog
+	fi
+	start_control_plane
+	# The scheduler and controller-manager serve their secure ports once they run; the nodes kept their Ready
+	# condition (KWOK resumes their leases, and the grace period is 5 minutes).
+	wait_for "kube-scheduler port" 60 bash -c "exec 3<>/dev/tcp/127.0.0.1/$SCHEDULER_PORT"
+	wait_for "kube-controller-manager port" 60 bash -c "exec 3<>/dev/tcp/127.0.0.1/$CONTROLLER_MANAGER_PORT"
+	wait_for "default service account" 60 kubectl get serviceaccount default -n default
+	trap - ERR
+	log "control plane restarted in $((SECONDS - START)) s; export KUBECONFIG=$KUBECONFIG_FILE"
+}
+
+main() {
+	case "${1:-}" in
+	"") ;;
+	--restart)
+		restart
+		return
+		;;
+	*)
+		trap - ERR
+		log "unknown argument $1: want none or --restart"
+		exit 1
+		;;
+	esac
+	check_tools
+	[[ -x "$QM" ]] || (cd "$REPO_ROOT" && go build -o "$QM" ./cmd/qm)
+	ensure_openssl
+
+	# A previous cluster in the same folder (a crashed run) is stopped first; busy ports are someone else's: stop.
+	[[ -d "$DIR/pids" ]] && "$REPO_ROOT/hack/cluster-down.sh"
+	check_ports
+	rm -rf "$DIR" && mkdir -p "$DIR/logs" "$DIR/pids" "$DIR/etcd"
+	START=$SECONDS
+	make_pki
+	write_kubeconfig
+	start_watchdog
+
+	start_control_plane
 
 	# Fake GPU nodes from the catalog itself, so that fleet and catalog cannot disagree.
 	local regions=()

@@ -60,20 +60,29 @@ func restrictedCatalog(t *testing.T) string {
 // default failure policy, and removes both when the test ends.
 func startAdmission(t *testing.T, port int, args ...string) *hostWebhook {
 	t.Helper()
-	h := startHostWebhook(t, port, append([]string{"--catalog=" + restrictedCatalog(t)}, args...)...)
+	return installAdmission(t, port, "Fail", restrictedCatalog(t), args...)
+}
+
+// installAdmission is startAdmission with the chart's webhook.failurePolicy
+// and the webhook's catalog chosen by the test.
+func installAdmission(t *testing.T, port int, failurePolicy, catalog string, args ...string) *hostWebhook {
+	t.Helper()
+	h := startHostWebhook(t, port, append([]string{"--catalog=" + catalog}, args...)...)
 	chart := filepath.Join(cluster.repo, "charts", "quartermaster")
 	helm(t, "install", webhookRelease, chart, "-n", webhookNamespace, "--create-namespace", "--wait", "--timeout", "2m",
-		"--set", "webhook.inCluster=false", "--set", "auditor.enabled=false",
+		"--set", "webhook.inCluster=false", "--set", "auditor.enabled=false", "--set", "webhook.failurePolicy="+failurePolicy,
 		"--set", "webhook.externalURL="+h.url, "--set", "webhook.externalCABundle="+h.cert.caBundle()).must(t, "helm install")
 	t.Cleanup(func() {
 		helm(t, "uninstall", webhookRelease, "-n", webhookNamespace, "--wait")
 		// Waited for: the next test installs the release into it again.
 		kubectl(t, "delete", "namespace", webhookNamespace, "--timeout=90s")
 	})
-	var wc webhookConfig
-	getJSON(t, &wc, "mutatingwebhookconfiguration", webhookRelease+"-quartermaster")
-	if len(wc.Webhooks) != 1 || wc.Webhooks[0].FailurePolicy != "Fail" {
-		t.Fatalf("the chart's default registration is not failurePolicy Fail: %+v", wc.Webhooks)
+	for _, kind := range []string{"mutatingwebhookconfiguration", "validatingwebhookconfiguration"} {
+		var wc webhookConfig
+		getJSON(t, &wc, kind, webhookRelease+"-quartermaster")
+		if len(wc.Webhooks) != 1 || wc.Webhooks[0].FailurePolicy != failurePolicy {
+			t.Fatalf("the chart's %s is not registered with failurePolicy %s: %+v", kind, failurePolicy, wc.Webhooks)
+		}
 	}
 	return h
 }

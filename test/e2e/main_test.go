@@ -103,10 +103,10 @@ func setup() (env, error) {
 }
 
 // script runs a hack/ script with the cluster's environment.
-func script(name string) ([]byte, error) {
+func script(name string, args ...string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, filepath.Join(cluster.repo, "hack", name))
+	cmd := exec.CommandContext(ctx, filepath.Join(cluster.repo, "hack", name), args...)
 	cmd.Env = append(os.Environ(),
 		"QM_TOOLS_BIN="+cluster.toolsBin,
 		"QM_CLUSTER_DIR="+cluster.clusterDir,

@@ -1,0 +1,210 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// quotaGang is a gang of two pods with one A10G each, for the search team.
+// A10G is offered by one cloud only, at a different price in each region
+// (no ties), so the cheapest region and the next one are unambiguous; the
+// test still reads both from qm eval rather than hard-coding them.
+const quotaGang = `apiVersion: batch/v1
+kind: Job
+metadata:
+  name: %s
+  namespace: %s
+  annotations:
+    quartermaster.io/team: search
+    quartermaster.io/gpu-models: A10G
+    quartermaster.io/expected-duration: 1h
+spec:
+  parallelism: %d
+  completions: %d
+  template:
+    spec:
+      restartPolicy: Never
+      serviceAccountName: embeddings
+      containers:
+        - name: worker
+          image: ghcr.io/example/embeddings:1.9
+          resources:
+            limits: {nvidia.com/gpu: 1}
+`
+
+const quotaGangPods = 2 // one GPU each
+
+// gpuUsage is the GPUs held by the pods on the nodes matching nodeSelector
+// that have not finished: what the webhook's informers count against a
+// quota. terminating counts those of them being deleted, still held until
+// they are gone.
+func gpuUsage(t *testing.T, nodeSelector string) (held, terminating int) {
+	t.Helper()
+	fleet := nodes(t, nodeSelector)
+	var list struct {
+		Items []struct {
+			Metadata struct {
+				DeletionTimestamp string `json:"deletionTimestamp"`
+			} `json:"metadata"`
+			Spec struct {
+				NodeName   string `json:"nodeName"`
+				Containers []struct {
+					Resources struct {
+						Limits map[string]string `json:"limits"`
+					} `json:"resources"`
+				} `json:"containers"`
+			} `json:"spec"`
+			Status struct{ Phase string } `json:"status"`
+		}
+	}
+	getJSON(t, &list, "pods", "-A")
+	for _, p := range list.Items {
+		if _, ok := fleet[p.Spec.NodeName]; !ok || p.Status.Phase == "Succeeded" || p.Status.Phase == "Failed" {
+			continue
+		}
+		gpus := 0
+		for _, c := range p.Spec.Containers {
+			n, _ := strconv.Atoi(c.Resources.Limits["nvidia.com/gpu"])
+			gpus += n
+		}
+		held += gpus
+		if gpus > 0 && p.Metadata.DeletionTimestamp != "" {
+			terminating++
+		}
+	}
+	return held, terminating
+}
+
+// settledUsage waits until nothing is being deleted that could change the
+// GPUs held on the nodes matching nodeSelector, and returns them. Earlier
+// tests delete their namespaces without waiting, and their pods (GPU pods
+// admitted unplaced by a fail-open webhook land on any GPU node) go away in
+// the background.
+func settledUsage(t *testing.T, nodeSelector string) int {
+	t.Helper()
+	var held int
+	eventually(t, 3*time.Minute, "earlier tests' namespaces and GPU pods are gone", func() error {
+		var namespaces struct {
+			Items []struct {
+				Metadata objectMeta
+				Status   struct{ Phase string }
+			}
+		}
+		getJSON(t, &namespaces, "namespaces")
+		for _, ns := range namespaces.Items {
+			if ns.Status.Phase == "Terminating" {
+				return fmt.Errorf("namespace %s is terminating", ns.Metadata.Name)
+			}
+		}
+		var terminating int
+		if held, terminating = gpuUsage(t, nodeSelector); terminating > 0 {
+			return fmt.Errorf("%d GPU pods on %s are terminating", terminating, nodeSelector)
+		}
+		return nil
+	})
+	return held
+}
+
+// evalPlacement asks qm eval (the webhook's decision, offline) where a
+// manifest goes with the given quota and usage files.
+func evalPlacement(t *testing.T, manifest, catalog, quota, usage string) decision {
+	t.Helper()
+	out := qm(t, "eval", "-f", manifest, "--catalog", catalog, "--quota", quota, "--usage", usage, "-o", "json").must(t, "qm eval")
+	var outcomes []struct {
+		Allowed   bool      `json:"allowed"`
+		Placement *decision `json:"placement"`
+	}
+	if err := json.Unmarshal([]byte(out), &outcomes); err != nil || len(outcomes) != 1 || !outcomes[0].Allowed || outcomes[0].Placement == nil {
+		t.Fatalf("qm eval: want one allowed, placed outcome (%v):\n%s", err, out)
+	}
+	return *outcomes[0].Placement
+}
+
+// TestQuotaNextRegion: once a region's quota is consumed by running pods,
+// the next gang goes to the next cheapest region. The webhook runs with a
+// quota for (cloud, region A, A10G) that fits exactly one gang; gang 1 is
+// placed in A and its pods run there; the webhook's informers count them,
+// and gang 2 is placed in the next cheapest region B, where its pods run.
+func TestQuotaNextRegion(t *testing.T) {
+	const ns = "wh-quota"
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		t.Helper()
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	gang := func(name string) string {
+		return fmt.Sprintf(quotaGang, name, ns, quotaGangPods, quotaGangPods)
+	}
+	catalog := restrictedCatalog(t)
+	manifest := write("gang.yaml", gang("gang-1"))
+
+	// Region A: where qm places the gang with no quota at all.
+	noQuota := write("no-quota.yaml", "quotas: []\n")
+	noUsage := write("no-usage.yaml", "usage: []\n")
+	a := evalPlacement(t, manifest, catalog, noQuota, noUsage)
+	offerA := fmt.Sprintf("%s,%s=%s,%s=%s,%s=%s", fakeSelector, cloudLabel, a.Cloud, regionLabel, a.Region, productLabel, a.GPUModel)
+	// The quota fits what already runs there (nothing, normally) plus exactly one gang.
+	held := settledUsage(t, offerA)
+	quotaYAML := fmt.Sprintf("quotas:\n  - {cloud: %s, region: %s, gpuModel: %s, gpus: %d}\n", a.Cloud, a.Region, a.GPUModel, held+quotaGangPods)
+	quota := write("quota.yaml", quotaYAML)
+	usageYAML := func(gpus int) string {
+		return write(fmt.Sprintf("usage-%d.yaml", gpus),
+			fmt.Sprintf("usage:\n  - {cloud: %s, region: %s, gpuModel: %s, gpus: %d}\n", a.Cloud, a.Region, a.GPUModel, gpus))
+	}
+	// What qm decides under that quota: A while it has room, B once one gang holds it.
+	wantA := evalPlacement(t, manifest, catalog, quota, usageYAML(held))
+	wantB := evalPlacement(t, manifest, catalog, quota, usageYAML(held+quotaGangPods))
+	if wantA.Cloud != a.Cloud || wantA.Region != a.Region {
+		t.Fatalf("qm eval: with room in the quota the gang goes to %s/%s, not %s/%s", wantA.Cloud, wantA.Region, a.Cloud, a.Region)
+	}
+	if wantB.Cloud == a.Cloud && wantB.Region == a.Region {
+		t.Fatalf("qm eval: with %s/%s's quota used up the gang still goes there", a.Cloud, a.Region)
+	}
+	if wantB.PricePerHour < wantA.PricePerHour {
+		t.Fatalf("qm eval: region B (%s, $%.4f/h) is cheaper than A (%s, $%.4f/h)", wantB.Region, wantB.PricePerHour, wantA.Region, wantA.PricePerHour)
+	}
+	t.Logf("quota: %s/%s %s ≤ %d GPUs (%d already held); qm eval: gang 1 → %s/%s $%.4f/h, then gang 2 → %s/%s $%.4f/h",
+		a.Cloud, a.Region, a.GPUModel, held+quotaGangPods, held, wantA.Cloud, wantA.Region, wantA.PricePerHour, wantB.Cloud, wantB.Region, wantB.PricePerHour)
+
+	installAdmission(t, webhookPort(7), "Fail", catalog, "--quota="+quota)
+	namespace(t, ns, "embeddings")
+
+	// place applies a gang through the webhook and waits for its pods to run
+	// on nodes of the offer it was placed on.
+	place := func(name string, want decision) {
+		t.Helper()
+		kubectlIn(t, keepRunning(t, jobJSON(t, gang(name))), "apply", "-f", "-").must(t, "kubectl apply "+name)
+		var obj placedObject
+		getJSON(t, &obj, "job", name, "-n", ns)
+		d := decisionOf(t, obj)
+		t.Logf("%s: webhook decision %d × %s %s/%s %s $%.4f/h", name, d.Nodes, d.InstanceType, d.Cloud, d.Region, d.GPUModel, d.PricePerHour)
+		if d.Cloud != want.Cloud || d.Region != want.Region || d.InstanceType != want.InstanceType || d.GPUModel != want.GPUModel {
+			t.Fatalf("%s placed on %s %s/%s %s, want %s %s/%s %s", name, d.InstanceType, d.Cloud, d.Region, d.GPUModel,
+				want.InstanceType, want.Cloud, want.Region, want.GPUModel)
+		}
+		checkAffinity(t, name, obj.Spec["template"].(map[string]any)["spec"], d)
+		waitRunningOn(t, ns, "batch.kubernetes.io/job-name="+name, quotaGangPods, addGangNodes(t, d))
+	}
+	place("gang-1", wantA)
+	if got, _ := gpuUsage(t, offerA); got != held+quotaGangPods {
+		t.Fatalf("%d GPUs held in %s/%s after gang 1, want %d", got, a.Cloud, a.Region, held+quotaGangPods)
+	}
+	place("gang-2", wantB)
+}
+
+// jobJSON reads a manifest as JSON (kubectl, offline).
+func jobJSON(t *testing.T, manifest string) string {
+	t.Helper()
+	return kubectlIn(t, []byte(manifest), "create", "--dry-run=client", "-f", "-", "-o", "json").must(t, "reading a manifest")
+}
