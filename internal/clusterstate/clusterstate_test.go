@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/quartermaster-io/quartermaster/internal/placement"
+	"github.com/quartermaster-io/quartermaster/internal/workload"
 )
 
 func TestReadSnapshot(t *testing.T) {
@@ -111,6 +112,8 @@ func TestInformers(t *testing.T) {
 		gpuPod("c", "n1", 8, corev1.PodSucceeded), // finished: holds nothing
 		gpuPod("d", "", 8, corev1.PodPending),     // unscheduled: holds nothing yet
 		gpuPod("e", "n2", 1, corev1.PodRunning),
+		pinnedPod("f", 2, "aws", "us-east-1", "p5.48xlarge"), // placed, not bound yet: holds where it is pinned
+		pinnedPod("g", 2, "aws", "us-east-1", ""),            // could land on any instance type: holds nothing yet
 		&storagev1.StorageClass{ObjectMeta: metav1.ObjectMeta{Name: sc}, Provisioner: "ebs.csi.aws.com", Parameters: map[string]string{"encrypted": "true"}},
 		&corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "data", Namespace: "ml"}, Spec: corev1.PersistentVolumeClaimSpec{
 			StorageClassName: &sc, Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("2Ti")}}}},
@@ -130,7 +133,7 @@ func TestInformers(t *testing.T) {
 	if !inf.WaitForSync(ctx) {
 		t.Fatal("caches did not sync")
 	}
-	want := placement.GPUCounts{{Cloud: "aws", Region: "us-east-1", GPUModel: "H100"}: 12, {Cloud: "gcp", Region: "us-central1", GPUModel: "L4"}: 1}
+	want := placement.GPUCounts{{Cloud: "aws", Region: "us-east-1", GPUModel: "H100"}: 14, {Cloud: "gcp", Region: "us-central1", GPUModel: "L4"}: 1}
 	waitFor(t, ctx, inf, func() bool { return equalCounts(inf.GPUUsage(), want) })
 	if got := inf.NamespaceLabels("ml")["quartermaster.io/team"]; got != "ml" {
 		t.Errorf("namespace label %q", got)
@@ -149,8 +152,87 @@ func TestInformers(t *testing.T) {
 	if err := client.CoreV1().Pods("ml").Delete(ctx, "e", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	want = placement.GPUCounts{{Cloud: "aws", Region: "us-east-1", GPUModel: "H100"}: 6}
+	waitFor(t, ctx, inf, func() bool { return equalCounts(inf.GPUUsage(), want) })
+
+	// Binding the pinned pod moves nothing: it is counted once, now at its node.
+	bound := pinnedPod("f", 2, "aws", "us-east-1", "p5.48xlarge")
+	bound.Spec.NodeName = "n1"
+	if _, err := client.CoreV1().Pods("ml").Update(ctx, bound, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, inf, func() bool { return equalCounts(inf.GPUUsage(), want) })
+	if err := client.CoreV1().Pods("ml").Delete(ctx, "f", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	want = placement.GPUCounts{{Cloud: "aws", Region: "us-east-1", GPUModel: "H100"}: 4}
 	waitFor(t, ctx, inf, func() bool { return equalCounts(inf.GPUUsage(), want) })
+}
+
+// pinnedPod is an unbound GPU pod whose required node affinity pins the
+// given labels, as the webhook's patch does ("" leaves a label out).
+func pinnedPod(name string, gpus int64, cloud, region, instanceType string) *corev1.Pod {
+	p := gpuPod(name, "", gpus, corev1.PodPending)
+	var reqs []corev1.NodeSelectorRequirement
+	for k, v := range map[string]string{"quartermaster.io/cloud": cloud, "topology.kubernetes.io/region": region, "node.kubernetes.io/instance-type": instanceType} {
+		if v != "" {
+			reqs = append(reqs, corev1.NodeSelectorRequirement{Key: k, Operator: corev1.NodeSelectorOpIn, Values: []string{v}})
+		}
+	}
+	p.Spec.Affinity = &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{
+		NodeSelectorTerms: []corev1.NodeSelectorTerm{{MatchExpressions: reqs}}}}}
+	return p
+}
+
+// TestPinnedKey covers how node selectors and required node affinity terms
+// pin an unbound pod, or leave it open.
+func TestPinnedKey(t *testing.T) {
+	const cloud, region, it = "quartermaster.io/cloud", "topology.kubernetes.io/region", "node.kubernetes.io/instance-type"
+	in := func(k, v string) corev1.NodeSelectorRequirement {
+		return corev1.NodeSelectorRequirement{Key: k, Operator: corev1.NodeSelectorOpIn, Values: []string{v}}
+	}
+	term := func(reqs ...corev1.NodeSelectorRequirement) corev1.NodeSelectorTerm {
+		return corev1.NodeSelectorTerm{MatchExpressions: reqs}
+	}
+	full := term(in(cloud, "aws"), in(region, "us-east-1"), in(it, "p5.48xlarge"))
+	h100 := placement.QuotaKey{Cloud: "aws", Region: "us-east-1", GPUModel: "H100"}
+	inf := &Informers{opts: InformerOptions{Labels: workload.DefaultLabelKeys(), ModelOf: func(c, i string) string {
+		if c == "aws" && i == "p5.48xlarge" {
+			return "H100"
+		}
+		return ""
+	}}}
+	for _, tc := range []struct {
+		name     string
+		selector map[string]string
+		terms    []corev1.NodeSelectorTerm
+		want     placement.QuotaKey
+	}{
+		{"affinity pins all three", nil, []corev1.NodeSelectorTerm{full}, h100},
+		{"node selector pins all three", map[string]string{cloud: "aws", region: "us-east-1", it: "p5.48xlarge"}, nil, h100},
+		{"selector and affinity combine", map[string]string{cloud: "aws"}, []corev1.NodeSelectorTerm{term(in(region, "us-east-1"), in(it, "p5.48xlarge"))}, h100},
+		{"two terms agree", nil, []corev1.NodeSelectorTerm{full, full}, h100},
+		{"two terms disagree", nil, []corev1.NodeSelectorTerm{full, term(in(cloud, "aws"), in(region, "eu-west-1"), in(it, "p5.48xlarge"))}, placement.QuotaKey{}},
+		{"second term open", nil, []corev1.NodeSelectorTerm{full, term(in(cloud, "aws"))}, placement.QuotaKey{}},
+		{"selector contradicts affinity", map[string]string{region: "eu-west-1"}, []corev1.NodeSelectorTerm{full}, placement.QuotaKey{}},
+		{"several values", nil, []corev1.NodeSelectorTerm{term(in(cloud, "aws"), in(it, "p5.48xlarge"),
+			corev1.NodeSelectorRequirement{Key: region, Operator: corev1.NodeSelectorOpIn, Values: []string{"us-east-1", "us-west-2"}})}, placement.QuotaKey{}},
+		{"other operator", nil, []corev1.NodeSelectorTerm{term(in(cloud, "aws"), in(it, "p5.48xlarge"),
+			corev1.NodeSelectorRequirement{Key: region, Operator: corev1.NodeSelectorOpExists})}, placement.QuotaKey{}},
+		{"instance type unknown to the catalog", nil, []corev1.NodeSelectorTerm{term(in(cloud, "aws"), in(region, "us-east-1"), in(it, "m5.large"))}, placement.QuotaKey{}},
+		{"nothing pinned", nil, nil, placement.QuotaKey{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := gpuPod("p", "", 1, corev1.PodPending)
+			p.Spec.NodeSelector = tc.selector
+			if tc.terms != nil {
+				p.Spec.Affinity = &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{NodeSelectorTerms: tc.terms}}}
+			}
+			if got := inf.pinnedKey(p); got != tc.want {
+				t.Errorf("pinnedKey = %+v, want %+v", got, tc.want)
+			}
+		})
+	}
 }
 
 // waitFor polls: informer events arrive asynchronously.

@@ -64,9 +64,13 @@ type Informers struct {
 	claims     map[string]*encryption.Claim
 }
 
+// podGPUs is what a pod holds: on its node once bound, else where its
+// required node affinity pins it (a placed pod the scheduler has not bound
+// yet; zero key when it is not pinned to one cloud, region and model).
 type podGPUs struct {
-	node string
-	gpus int64
+	node   string
+	pinned placement.QuotaKey
+	gpus   int64
 }
 
 // NewInformers wires informers over client; Start runs them.
@@ -169,7 +173,9 @@ func (s *Informers) WaitForSync(ctx context.Context) bool {
 func (s *Informers) publish() {
 	usage := placement.GPUCounts{}
 	for _, p := range s.pods {
-		if key, ok := s.nodes[p.node]; ok && key.GPUModel != "" {
+		if p.node == "" {
+			usage[p.pinned] += p.gpus // setPod keeps only complete pins
+		} else if key, ok := s.nodes[p.node]; ok && key.GPUModel != "" {
 			usage[key] += p.gpus
 		}
 	}
@@ -236,12 +242,16 @@ func (s *Informers) setPod(obj any) {
 	key := p.Namespace + "/" + p.Name
 	gpus := podGPUCount(p)
 	done := p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed
+	var pinned placement.QuotaKey
+	if p.Spec.NodeName == "" && gpus > 0 && !done {
+		pinned = s.pinnedKey(p)
+	}
 	s.update(func() {
-		if gpus == 0 || done || p.Spec.NodeName == "" {
+		if gpus == 0 || done || (p.Spec.NodeName == "" && pinned.GPUModel == "") {
 			delete(s.pods, key)
 			return
 		}
-		s.pods[key] = podGPUs{node: p.Spec.NodeName, gpus: gpus}
+		s.pods[key] = podGPUs{node: p.Spec.NodeName, pinned: pinned, gpus: gpus}
 	})
 }
 
@@ -309,6 +319,56 @@ func podGPUCount(p *corev1.Pod) int64 {
 	return max(sum, initMax)
 }
 
+// pinnedKey is the cloud, region and GPU model a pod not yet bound to a node
+// is pinned to by its node selector and required node affinity (as the
+// webhook's patch pins it), or the zero key when it could land in more than
+// one. Such a pod holds its GPUs from admission rather than from binding:
+// otherwise gangs admitted before the scheduler binds the first one's pods
+// would all see the quota free.
+func (s *Informers) pinnedKey(p *corev1.Pod) placement.QuotaKey {
+	var terms []corev1.NodeSelectorTerm
+	if a := p.Spec.Affinity; a != nil && a.NodeAffinity != nil && a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution != nil {
+		terms = a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms
+	}
+	// pin is the one value label can take, or "". Terms are ORed, so every
+	// term must allow exactly that value; anything else (several values,
+	// other operators, disagreeing terms) counts as not pinned.
+	pin := func(label string) string {
+		selected := p.Spec.NodeSelector[label]
+		if len(terms) == 0 {
+			return selected
+		}
+		value := ""
+		for ti, term := range terms {
+			v := selected // a term without the label leaves it to the node selector
+			for _, r := range term.MatchExpressions {
+				if r.Key != label {
+					continue
+				}
+				if r.Operator != corev1.NodeSelectorOpIn || len(r.Values) != 1 || (v != "" && v != r.Values[0]) {
+					return ""
+				}
+				v = r.Values[0]
+			}
+			if v == "" || (ti > 0 && v != value) {
+				return ""
+			}
+			value = v
+		}
+		return value
+	}
+	keys := s.opts.Labels
+	cloud, region, instanceType := pin(keys.Cloud), pin(keys.Region), pin(keys.InstanceType)
+	if cloud == "" || region == "" || instanceType == "" {
+		return placement.QuotaKey{}
+	}
+	model := s.opts.ModelOf(cloud, instanceType)
+	if model == "" {
+		return placement.QuotaKey{}
+	}
+	return placement.QuotaKey{Cloud: cloud, Region: region, GPUModel: model}
+}
+
 // slimPod drops everything usage does not read before the pod is cached.
 func slimPod(obj any) (any, error) {
 	p, ok := obj.(*corev1.Pod)
@@ -318,6 +378,10 @@ func slimPod(obj any) (any, error) {
 	slim := &corev1.Pod{}
 	slim.Name, slim.Namespace, slim.UID, slim.ResourceVersion = p.Name, p.Namespace, p.UID, p.ResourceVersion
 	slim.Spec.NodeName = p.Spec.NodeName
+	if p.Spec.NodeName == "" {
+		// Until bound, where the pod is pinned decides where it counts.
+		slim.Spec.NodeSelector, slim.Spec.Affinity = p.Spec.NodeSelector, p.Spec.Affinity
+	}
 	slim.Status.Phase = p.Status.Phase
 	keep := func(cs []corev1.Container) []corev1.Container {
 		out := make([]corev1.Container, len(cs))
