@@ -6,11 +6,11 @@
 #   and sizes, and large on-demand top-tier requests only from allowed groups.
 package quartermaster.access
 
-team := object.get(input.workload, "team", "")
+default team := ""
+
+team := input.workload.team
 
 team_config := data.config.teams[team]
-
-thresholds := data.config.thresholds
 
 deny contains {"code": "access-unknown-team", "msg": msg} if {
 	not team_config
@@ -21,23 +21,14 @@ unknown_team_msg := "the workload names no team: add the annotation quartermaste
 
 else := sprintf("team %q is not known: known teams are %s", [team, concat(", ", sort(object.keys(data.config.teams)))])
 
-# qualified turns an image reference into registry/path form.
-qualified(image) := image if {
-	contains(image, "/")
-	registry_like(split(image, "/")[0])
-}
+# qualified turns an image reference into registry/path form. The first
+# path segment names a registry when it holds a "." or a ":" or is
+# localhost; one regex.match does what a split and a helper per test would.
+qualified(image) := image if regex.match(`^([^/]*[.:][^/]*|localhost)/`, image)
 
-else := concat("", ["docker.io/", image]) if {
-	contains(image, "/")
-}
+else := concat("", ["docker.io/", image]) if contains(image, "/")
 
 else := concat("", ["docker.io/library/", image])
-
-registry_like(host) if contains(host, ".")
-
-registry_like(host) if contains(host, ":")
-
-registry_like("localhost")
 
 deny contains {"code": "access-registry", "msg": msg} if {
 	some ps in input.workload.podSets
@@ -52,19 +43,19 @@ deny contains {"code": "access-registry", "msg": msg} if {
 
 deny contains {"code": "access-privileged", "msg": msg} if {
 	some ps in input.workload.podSets
-	ps.privileged
+	ps.privileged == true
 	msg := sprintf("pod set %s runs a privileged container: GPU workloads may not", [ps.name])
 }
 
 deny contains {"code": "access-host-network", "msg": msg} if {
 	some ps in input.workload.podSets
-	ps.hostNetwork
+	ps.hostNetwork == true
 	msg := sprintf("pod set %s uses hostNetwork: GPU workloads may not", [ps.name])
 }
 
 deny contains {"code": "access-host-pid", "msg": msg} if {
 	some ps in input.workload.podSets
-	ps.hostPID
+	ps.hostPID == true
 	msg := sprintf("pod set %s uses hostPID: GPU workloads may not", [ps.name])
 }
 
@@ -106,17 +97,17 @@ deny contains {"code": "access-max-gpus", "msg": msg} if {
 	)
 }
 
-top_tier := {m | some m in thresholds.topTierGPUs}
+top_tier := {m | some m in data.config.thresholds.topTierGPUs}
 
 # A large on-demand request: many GPUs, and spot capacity not acceptable.
 large_on_demand if {
 	not input.workload.interruptible
-	input.workload.totalGPUs >= thresholds.largeRequestGPUs
+	input.workload.totalGPUs >= data.config.thresholds.largeRequestGPUs
 }
 
 authorised if {
 	some g in input.request.groups
-	g in thresholds.topTierGroups
+	g in data.config.thresholds.topTierGroups
 }
 
 # candidate_models are the models the workload could land on.
@@ -128,7 +119,7 @@ below_top := candidate_models - top_tier
 
 large_msg := sprintf(
 	"%v on-demand GPUs of top-tier models (%s) need membership of %s",
-	[input.workload.totalGPUs, concat(",", sort(top_tier)), concat(" or ", thresholds.topTierGroups)],
+	[input.workload.totalGPUs, concat(",", sort(top_tier)), concat(" or ", data.config.thresholds.topTierGroups)],
 )
 
 deny contains {"code": "access-top-tier-group", "msg": msg} if {

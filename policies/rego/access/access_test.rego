@@ -56,6 +56,13 @@ test_missing_team_denied if {
 	contains(f.msg, "quartermaster.io/team")
 }
 
+test_absent_team_denied if {
+	r := run(object.remove(wl({}), ["team"]))
+	codes(r.deny) == {"access-unknown-team"}
+	some f in r.deny
+	contains(f.msg, "quartermaster.io/team")
+}
+
 test_registries if {
 	allowed := ["ghcr.io/example/x:1", "busybox", "rayproject/ray:2", "localhost/x", "registry:5000/y"]
 	every image in allowed {

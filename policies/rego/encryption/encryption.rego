@@ -20,7 +20,7 @@ customer_managed(v) if {
 deny contains {"code": "encryption-customer-key-required", "msg": msg} if {
 	sensitive
 	some v in input.evidence.volumes
-	v.persistent
+	v.persistent == true
 	not customer_managed(v)
 	msg := sprintf(
 		"%s data: volume %q of pod set %s must be encrypted with a customer-managed key (found: %s)",
@@ -40,7 +40,7 @@ deny contains {"code": "encryption-dataset-unencrypted", "msg": msg} if {
 
 warn contains {"code": "encryption-volume-unencrypted", "msg": msg} if {
 	some v in input.evidence.volumes
-	v.persistent
+	v.persistent == true
 	v.state == "unencrypted"
 	msg := sprintf("volume %q of pod set %s is not encrypted at rest: %s", [v.name, v.podSet, v.detail])
 }

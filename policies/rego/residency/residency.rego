@@ -25,7 +25,7 @@ restrict contains {"field": "jurisdiction", "allowed": sort(residency), "reason"
 deny contains {"code": "residency-dataset-outside", "msg": msg} if {
 	count(residency) > 0
 	some d in input.evidence.datasets
-	d.known
+	d.known == true
 	not d.jurisdiction in residency
 	msg := sprintf(
 		"dataset %s lives in %s %s (jurisdiction %q), outside the allowed residency %s",
