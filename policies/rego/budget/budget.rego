@@ -7,11 +7,11 @@
 #   compliant placement fits the budget. Warn above a fraction of a cap.
 package quartermaster.budget
 
-team := object.get(input.workload, "team", "")
+default team := ""
+
+team := input.workload.team
 
 budget := data.config.teams[team].budget
-
-fraction := data.config.thresholds.budgetWarnFraction
 
 # usd formats an amount as dollars and cents; sprintf's %.2f would not
 # accept the integral numbers Rego keeps whole amounts as.
@@ -34,7 +34,7 @@ deny contains {"code": "budget-price-per-hour", "msg": msg} if {
 
 warn contains {"code": "budget-price-per-hour", "msg": msg} if {
 	input.placement.pricePerHour <= budget.maxPricePerHour
-	input.placement.pricePerHour > fraction * budget.maxPricePerHour
+	input.placement.pricePerHour > data.config.thresholds.budgetWarnFraction * budget.maxPricePerHour
 	msg := sprintf(
 		"%s costs %s/h: %d%% of team %s's cap of %s/h",
 		[where, usd(input.placement.pricePerHour), percent(input.placement.pricePerHour, budget.maxPricePerHour), team, usd(budget.maxPricePerHour)],
@@ -51,7 +51,7 @@ deny contains {"code": "budget-estimated-cost", "msg": msg} if {
 
 warn contains {"code": "budget-estimated-cost", "msg": msg} if {
 	input.placement.estimatedCost <= budget.maxEstimatedCost
-	input.placement.estimatedCost > fraction * budget.maxEstimatedCost
+	input.placement.estimatedCost > data.config.thresholds.budgetWarnFraction * budget.maxEstimatedCost
 	msg := sprintf(
 		"estimated cost %s is %d%% of team %s's cap of %s per workload",
 		[usd(input.placement.estimatedCost), percent(input.placement.estimatedCost, budget.maxEstimatedCost), team, usd(budget.maxEstimatedCost)],
