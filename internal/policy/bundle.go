@@ -72,6 +72,8 @@ type Bundle struct {
 	phase1, phase2 *preparedQuery
 	// fields are the input fields the rules read (see inputValue).
 	fields *inputFields
+	// folded counts the rules evaluated at load (see fold.go).
+	folded int
 	modes  modeTable
 	exempt namespaceMatcher
 }
@@ -357,6 +359,17 @@ func (b *Bundle) prepare(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	store := b.store()
+	// The request queries run over the modules with their input-free rules
+	// folded into constants (see fold.go), compiled here, once per bundle.
+	if folded, n, err := fold(ctx, compiler, store, b.modules); err != nil {
+		return err
+	} else if n > 0 {
+		c := ast.NewCompiler().WithEnablePrintStatements(false)
+		if c.Compile(folded); !c.Failed() {
+			compiler, b.folded = c, n
+		}
+	}
 	b.fields = readInputFields(compiler.Modules)
 	type pkgInfo struct {
 		rules          map[string]bool
@@ -415,7 +428,6 @@ func (b *Bundle) prepare(ctx context.Context) error {
 	if len(s1) == 0 && len(s2) == 0 {
 		return fmt.Errorf("policy bundle defines no deny, warn, restrict or require rule in a quartermaster.* package")
 	}
-	store := b.store()
 	if b.phase1, err = prepareSlots(ctx, compiler, store, s1); err != nil {
 		return err
 	}
