@@ -6,39 +6,61 @@ import (
 	"github.com/open-policy-agent/opa/v1/ast"
 )
 
-// inputFields is which top-level fields of the input a bundle's rules can
-// read. Converting the input is a large part of an evaluation's cost, and
-// the raw object in particular can be many times larger than everything
-// else while the default library never reads it: fields no rule names are
-// left out of the value Rego sees, which no rule can observe.
+// inputFields is which parts of the input a bundle's rules can read, as a
+// tree of field names. Converting the input is a large part of an
+// evaluation's cost, and the raw object in particular can be many times
+// larger than everything else while the default library never reads it:
+// fields no rule names are left out of the value Rego sees, which no rule
+// can observe. A node is taken whole (all) where some rule reads it as a
+// value (input.workload.podSets, then iterated) or with a key that is not a
+// constant string (input[k], input.workload.podSets[0]).
 type inputFields struct {
-	// all is set when some rule reads the input in a way that names no
-	// field (input itself, input[x], walk(input), ...).
 	all  bool
-	keys map[string]bool
+	keys map[string]*inputFields
 }
 
-func (f *inputFields) has(key string) bool { return f.all || f.keys[key] }
+// allFields is a subtree read whole.
+var allFields = &inputFields{all: true}
 
-// readInputFields collects the fields of input the compiled modules name.
+func (f *inputFields) has(key string) bool { return f.all || f.keys[key] != nil }
+
+// child is the selection below key: nil when no rule reads it.
+func (f *inputFields) child(key string) *inputFields {
+	if f.all {
+		return allFields
+	}
+	return f.keys[key]
+}
+
+// readInputFields collects the parts of input the compiled modules name.
 // The compiler has resolved every use of input to a ref by then: a bare
 // input (walk(input), object.get(input, ...)) is the ref of length one.
 func readInputFields(modules map[string]*ast.Module) *inputFields {
-	f := &inputFields{keys: map[string]bool{}}
+	f := &inputFields{keys: map[string]*inputFields{}}
 	for _, m := range modules {
 		ast.WalkRefs(m, func(r ast.Ref) bool {
 			if !r[0].Equal(ast.InputRootDocument) {
 				return false
 			}
-			if len(r) < 2 {
-				f.all = true
-				return false
+			node := f
+			for _, t := range r[1:] {
+				if node.all {
+					return false
+				}
+				k, ok := t.Value.(ast.String)
+				if !ok {
+					break
+				}
+				next := node.keys[string(k)]
+				if next == nil {
+					next = &inputFields{keys: map[string]*inputFields{}}
+					node.keys[string(k)] = next
+				}
+				node = next
 			}
-			if k, ok := r[1].Value.(ast.String); ok {
-				f.keys[string(k)] = true
-			} else {
-				f.all = true
-			}
+			// The ref ends here, or goes on with a key that is not a
+			// constant string: everything below may be read.
+			node.all, node.keys = true, nil
 			return false
 		})
 	}
@@ -66,9 +88,7 @@ var placementKey = ast.StringTerm("placement")
 func (b *Bundle) inputValue(in *Input) (ast.Value, error) {
 	m := in.memo
 	if m == nil || m.owner != in || m.fields != b.fields || !m.current(in) {
-		kvs, err := structFields(reflect.ValueOf(in).Elem(), func(key string) bool {
-			return key != "placement" && b.fields.has(key)
-		})
+		kvs, err := selectedFields(reflect.ValueOf(in).Elem(), b.fields, "placement")
 		if err != nil {
 			return nil, err
 		}
@@ -78,7 +98,7 @@ func (b *Bundle) inputValue(in *Input) (ast.Value, error) {
 	if in.Placement == nil || !b.fields.has("placement") {
 		return ast.NewObject(m.kvs...), nil
 	}
-	p, err := ToValue(in.Placement)
+	p, err := selectedValue(reflect.ValueOf(in.Placement), b.fields.child("placement"))
 	if err != nil {
 		return nil, err
 	}

@@ -61,7 +61,7 @@ func TestInputFieldsRulesSee(t *testing.T) {
 	}
 }
 
-func sortedKeys(m map[string]bool) []string {
+func sortedKeys[V any](m map[string]V) []string {
 	var out []string
 	for k := range m {
 		out = append(out, k)
@@ -148,5 +148,37 @@ func TestRestrictAllowedSet(t *testing.T) {
 	}
 	if d.Restrictions == nil || !reflect.DeepEqual(d.Restrictions.Regions, []string{"a", "b"}) {
 		t.Errorf("restrictions %+v, want regions [a b]", d.Restrictions)
+	}
+}
+
+// Below the top level too, only what rules name is converted: a field read
+// by name, and a list read whole (iterated) with everything in it.
+func TestInputFieldsNested(t *testing.T) {
+	b := mustLoad(t, map[string]string{"t.rego": "package quartermaster.t\n\n" +
+		`deny contains {"code": "c", "msg": concat(" ", [input.workload.team, input.object.metadata.name, ps.name])} if some ps in input.workload.podSets` + "\n"})
+	in := teamInput("x", "ml")
+	in.Workload.Kind = "Job"
+	in.Workload.PodSets = []PodSet{{Name: "w", Images: []string{"i"}}}
+	in.Object = map[string]any{"kind": "Job", "metadata": map[string]any{"name": "j", "uid": "u"}}
+	v, err := b.inputValue(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]bool{
+		"workload.team": true, "workload.podSets[0].images": true, "object.metadata.name": true,
+		"workload.kind": false, "object.kind": false, "object.metadata.uid": false, "namespace": false,
+	} {
+		ref := ast.MustParseRef("input." + path)
+		_, err := v.Find(ref[1:])
+		if got := err == nil; got != want {
+			t.Errorf("input.%s converted: %v, want %v", path, got, want)
+		}
+	}
+	d, err := b.Evaluate(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Violations) != 1 || d.Violations[0].Msg != "x j w" {
+		t.Errorf("violations %+v, want one: x j w", d.Violations)
 	}
 }

@@ -111,7 +111,7 @@ func toValue(v reflect.Value) (ast.Value, error) {
 		}
 		return ast.NewObject(kvs...), nil
 	case reflect.Struct:
-		kvs, err := structFields(v, nil)
+		kvs, err := structFields(v)
 		if err != nil {
 			return nil, err
 		}
@@ -120,21 +120,30 @@ func toValue(v reflect.Value) (ast.Value, error) {
 	return nil, fmt.Errorf("%s cannot be policy input", v.Type())
 }
 
-// structFields converts the fields of a struct as JSON would encode them,
-// only those keep accepts when it is not nil.
-func structFields(v reflect.Value, keep func(key string) bool) ([][2]*ast.Term, error) {
+// structFields converts the fields of a struct as JSON would encode them.
+func structFields(v reflect.Value) ([][2]*ast.Term, error) {
+	return selectedFields(v, allFields, "")
+}
+
+// selectedFields converts the fields of a struct as JSON would encode them,
+// only those sel selects, and not skip.
+func selectedFields(v reflect.Value, sel *inputFields, skip string) ([][2]*ast.Term, error) {
 	fields := fieldsOf(v.Type())
 	kvs := make([][2]*ast.Term, 0, len(fields)+1) // +1: room for input.placement
 	block := make([]ast.Term, len(fields))        // the value terms, allocated together
 	for _, f := range fields {
-		if keep != nil && !keep(f.key) {
+		if f.key == skip {
+			continue
+		}
+		below := sel.child(f.key)
+		if below == nil {
 			continue
 		}
 		fv := v.Field(f.index)
 		if f.omitEmpty && fv.IsZero() || f.omitEmpty && (fv.Kind() == reflect.Slice || fv.Kind() == reflect.Map) && fv.Len() == 0 {
 			continue
 		}
-		e, err := toValue(fv)
+		e, err := selectedValue(fv, below)
 		if err != nil {
 			return nil, err
 		}
@@ -143,4 +152,46 @@ func structFields(v reflect.Value, keep func(key string) bool) ([][2]*ast.Term, 
 		kvs = append(kvs, [2]*ast.Term{f.name, t})
 	}
 	return kvs, nil
+}
+
+// selectedValue converts v as toValue does, leaving out the struct fields
+// and map keys sel does not select.
+func selectedValue(v reflect.Value, sel *inputFields) (ast.Value, error) {
+	if sel.all {
+		return toValue(v)
+	}
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return ast.NullValue, nil
+		}
+		return selectedValue(v.Elem(), sel)
+	case reflect.Struct:
+		kvs, err := selectedFields(v, sel, "")
+		if err != nil {
+			return nil, err
+		}
+		return ast.NewObject(kvs...), nil
+	case reflect.Map:
+		if v.Type().Key().Kind() != reflect.String {
+			return nil, fmt.Errorf("map with %s keys cannot be policy input", v.Type().Key())
+		}
+		if v.IsNil() {
+			return ast.NullValue, nil
+		}
+		kvs := make([][2]*ast.Term, 0, len(sel.keys))
+		for k, below := range sel.keys {
+			e := v.MapIndex(reflect.ValueOf(k).Convert(v.Type().Key()))
+			if !e.IsValid() {
+				continue
+			}
+			ev, err := selectedValue(e, below)
+			if err != nil {
+				return nil, err
+			}
+			kvs = append(kvs, [2]*ast.Term{ast.StringTerm(k), ast.NewTerm(ev)})
+		}
+		return ast.NewObject(kvs...), nil
+	}
+	return toValue(v)
 }
