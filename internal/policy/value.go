@@ -129,8 +129,17 @@ func structFields(v reflect.Value) ([][2]*ast.Term, error) {
 // only those sel selects, and not skip.
 func selectedFields(v reflect.Value, sel *inputFields, skip string) ([][2]*ast.Term, error) {
 	fields := fieldsOf(v.Type())
-	kvs := make([][2]*ast.Term, 0, len(fields)+1) // +1: room for input.placement
-	block := make([]ast.Term, len(fields))        // the value terms, allocated together
+	n := len(fields)
+	if !sel.all {
+		n = 0
+		for _, f := range fields {
+			if f.key != skip && sel.keys[f.key] != nil {
+				n++
+			}
+		}
+	}
+	kvs := make([][2]*ast.Term, 0, n+1) // +1: room for input.placement
+	block := make([]ast.Term, n)        // the value terms, allocated together
 	for _, f := range fields {
 		if f.key == skip {
 			continue
