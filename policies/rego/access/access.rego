@@ -10,10 +10,8 @@ default team := ""
 
 team := input.workload.team
 
-team_config := data.config.teams[team]
-
 deny contains {"code": "access-unknown-team", "msg": msg} if {
-	not team_config
+	not data.config.teams[team]
 	msg := unknown_team_msg
 }
 
@@ -99,20 +97,14 @@ deny contains {"code": "access-gpu-model", "msg": msg} if {
 }
 
 deny contains {"code": "access-max-gpus", "msg": msg} if {
-	input.workload.totalGPUs > team_config.maxGPUs
+	input.workload.totalGPUs > data.config.teams[team].maxGPUs
 	msg := sprintf(
 		"the workload asks for %v GPUs; team %s may use at most %v per workload",
-		[input.workload.totalGPUs, team, team_config.maxGPUs],
+		[input.workload.totalGPUs, team, data.config.teams[team].maxGPUs],
 	)
 }
 
 top_tier := {m | some m in data.config.thresholds.topTierGPUs}
-
-# A large on-demand request: many GPUs, and spot capacity not acceptable.
-large_on_demand if {
-	not input.workload.interruptible
-	input.workload.totalGPUs >= data.config.thresholds.largeRequestGPUs
-}
 
 authorised if {
 	some g in input.request.groups
@@ -132,14 +124,18 @@ large_msg := sprintf(
 )
 
 deny contains {"code": "access-top-tier-group", "msg": msg} if {
-	large_on_demand
+	# A large on-demand request: many GPUs, and spot capacity not acceptable.
+	input.workload.totalGPUs >= data.config.thresholds.largeRequestGPUs
+	not input.workload.interruptible
 	not authorised
 	count(below_top) == 0
 	msg := sprintf("%s: ask for other models, mark the workload interruptible, or ask a member to submit it", [large_msg])
 }
 
 restrict contains {"field": "gpuModel", "allowed": sort(below_top), "reason": large_msg} if {
-	large_on_demand
+	# A large on-demand request: many GPUs, and spot capacity not acceptable.
+	input.workload.totalGPUs >= data.config.thresholds.largeRequestGPUs
+	not input.workload.interruptible
 	not authorised
 	count(below_top) > 0
 }
