@@ -152,7 +152,7 @@ func TestRestrictAllowedSet(t *testing.T) {
 }
 
 // Below the top level too, only what rules name is converted: a field read
-// by name, and a list read whole (iterated) with everything in it.
+// by name, and of the elements of a list they iterate, what they read.
 func TestInputFieldsNested(t *testing.T) {
 	b := mustLoad(t, map[string]string{"t.rego": "package quartermaster.t\n\n" +
 		`deny contains {"code": "c", "msg": concat(" ", [input.workload.team, input.object.metadata.name, ps.name])} if some ps in input.workload.podSets` + "\n"})
@@ -165,7 +165,8 @@ func TestInputFieldsNested(t *testing.T) {
 		t.Fatal(err)
 	}
 	for path, want := range map[string]bool{
-		"workload.team": true, "workload.podSets[0].images": true, "object.metadata.name": true,
+		"workload.team": true, "workload.podSets[0].name": true, "object.metadata.name": true,
+		"workload.podSets[0].images": false,
 		"workload.kind": false, "object.kind": false, "object.metadata.uid": false, "namespace": false,
 	} {
 		ref := ast.MustParseRef("input." + path)

@@ -141,8 +141,12 @@ func (c *converter) value(v reflect.Value, sel *inputFields) (ast.Value, error) 
 		if v.Kind() == reflect.Slice && v.IsNil() {
 			return ast.NullValue, nil
 		}
-		if !sel.all {
-			sel = allFields // a selection below a list is not kept (yet)
+		switch {
+		case sel.all:
+		case sel.elem != nil && len(sel.keys) == 0:
+			sel = sel.elem // what rules read of every element
+		default:
+			sel = allFields // a list read by field name: convert it all
 		}
 		terms := c.slots(v.Len())
 		for i := range terms {
@@ -161,10 +165,14 @@ func (c *converter) value(v reflect.Value, sel *inputFields) (ast.Value, error) 
 			return ast.NullValue, nil
 		}
 		start := len(c.pairs)
-		if sel.all {
+		if sel.all || sel.elem != nil {
+			below := allFields
+			if !sel.all && len(sel.keys) == 0 {
+				below = sel.elem // what rules read of every value
+			}
 			it := v.MapRange()
 			for it.Next() {
-				e, err := c.value(it.Value(), allFields)
+				e, err := c.value(it.Value(), below)
 				if err != nil {
 					return nil, err
 				}
@@ -185,6 +193,9 @@ func (c *converter) value(v reflect.Value, sel *inputFields) (ast.Value, error) 
 		}
 		return c.object(start), nil
 	case reflect.Struct:
+		if sel.elem != nil {
+			sel = allFields // a field named by a variable: any field
+		}
 		start := len(c.pairs)
 		if err := c.fields(v, sel, ""); err != nil {
 			return nil, err
