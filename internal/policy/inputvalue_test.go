@@ -183,3 +183,56 @@ func TestInputFieldsNested(t *testing.T) {
 		t.Errorf("violations %+v, want one: x j w", d.Violations)
 	}
 }
+
+// However rules use what they iterate, they see it as if the whole input
+// were converted.
+func TestInputSelectionInvisible(t *testing.T) {
+	tests := map[string]struct{ rule, want string }{
+		"an unused iteration variable": {
+			rule: `deny contains {"code": "c", "msg": sprintf("%d", [count([1 | some ps in input.workload.podSets])])} if true`,
+			want: "2",
+		},
+		"an element passed to a function": {
+			rule: "first_image(ps) := ps.images[0]\n\n" +
+				`deny contains {"code": "c", "msg": first_image(ps)} if { some ps in input.workload.podSets; ps.name == "a" }`,
+			want: "x",
+		},
+		"an element read whole": {
+			rule: `deny contains {"code": "c", "msg": sprintf("%d", [count(object.keys(ps))])} if { some ps in input.workload.podSets; ps.name == "b" }`,
+			want: "9", // name, replicas, gpusPerReplica, cpuMilli, memoryBytes, serviceAccount, hostNetwork, hostPID, privileged
+		},
+		"nested iteration": {
+			rule: `deny contains {"code": "c", "msg": v.name} if { some ps in input.workload.podSets; some v in ps.volumes; v.kind == "hostPath" }`,
+			want: "v",
+		},
+		"every": {
+			rule: `deny contains {"code": "c", "msg": "all named"} if every ps in input.workload.podSets { ps.name != "" }`,
+			want: "all named",
+		},
+		"an element bound to another variable": {
+			rule: `deny contains {"code": "c", "msg": x.images[0]} if { some ps in input.workload.podSets; x := ps; x.name == "a" }`,
+			want: "x",
+		},
+		"a key from a variable": {
+			rule: `deny contains {"code": "c", "msg": input.workload.podSets[i].images[0]} if { some i; input.workload.podSets[i].name == "a" }`,
+			want: "x",
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			b := mustLoad(t, map[string]string{"t.rego": "package quartermaster.t\n\n" + tc.rule + "\n"})
+			in := teamInput("x", "ml")
+			in.Workload.PodSets = []PodSet{
+				{Name: "a", Images: []string{"x"}, Volumes: []Volume{{Name: "v", Kind: "hostPath"}}},
+				{Name: "b"},
+			}
+			d, err := b.Evaluate(context.Background(), in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(d.Violations) != 1 || d.Violations[0].Msg != tc.want {
+				t.Errorf("violations %+v, want one with msg %q", d.Violations, tc.want)
+			}
+		})
+	}
+}
