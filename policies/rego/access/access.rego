@@ -87,12 +87,13 @@ team_models := models_by_team[team]
 restrict contains model_restriction[team]
 
 deny contains {"code": "access-gpu-model", "msg": msg} if {
-	count(team_models) > 0
 	count(input.workload.gpuModels) > 0
-	count({m | some m in input.workload.gpuModels; m in team_models}) == 0
+	models := models_by_team[team]
+	count(models) > 0
+	count({m | some m in input.workload.gpuModels; m in models}) == 0
 	msg := sprintf(
 		"team %s may not use GPU model %s (allowed: %s)",
-		[team, concat(",", input.workload.gpuModels), concat(",", sort(team_models))],
+		[team, concat(",", input.workload.gpuModels), concat(",", sort(models))],
 	)
 }
 

@@ -132,6 +132,11 @@ test_large_mixed_request_restricted_below_top_tier if {
 	{"field": "gpuModel", "allowed": ["A100"], "reason": "32 on-demand GPUs of top-tier models (H100,H200) need membership of ml-platform"} in r.restrict
 }
 
+test_large_any_model_unknown_team_denied if {
+	r := run(wl({"team": "marketing", "gpuModels": [], "totalGPUs": 32}))
+	codes(r.deny) == {"access-unknown-team", "access-top-tier-group"}
+}
+
 test_large_any_model_uses_team_models if {
 	r := run(wl({"gpuModels": [], "totalGPUs": 32}))
 	count(r.deny) == 0
