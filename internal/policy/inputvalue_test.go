@@ -165,9 +165,14 @@ func TestInputFieldsNested(t *testing.T) {
 		t.Fatal(err)
 	}
 	for path, want := range map[string]bool{
-		"workload.team": true, "workload.podSets[0].name": true, "object.metadata.name": true,
+		"workload.team":              true,
+		"workload.podSets[0].name":   true,
+		"object.metadata.name":       true,
 		"workload.podSets[0].images": false,
-		"workload.kind":              false, "object.kind": false, "object.metadata.uid": false, "namespace": false,
+		"workload.kind":              false,
+		"object.kind":                false,
+		"object.metadata.uid":        false,
+		"namespace":                  false,
 	} {
 		ref := ast.MustParseRef("input." + path)
 		_, err := v.Find(ref[1:])
