@@ -67,8 +67,9 @@ func run(ctx context.Context, cfg *Config, stderr io.Writer) error {
 		// The live heap is small (catalog, caches, buffers) and garbage is
 		// per request, so collecting at 4× the live heap instead of 2×
 		// trades a few MiB for a large share of GC CPU, which is a seventh
-		// of a Gatekeeper webhook's. GOGC (and GOMEMLIMIT) still override.
-		debug.SetGCPercent(400)
+		// of a Gatekeeper webhook's, and for the latency tail of policy
+		// evaluation (policy.GCPercent). GOGC (and GOMEMLIMIT) still override.
+		debug.SetGCPercent(policy.GCPercent)
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

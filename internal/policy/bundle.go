@@ -15,7 +15,6 @@ import (
 	"sync/atomic"
 
 	"github.com/open-policy-agent/opa/v1/ast"
-	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/storage"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
 	"sigs.k8s.io/yaml"
@@ -72,15 +71,22 @@ type Bundle struct {
 	phase1, phase2 *preparedQuery
 	// fields are the input fields the rules read (see inputValue).
 	fields *inputFields
+	// folded counts the rules evaluated at load (see fold.go).
+	folded int
 	modes  modeTable
 	exempt namespaceMatcher
 }
 
 // preparedQuery is one compiled query reading a list of (package, rule)
-// results into variables.
+// results into variables. It is evaluated with topdown directly: the rego
+// package's per-evaluation context, metrics and result conversion cost
+// more allocations than the smaller rules of a bundle.
 type preparedQuery struct {
-	query rego.PreparedEvalQuery
-	slots []slot
+	body          ast.Body
+	queryCompiler ast.QueryCompiler
+	compiler      *ast.Compiler
+	store         storage.Store
+	slots         []slot
 }
 
 type slot struct {
@@ -357,6 +363,17 @@ func (b *Bundle) prepare(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	store := b.store()
+	// The request queries run over the modules with their input-free rules
+	// folded into constants (see fold.go), compiled here, once per bundle.
+	if folded, n, err := fold(ctx, compiler, store, b.modules); err != nil {
+		return err
+	} else if n > 0 {
+		c := ast.NewCompiler().WithEnablePrintStatements(false)
+		if c.Compile(folded); !c.Failed() {
+			compiler, b.folded = c, n
+		}
+	}
 	b.fields = readInputFields(compiler.Modules)
 	type pkgInfo struct {
 		rules          map[string]bool
@@ -415,7 +432,6 @@ func (b *Bundle) prepare(ctx context.Context) error {
 	if len(s1) == 0 && len(s2) == 0 {
 		return fmt.Errorf("policy bundle defines no deny, warn, restrict or require rule in a quartermaster.* package")
 	}
-	store := b.store()
 	if b.phase1, err = prepareSlots(ctx, compiler, store, s1); err != nil {
 		return err
 	}
@@ -433,22 +449,17 @@ func prepareSlots(ctx context.Context, compiler *ast.Compiler, store storage.Sto
 	for i, s := range slots {
 		parts[i] = s.v + " = data." + s.pkg + "." + s.name
 	}
-	q := strings.Join(parts, "; ")
-	pq, err := rego.New(
-		rego.Query(q),
-		rego.Compiler(compiler),
-		rego.Store(store),
-		rego.SetRegoVersion(ast.RegoV1),
-		// A built-in error (to_number on garbage, a bad regex) must fail
-		// the evaluation, and so the admission, rather than quietly make a
-		// deny rule undefined.
-		rego.StrictBuiltinErrors(true),
-	).PrepareForEval(ctx)
+	body, err := ast.ParseBodyWithOpts(strings.Join(parts, "; "), ast.ParserOptions{RegoVersion: ast.RegoV1})
+	if err != nil {
+		return nil, fmt.Errorf("preparing policy query: %w", err)
+	}
+	qc := compiler.QueryCompiler()
+	compiled, err := qc.Compile(body)
 	if err != nil {
 		return nil, fmt.Errorf("preparing policy query: %w", err)
 	}
 	compilations.Add(1)
-	return &preparedQuery{query: pq, slots: slots}, nil
+	return &preparedQuery{body: compiled, queryCompiler: qc, compiler: compiler, store: store, slots: slots}, nil
 }
 
 // ReadFiles reads a bundle's files from fsys as Load does, for callers that

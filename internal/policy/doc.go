@@ -5,7 +5,11 @@
 // A Bundle is compiled once into prepared queries; evaluating it per request
 // only converts the Input to an AST value and runs the prepared plan, so no
 // parsing or compilation ever happens on the request path (Compilations
-// counts them, and a benchmark checks it stays still).
+// counts them, and a benchmark checks it stays still). Load also does what
+// does not depend on the request: rules that read no input are evaluated
+// there and the queries see them as constants (fold.go), and the input
+// paths the rules read are collected so that a request converts only those
+// (inputvalue.go).
 //
 // Evaluation has two phases because budget rules need the price of the
 // placement that the restrictions of every other rule lead to:

@@ -3,6 +3,7 @@ package policy
 import (
 	"context"
 	"flag"
+	"fmt"
 	"os"
 	"reflect"
 	"slices"
@@ -336,5 +337,42 @@ func typicalInput() *Input {
 		},
 		Object: map[string]any{"apiVersion": "kubeflow.org/v1", "kind": "PyTorchJob",
 			"metadata": map[string]any{"name": "llm", "namespace": "research"}},
+	}
+}
+
+// One bundle serves concurrent requests: the queries, the store and the
+// folded constants are shared, each evaluation's state is its own (run
+// with -race).
+func TestConcurrentEvaluations(t *testing.T) {
+	b := loadLibrary(t)
+	want, err := b.Evaluate(context.Background(), typicalInput())
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			for range 20 {
+				in := typicalInput()
+				d, err := b.Evaluate(context.Background(), in)
+				if err == nil && !reflect.DeepEqual(d, want) {
+					err = fmt.Errorf("decision %+v, want %+v", d, want)
+				}
+				if err == nil {
+					in.Placement = typicalPlacement()
+					_, err = b.EvaluatePlaced(context.Background(), in)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
 	}
 }

@@ -63,8 +63,7 @@ var (
 )
 
 // keepTerm hands results back as the AST terms evaluation produced: the
-// default turns every set and object into Go maps and slices first, only
-// for run to take them apart again.
+// default turns every set and object into Go maps and slices first.
 func keepTerm(t *ast.Term, _ *rego.EvalContext) (any, error) { return t, nil }
 
 func (b *Bundle) run(ctx context.Context, q *preparedQuery, in *Input, d *Decision) error {
@@ -82,25 +81,45 @@ func (b *Bundle) run(ctx context.Context, q *preparedQuery, in *Input, d *Decisi
 	cancel := topdown.NewCancel()
 	stop := context.AfterFunc(ctx, cancel.Cancel)
 	defer stop()
-	rs, err := q.query.Eval(ctx,
-		rego.EvalParsedInput(input),
-		rego.EvalGenerateJSON(keepTerm),
-		rego.EvalExternalCancel(cancel),
-		// Nobody reads per-evaluation metrics; the default allocates them.
-		rego.EvalMetrics(metrics.NoOp()),
-	)
+	txn, err := q.store.NewTransaction(ctx)
 	if err != nil {
 		return err
 	}
-	if len(rs) != 1 {
+	defer q.store.Abort(ctx, txn)
+	var result topdown.QueryResult
+	n := 0
+	err = topdown.NewQuery(q.body).
+		WithQueryCompiler(q.queryCompiler).
+		WithCompiler(q.compiler).
+		WithStore(q.store).
+		WithTransaction(txn).
+		WithInput(ast.NewTerm(input)).
+		WithCancel(cancel).
+		WithIndexing(true).
+		WithEarlyExit(true).
+		// A built-in error (to_number on garbage, a bad regex) must fail
+		// the evaluation, and so the admission, rather than quietly make a
+		// deny rule undefined.
+		WithStrictBuiltinErrors(true).
+		// Nobody reads per-evaluation metrics; the default allocates them.
+		WithMetrics(metrics.NoOp()).
+		Iter(ctx, func(qr topdown.QueryResult) error {
+			result = qr
+			n++
+			return nil
+		})
+	if err != nil {
+		return err
+	}
+	if n != 1 {
 		// Every contract rule is a set, so the query always has exactly
 		// one result; anything else is an engine fault.
-		return fmt.Errorf("policy query returned %d results, want 1", len(rs))
+		return fmt.Errorf("policy query returned %d results, want 1", n)
 	}
 	var restr placement.Restrictions
 	restricted := false
 	for _, s := range q.slots {
-		t, _ := rs[0].Bindings[s.v].(*ast.Term)
+		t := result[ast.Var(s.v)]
 		if t == nil {
 			return fmt.Errorf("data.%s.%s: no result", s.pkg, s.name)
 		}

@@ -61,7 +61,7 @@ func TestInputFieldsRulesSee(t *testing.T) {
 	}
 }
 
-func sortedKeys(m map[string]bool) []string {
+func sortedKeys[V any](m map[string]V) []string {
 	var out []string
 	for k := range m {
 		out = append(out, k)
@@ -148,5 +148,96 @@ func TestRestrictAllowedSet(t *testing.T) {
 	}
 	if d.Restrictions == nil || !reflect.DeepEqual(d.Restrictions.Regions, []string{"a", "b"}) {
 		t.Errorf("restrictions %+v, want regions [a b]", d.Restrictions)
+	}
+}
+
+// Below the top level too, only what rules name is converted: a field read
+// by name, and of the elements of a list they iterate, what they read.
+func TestInputFieldsNested(t *testing.T) {
+	b := mustLoad(t, map[string]string{"t.rego": "package quartermaster.t\n\n" +
+		`deny contains {"code": "c", "msg": concat(" ", [input.workload.team, input.object.metadata.name, ps.name])} if some ps in input.workload.podSets` + "\n"})
+	in := teamInput("x", "ml")
+	in.Workload.Kind = "Job"
+	in.Workload.PodSets = []PodSet{{Name: "w", Images: []string{"i"}}}
+	in.Object = map[string]any{"kind": "Job", "metadata": map[string]any{"name": "j", "uid": "u"}}
+	v, err := b.inputValue(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]bool{
+		"workload.team":              true,
+		"workload.podSets[0].name":   true,
+		"object.metadata.name":       true,
+		"workload.podSets[0].images": false,
+		"workload.kind":              false,
+		"object.kind":                false,
+		"object.metadata.uid":        false,
+		"namespace":                  false,
+	} {
+		ref := ast.MustParseRef("input." + path)
+		_, err := v.Find(ref[1:])
+		if got := err == nil; got != want {
+			t.Errorf("input.%s converted: %v, want %v", path, got, want)
+		}
+	}
+	d, err := b.Evaluate(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Violations) != 1 || d.Violations[0].Msg != "x j w" {
+		t.Errorf("violations %+v, want one: x j w", d.Violations)
+	}
+}
+
+// However rules use what they iterate, they see it as if the whole input
+// were converted.
+func TestInputSelectionInvisible(t *testing.T) {
+	tests := map[string]struct{ rule, want string }{
+		"an unused iteration variable": {
+			rule: `deny contains {"code": "c", "msg": sprintf("%d", [count([1 | some ps in input.workload.podSets])])} if true`,
+			want: "2",
+		},
+		"an element passed to a function": {
+			rule: "first_image(ps) := ps.images[0]\n\n" +
+				`deny contains {"code": "c", "msg": first_image(ps)} if { some ps in input.workload.podSets; ps.name == "a" }`,
+			want: "x",
+		},
+		"an element read whole": {
+			rule: `deny contains {"code": "c", "msg": sprintf("%d", [count(object.keys(ps))])} if { some ps in input.workload.podSets; ps.name == "b" }`,
+			want: "9", // name, replicas, gpusPerReplica, cpuMilli, memoryBytes, serviceAccount, hostNetwork, hostPID, privileged
+		},
+		"nested iteration": {
+			rule: `deny contains {"code": "c", "msg": v.name} if { some ps in input.workload.podSets; some v in ps.volumes; v.kind == "hostPath" }`,
+			want: "v",
+		},
+		"every": {
+			rule: `deny contains {"code": "c", "msg": "all named"} if every ps in input.workload.podSets { ps.name != "" }`,
+			want: "all named",
+		},
+		"an element bound to another variable": {
+			rule: `deny contains {"code": "c", "msg": x.images[0]} if { some ps in input.workload.podSets; x := ps; x.name == "a" }`,
+			want: "x",
+		},
+		"a key from a variable": {
+			rule: `deny contains {"code": "c", "msg": input.workload.podSets[i].images[0]} if { some i; input.workload.podSets[i].name == "a" }`,
+			want: "x",
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			b := mustLoad(t, map[string]string{"t.rego": "package quartermaster.t\n\n" + tc.rule + "\n"})
+			in := teamInput("x", "ml")
+			in.Workload.PodSets = []PodSet{
+				{Name: "a", Images: []string{"x"}, Volumes: []Volume{{Name: "v", Kind: "hostPath"}}},
+				{Name: "b"},
+			}
+			d, err := b.Evaluate(context.Background(), in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(d.Violations) != 1 || d.Violations[0].Msg != tc.want {
+				t.Errorf("violations %+v, want one with msg %q", d.Violations, tc.want)
+			}
+		})
 	}
 }

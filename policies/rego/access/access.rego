@@ -6,14 +6,12 @@
 #   and sizes, and large on-demand top-tier requests only from allowed groups.
 package quartermaster.access
 
-team := object.get(input.workload, "team", "")
+default team := ""
 
-team_config := data.config.teams[team]
-
-thresholds := data.config.thresholds
+team := input.workload.team
 
 deny contains {"code": "access-unknown-team", "msg": msg} if {
-	not team_config
+	not data.config.teams[team]
 	msg := unknown_team_msg
 }
 
@@ -21,23 +19,14 @@ unknown_team_msg := "the workload names no team: add the annotation quartermaste
 
 else := sprintf("team %q is not known: known teams are %s", [team, concat(", ", sort(object.keys(data.config.teams)))])
 
-# qualified turns an image reference into registry/path form.
-qualified(image) := image if {
-	contains(image, "/")
-	registry_like(split(image, "/")[0])
-}
+# qualified turns an image reference into registry/path form. The first
+# path segment names a registry when it holds a "." or a ":" or is
+# localhost; one regex.match does what a split and a helper per test would.
+qualified(image) := image if regex.match(`^([^/]*[.:][^/]*|localhost)/`, image)
 
-else := concat("", ["docker.io/", image]) if {
-	contains(image, "/")
-}
+else := concat("", ["docker.io/", image]) if contains(image, "/")
 
 else := concat("", ["docker.io/library/", image])
-
-registry_like(host) if contains(host, ".")
-
-registry_like(host) if contains(host, ":")
-
-registry_like("localhost")
 
 deny contains {"code": "access-registry", "msg": msg} if {
 	some ps in input.workload.podSets
@@ -52,19 +41,19 @@ deny contains {"code": "access-registry", "msg": msg} if {
 
 deny contains {"code": "access-privileged", "msg": msg} if {
 	some ps in input.workload.podSets
-	ps.privileged
+	ps.privileged == true
 	msg := sprintf("pod set %s runs a privileged container: GPU workloads may not", [ps.name])
 }
 
 deny contains {"code": "access-host-network", "msg": msg} if {
 	some ps in input.workload.podSets
-	ps.hostNetwork
+	ps.hostNetwork == true
 	msg := sprintf("pod set %s uses hostNetwork: GPU workloads may not", [ps.name])
 }
 
 deny contains {"code": "access-host-pid", "msg": msg} if {
 	some ps in input.workload.podSets
-	ps.hostPID
+	ps.hostPID == true
 	msg := sprintf("pod set %s uses hostPID: GPU workloads may not", [ps.name])
 }
 
@@ -81,42 +70,46 @@ deny contains {"code": "access-default-service-account", "msg": msg} if {
 	msg := sprintf("pod set %s runs as the default service account: set serviceAccountName to the workload's own", [ps.name])
 }
 
-team_models := {m | some m in team_config.gpuModels}
+# Tables keyed by team read only data, so the engine evaluates them once per
+# bundle, at load: a request pays for one lookup (see "Writing fast rules").
+models_by_team := {t: {m | some m in cfg.gpuModels} | some t, cfg in data.config.teams}
 
-restrict contains {"field": "gpuModel", "allowed": sort(team_models), "reason": reason} if {
-	count(team_models) > 0
-	reason := sprintf("team %s may use GPU models %s", [team, concat(",", sort(team_models))])
+model_restriction := {t: {"field": "gpuModel", "allowed": sort(models), "reason": reason} |
+	some t, models in models_by_team
+	count(models) > 0
+	reason := sprintf("team %s may use GPU models %s", [t, concat(",", sort(models))])
 }
 
+default team_models := set()
+
+team_models := models_by_team[team]
+
+restrict contains model_restriction[team]
+
 deny contains {"code": "access-gpu-model", "msg": msg} if {
-	count(team_models) > 0
 	count(input.workload.gpuModels) > 0
-	count({m | some m in input.workload.gpuModels; m in team_models}) == 0
+	models := models_by_team[team]
+	count(models) > 0
+	count({m | some m in input.workload.gpuModels; m in models}) == 0
 	msg := sprintf(
 		"team %s may not use GPU model %s (allowed: %s)",
-		[team, concat(",", input.workload.gpuModels), concat(",", sort(team_models))],
+		[team, concat(",", input.workload.gpuModels), concat(",", sort(models))],
 	)
 }
 
 deny contains {"code": "access-max-gpus", "msg": msg} if {
-	input.workload.totalGPUs > team_config.maxGPUs
+	input.workload.totalGPUs > data.config.teams[team].maxGPUs
 	msg := sprintf(
 		"the workload asks for %v GPUs; team %s may use at most %v per workload",
-		[input.workload.totalGPUs, team, team_config.maxGPUs],
+		[input.workload.totalGPUs, team, data.config.teams[team].maxGPUs],
 	)
 }
 
-top_tier := {m | some m in thresholds.topTierGPUs}
-
-# A large on-demand request: many GPUs, and spot capacity not acceptable.
-large_on_demand if {
-	not input.workload.interruptible
-	input.workload.totalGPUs >= thresholds.largeRequestGPUs
-}
+top_tier := {m | some m in data.config.thresholds.topTierGPUs}
 
 authorised if {
 	some g in input.request.groups
-	g in thresholds.topTierGroups
+	g in data.config.thresholds.topTierGroups
 }
 
 # candidate_models are the models the workload could land on.
@@ -128,18 +121,22 @@ below_top := candidate_models - top_tier
 
 large_msg := sprintf(
 	"%v on-demand GPUs of top-tier models (%s) need membership of %s",
-	[input.workload.totalGPUs, concat(",", sort(top_tier)), concat(" or ", thresholds.topTierGroups)],
+	[input.workload.totalGPUs, concat(",", sort(top_tier)), concat(" or ", data.config.thresholds.topTierGroups)],
 )
 
 deny contains {"code": "access-top-tier-group", "msg": msg} if {
-	large_on_demand
+	# A large on-demand request: many GPUs, and spot capacity not acceptable.
+	input.workload.totalGPUs >= data.config.thresholds.largeRequestGPUs
+	not input.workload.interruptible
 	not authorised
 	count(below_top) == 0
 	msg := sprintf("%s: ask for other models, mark the workload interruptible, or ask a member to submit it", [large_msg])
 }
 
 restrict contains {"field": "gpuModel", "allowed": sort(below_top), "reason": large_msg} if {
-	large_on_demand
+	# A large on-demand request: many GPUs, and spot capacity not acceptable.
+	input.workload.totalGPUs >= data.config.thresholds.largeRequestGPUs
+	not input.workload.interruptible
 	not authorised
 	count(below_top) > 0
 }

@@ -56,6 +56,13 @@ test_missing_team_denied if {
 	contains(f.msg, "quartermaster.io/team")
 }
 
+test_absent_team_denied if {
+	r := run(object.remove(wl({}), ["team"]))
+	codes(r.deny) == {"access-unknown-team"}
+	some f in r.deny
+	contains(f.msg, "quartermaster.io/team")
+}
+
 test_registries if {
 	allowed := ["ghcr.io/example/x:1", "busybox", "rayproject/ray:2", "localhost/x", "registry:5000/y"]
 	every image in allowed {
@@ -123,6 +130,11 @@ test_large_mixed_request_restricted_below_top_tier if {
 	r := run(wl({"gpuModels": ["H100", "A100"], "totalGPUs": 32}))
 	count(r.deny) == 0
 	{"field": "gpuModel", "allowed": ["A100"], "reason": "32 on-demand GPUs of top-tier models (H100,H200) need membership of ml-platform"} in r.restrict
+}
+
+test_large_any_model_unknown_team_denied if {
+	r := run(wl({"team": "marketing", "gpuModels": [], "totalGPUs": 32}))
+	codes(r.deny) == {"access-unknown-team", "access-top-tier-group"}
 }
 
 test_large_any_model_uses_team_models if {

@@ -7,11 +7,23 @@
 #   compliant placement fits the budget. Warn above a fraction of a cap.
 package quartermaster.budget
 
-team := object.get(input.workload, "team", "")
+default team := ""
+
+team := input.workload.team
 
 budget := data.config.teams[team].budget
 
-fraction := data.config.thresholds.budgetWarnFraction
+# The warning thresholds per team read only data, so the engine evaluates
+# them once per bundle, at load, rather than multiply on every request.
+price_warn_at := {t: warn_at |
+	some t, cfg in data.config.teams
+	warn_at := data.config.thresholds.budgetWarnFraction * cfg.budget.maxPricePerHour
+}
+
+cost_warn_at := {t: warn_at |
+	some t, cfg in data.config.teams
+	warn_at := data.config.thresholds.budgetWarnFraction * cfg.budget.maxEstimatedCost
+}
 
 # usd formats an amount as dollars and cents; sprintf's %.2f would not
 # accept the integral numbers Rego keeps whole amounts as.
@@ -34,7 +46,7 @@ deny contains {"code": "budget-price-per-hour", "msg": msg} if {
 
 warn contains {"code": "budget-price-per-hour", "msg": msg} if {
 	input.placement.pricePerHour <= budget.maxPricePerHour
-	input.placement.pricePerHour > fraction * budget.maxPricePerHour
+	input.placement.pricePerHour > price_warn_at[team]
 	msg := sprintf(
 		"%s costs %s/h: %d%% of team %s's cap of %s/h",
 		[where, usd(input.placement.pricePerHour), percent(input.placement.pricePerHour, budget.maxPricePerHour), team, usd(budget.maxPricePerHour)],
@@ -51,7 +63,7 @@ deny contains {"code": "budget-estimated-cost", "msg": msg} if {
 
 warn contains {"code": "budget-estimated-cost", "msg": msg} if {
 	input.placement.estimatedCost <= budget.maxEstimatedCost
-	input.placement.estimatedCost > fraction * budget.maxEstimatedCost
+	input.placement.estimatedCost > cost_warn_at[team]
 	msg := sprintf(
 		"estimated cost %s is %d%% of team %s's cap of %s per workload",
 		[usd(input.placement.estimatedCost), percent(input.placement.estimatedCost, budget.maxEstimatedCost), team, usd(budget.maxEstimatedCost)],

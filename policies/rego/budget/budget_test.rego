@@ -26,6 +26,12 @@ test_within_budget if {
 	count(r.warn) == 0
 }
 
+test_no_team_no_budget if {
+	r := run({"workload": {}, "placement": placed(500, 50000).placement})
+	count(r.deny) == 0
+	count(r.warn) == 0
+}
+
 test_price_over_cap_denied if {
 	r := run(placed(120, 500))
 	codes(r.deny) == {"budget-price-per-hour"}
