@@ -6,6 +6,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
+	"math"
+	"slices"
 	"net/http"
 	"strings"
 	"testing"
@@ -15,29 +18,52 @@ import (
 	"github.com/prometheus/common/model"
 )
 
-// histogramTotals is the summed count and sum of the histogram series named
-// name whose labels include every pair of match, from Prometheus text.
-type histogramTotals struct {
-	count uint64
-	sum   float64
+// histogram is the summed cumulative buckets, count and sum of the series of
+// one Prometheus histogram that match some labels.
+type histogram struct {
+	count   uint64
+	sum     float64
+	buckets map[float64]uint64 // upper bound → cumulative count
 }
 
-// mean is the mean of the observations between before and h, in seconds.
-func (h histogramTotals) meanSince(before histogramTotals) float64 {
-	if h.count <= before.count {
+// since is what was observed between before and h.
+func (h histogram) since(before histogram) histogram {
+	d := histogram{count: h.count - before.count, sum: h.sum - before.sum, buckets: map[float64]uint64{}}
+	for le, n := range h.buckets {
+		d.buckets[le] = n - before.buckets[le]
+	}
+	return d
+}
+
+// quantile estimates the q-quantile in seconds by linear interpolation
+// within the bucket that holds it, as PromQL's histogram_quantile does.
+func (h histogram) quantile(q float64) float64 {
+	if h.count == 0 {
 		return 0
 	}
-	return (h.sum - before.sum) / float64(h.count-before.count)
+	bounds := slices.Sorted(maps.Keys(h.buckets))
+	rank := q * float64(h.count)
+	lower, below := 0.0, uint64(0)
+	for _, le := range bounds {
+		if n := h.buckets[le]; float64(n) >= rank && !math.IsInf(le, 1) {
+			if n == below {
+				return le
+			}
+			return lower + (le-lower)*(rank-float64(below))/float64(n-below)
+		}
+		lower, below = le, h.buckets[le]
+	}
+	return lower // in the +Inf bucket: the largest finite bound
 }
 
-func parseHistogram(t *testing.T, text, name string, match map[string]string) histogramTotals {
+func parseHistogram(t *testing.T, text, name string, match map[string]string) histogram {
 	t.Helper()
 	parser := expfmt.NewTextParser(model.UTF8Validation)
 	families, err := parser.TextToMetricFamilies(strings.NewReader(text))
 	if err != nil {
 		t.Fatalf("parsing metrics: %v", err)
 	}
-	var h histogramTotals
+	h := histogram{buckets: map[float64]uint64{}}
 	fam := families[name]
 	if fam == nil {
 		return h
@@ -48,6 +74,9 @@ func parseHistogram(t *testing.T, text, name string, match map[string]string) hi
 		}
 		h.count += m.GetHistogram().GetSampleCount()
 		h.sum += m.GetHistogram().GetSampleSum()
+		for _, b := range m.GetHistogram().GetBucket() {
+			h.buckets[b.GetUpperBound()] += b.GetCumulativeCount()
+		}
 	}
 	return h
 }
