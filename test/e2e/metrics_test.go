@@ -8,8 +8,8 @@ import (
 	"io"
 	"maps"
 	"math"
-	"slices"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
