@@ -138,7 +138,8 @@ func TestStandaloneServes(t *testing.T) {
 	var stderr bytes.Buffer
 	go func() { done <- execute(ctx, args, &stderr, run) }()
 
-	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	// A client that would speak HTTP/2 if offered, as the API server would.
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{ForceAttemptHTTP2: true, TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
 	base := "https://127.0.0.1:" + strconv.Itoa(port)
 	var resp *http.Response
 	var err error
@@ -165,6 +166,9 @@ func TestStandaloneServes(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || !strings.Contains(string(body), `"uid":"e2e-1","allowed":true,"patch":`) {
 		t.Fatalf("mutate: %d %s", resp.StatusCode, body)
+	}
+	if resp.ProtoMajor != 1 {
+		t.Errorf("the webhook spoke %s without --enable-http2", resp.Proto)
 	}
 	// The same Job from an unapproved registry: the access policy denies it.
 	denied := strings.NewReplacer(`"uid":"e2e-1"`, `"uid":"e2e-2"`, "ghcr.io/example/train:1", "docker.io/someone/miner:1").Replace(job)

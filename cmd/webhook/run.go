@@ -143,9 +143,13 @@ func run(ctx context.Context, cfg *Config, stderr io.Writer) error {
 	}
 	go certs.Start(ctx)
 
+	protocols := new(http.Protocols)
+	protocols.SetHTTP1(true)
+	protocols.SetHTTP2(cfg.EnableHTTP2)
 	servers := []*http.Server{{
-		Addr:    net.JoinHostPort(cfg.BindAddress, strconv.Itoa(cfg.Port)),
-		Handler: mux,
+		Addr:      net.JoinHostPort(cfg.BindAddress, strconv.Itoa(cfg.Port)),
+		Handler:   mux,
+		Protocols: protocols,
 		// TLS 1.2 is the floor the API server and every supported client
 		// speak; 1.3 is negotiated when both sides have it.
 		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: certs.GetCertificate},
