@@ -107,7 +107,7 @@ func fold(ctx context.Context, compiler *ast.Compiler, store storage.Store, modu
 	ok := map[string]bool{}
 	for _, m := range compiler.Modules {
 		for _, r := range m.Rules {
-			path := r.Path().GroundPrefix()
+			path := r.Ref().GroundPrefix()
 			key := path.String()
 			s := sets[key]
 			if s == nil {
@@ -165,7 +165,7 @@ func fold(ctx context.Context, compiler *ast.Compiler, store storage.Store, modu
 		c := m.Copy()
 		kept := c.Rules[:0]
 		for _, r := range c.Rules {
-			key := r.Path().GroundPrefix().String()
+			key := r.Ref().GroundPrefix().String()
 			v, folded := values[key]
 			if !folded {
 				kept = append(kept, r)
