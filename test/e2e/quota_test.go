@@ -129,9 +129,11 @@ func evalPlacement(t *testing.T, manifest, catalog, quota, usage string) decisio
 
 // TestQuotaNextRegion: once a region's quota is consumed by running pods,
 // the next gang goes to the next cheapest region. The webhook runs with a
-// quota for (cloud, region A, A10G) that fits exactly one gang; gang 1 is
-// placed in A and its pods run there; the webhook's informers count them,
-// and gang 2 is placed in the next cheapest region B, where its pods run.
+// quota for (cloud, region A, A10G) that fits exactly two gangs. Gang 1 is
+// placed in A and its pods run there. Gang 2 is placed in A too, but its
+// pods are held back from scheduling (a scheduling gate): the informers
+// count them where their node affinity pins them, not only once bound. So
+// gang 3 is placed in the next cheapest region B, where its pods run.
 func TestQuotaNextRegion(t *testing.T) {
 	const ns = "wh-quota"
 	dir := t.TempDir()
@@ -154,19 +156,21 @@ func TestQuotaNextRegion(t *testing.T) {
 	noUsage := write("no-usage.yaml", "usage: []\n")
 	a := evalPlacement(t, manifest, catalog, noQuota, noUsage)
 	offerA := fmt.Sprintf("%s,%s=%s,%s=%s,%s=%s", fakeSelector, cloudLabel, a.Cloud, regionLabel, a.Region, productLabel, a.GPUModel)
-	// The quota fits what already runs there (nothing, normally) plus exactly one gang.
+	// The quota fits what already runs there (nothing, normally) plus exactly two gangs.
 	held := settledUsage(t, offerA)
-	quotaYAML := fmt.Sprintf("quotas:\n  - {cloud: %s, region: %s, gpuModel: %s, gpus: %d}\n", a.Cloud, a.Region, a.GPUModel, held+quotaGangPods)
+	quotaYAML := fmt.Sprintf("quotas:\n  - {cloud: %s, region: %s, gpuModel: %s, gpus: %d}\n", a.Cloud, a.Region, a.GPUModel, held+2*quotaGangPods)
 	quota := write("quota.yaml", quotaYAML)
 	usageYAML := func(gpus int) string {
 		return write(fmt.Sprintf("usage-%d.yaml", gpus),
 			fmt.Sprintf("usage:\n  - {cloud: %s, region: %s, gpuModel: %s, gpus: %d}\n", a.Cloud, a.Region, a.GPUModel, gpus))
 	}
-	// What qm decides under that quota: A while it has room, B once one gang holds it.
+	// What qm decides under that quota: A while it has room, B once two gangs hold it.
 	wantA := evalPlacement(t, manifest, catalog, quota, usageYAML(held))
-	wantB := evalPlacement(t, manifest, catalog, quota, usageYAML(held+quotaGangPods))
-	if wantA.Cloud != a.Cloud || wantA.Region != a.Region {
-		t.Fatalf("qm eval: with room in the quota the gang goes to %s/%s, not %s/%s", wantA.Cloud, wantA.Region, a.Cloud, a.Region)
+	wantB := evalPlacement(t, manifest, catalog, quota, usageYAML(held+2*quotaGangPods))
+	for _, used := range []int{held, held + quotaGangPods} {
+		if got := evalPlacement(t, manifest, catalog, quota, usageYAML(used)); got.Cloud != a.Cloud || got.Region != a.Region {
+			t.Fatalf("qm eval: with %d GPUs used, room for a gang left, it goes to %s/%s, not %s/%s", used, got.Cloud, got.Region, a.Cloud, a.Region)
+		}
 	}
 	if wantB.Cloud == a.Cloud && wantB.Region == a.Region {
 		t.Fatalf("qm eval: with %s/%s's quota used up the gang still goes there", a.Cloud, a.Region)
@@ -174,17 +178,22 @@ func TestQuotaNextRegion(t *testing.T) {
 	if wantB.PricePerHour < wantA.PricePerHour {
 		t.Fatalf("qm eval: region B (%s, $%.4f/h) is cheaper than A (%s, $%.4f/h)", wantB.Region, wantB.PricePerHour, wantA.Region, wantA.PricePerHour)
 	}
-	t.Logf("quota: %s/%s %s ≤ %d GPUs (%d already held); qm eval: gang 1 → %s/%s $%.4f/h, then gang 2 → %s/%s $%.4f/h",
-		a.Cloud, a.Region, a.GPUModel, held+quotaGangPods, held, wantA.Cloud, wantA.Region, wantA.PricePerHour, wantB.Cloud, wantB.Region, wantB.PricePerHour)
+	t.Logf("quota: %s/%s %s ≤ %d GPUs (%d already held); qm eval: gangs 1 and 2 → %s/%s $%.4f/h, then gang 3 → %s/%s $%.4f/h",
+		a.Cloud, a.Region, a.GPUModel, held+2*quotaGangPods, held, wantA.Cloud, wantA.Region, wantA.PricePerHour, wantB.Cloud, wantB.Region, wantB.PricePerHour)
 
 	installAdmission(t, webhookPort(7), "Fail", catalog, "--quota="+quota)
 	namespace(t, ns, "embeddings")
 
 	// place applies a gang through the webhook and waits for its pods to run
 	// on nodes of the offer it was placed on.
-	place := func(name string, want decision) {
+	// A gated gang's pods are created but never scheduled: placed, not bound.
+	place := func(name string, want decision, gated bool) {
 		t.Helper()
-		kubectlIn(t, keepRunning(t, jobJSON(t, gang(name))), "apply", "-f", "-").must(t, "kubectl apply "+name)
+		manifest := keepRunning(t, jobJSON(t, gang(name)))
+		if gated {
+			manifest = withSchedulingGate(t, manifest)
+		}
+		kubectlIn(t, manifest, "apply", "-f", "-").must(t, "kubectl apply "+name)
 		var obj placedObject
 		getJSON(t, &obj, "job", name, "-n", ns)
 		d := decisionOf(t, obj)
@@ -194,13 +203,67 @@ func TestQuotaNextRegion(t *testing.T) {
 				want.InstanceType, want.Cloud, want.Region, want.GPUModel)
 		}
 		checkAffinity(t, name, obj.Spec["template"].(map[string]any)["spec"], d)
+		if gated {
+			waitGated(t, ns, "batch.kubernetes.io/job-name="+name, quotaGangPods)
+			// The webhook sees the pods through a watch and publishes its
+			// view within 50 ms (the informers' debounce); a second is ample.
+			time.Sleep(time.Second)
+			return
+		}
 		waitRunningOn(t, ns, "batch.kubernetes.io/job-name="+name, quotaGangPods, addGangNodes(t, d))
 	}
-	place("gang-1", wantA)
+	place("gang-1", wantA, false)
 	if got, _ := gpuUsage(t, offerA); got != held+quotaGangPods {
 		t.Fatalf("%d GPUs held in %s/%s after gang 1, want %d", got, a.Cloud, a.Region, held+quotaGangPods)
 	}
-	place("gang-2", wantB)
+	place("gang-2", wantA, true)
+	place("gang-3", wantB, false)
+}
+
+// withSchedulingGate adds a scheduling gate to a Job's pod template: its pods
+// are created, and stay Pending without a node.
+func withSchedulingGate(t *testing.T, manifest []byte) []byte {
+	t.Helper()
+	var obj map[string]any
+	if err := json.Unmarshal(manifest, &obj); err != nil {
+		t.Fatal(err)
+	}
+	spec := obj["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)
+	spec["schedulingGates"] = []any{map[string]any{"name": "e2e.quartermaster.io/hold"}}
+	out, err := json.Marshal(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// waitGated waits until want pods match podSelector, all Pending, gated and
+// bound to no node.
+func waitGated(t *testing.T, ns, podSelector string, want int) {
+	t.Helper()
+	eventually(t, 60*time.Second, fmt.Sprintf("%d gated pods %s", want, podSelector), func() error {
+		var list struct {
+			Items []struct {
+				Spec struct {
+					NodeName        string           `json:"nodeName"`
+					SchedulingGates []map[string]any `json:"schedulingGates"`
+				} `json:"spec"`
+				Status struct {
+					Phase string `json:"phase"`
+				} `json:"status"`
+			} `json:"items"`
+		}
+		getJSON(t, &list, "pods", "-n", ns, "-l", podSelector)
+		if len(list.Items) != want {
+			return fmt.Errorf("%d pods", len(list.Items))
+		}
+		for _, p := range list.Items {
+			if p.Spec.NodeName != "" || p.Status.Phase != "Pending" || len(p.Spec.SchedulingGates) == 0 {
+				return fmt.Errorf("a pod is %s on node %q with gates %v", p.Status.Phase, p.Spec.NodeName, p.Spec.SchedulingGates)
+			}
+		}
+		return nil
+	})
 }
 
 // jobJSON reads a manifest as JSON (kubectl, offline).
