@@ -6,8 +6,6 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -233,29 +231,14 @@ func waitRunningOn(t *testing.T, ns, podSelector string, want int, nodeSelector 
 // webhook's metrics port, by "operation/kind/result".
 func requestCounts(t *testing.T, h *hostWebhook) map[string]float64 {
 	t.Helper()
-	resp, err := http.Get(h.metricsURL)
-	if err != nil {
-		t.Fatalf("scraping the webhook's metrics: %v", err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
 	out := map[string]float64{}
-	for _, line := range strings.Split(string(body), "\n") {
-		rest, ok := strings.CutPrefix(line, "quartermaster_webhook_requests_total{")
-		if !ok {
-			continue
-		}
-		labels, value, _ := strings.Cut(rest, "} ")
+	fam := metricFamilies(t, h.metrics(t))["quartermaster_webhook_requests_total"]
+	for _, m := range fam.GetMetric() {
 		l := map[string]string{}
-		for _, kv := range strings.Split(labels, ",") {
-			k, v, _ := strings.Cut(kv, "=")
-			l[k] = strings.Trim(v, `"`)
+		for _, p := range m.GetLabel() {
+			l[p.GetName()] = p.GetValue()
 		}
-		n, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
-		if err != nil {
-			t.Fatalf("metrics line %q: %v", line, err)
-		}
-		out[l["operation"]+"/"+l["kind"]+"/"+l["result"]] += n
+		out[l["operation"]+"/"+l["kind"]+"/"+l["result"]] += m.GetCounter().GetValue()
 	}
 	return out
 }

@@ -5,8 +5,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,43 +25,7 @@ func TestWebhookChaosFailOpen(t *testing.T) {
 	t.Cleanup(func() { kubectl(t, "delete", "serviceaccount", "embeddings", "-n", "kube-system") })
 	ctx := context.Background()
 
-	// The stream, as in TestWebhookChaos: a non-GPU pod in the team
-	// namespace, a GPU and a non-GPU pod in kube-system, every 100 ms.
-	var (
-		stop     atomic.Bool
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		created  int
-		failures []string
-		system   []string
-	)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for i := 0; !stop.Load(); i++ {
-			for _, c := range []struct {
-				ns  string
-				gpu bool
-			}{{ns, false}, {"kube-system", true}, {"kube-system", false}} {
-				name := fmt.Sprintf("stream-%d-%v", i, c.gpu)
-				_, err := cs.CoreV1().Pods(c.ns).Create(ctx, benchPod(name, c.gpu, nil), metav1.CreateOptions{})
-				mu.Lock()
-				created++
-				if err != nil {
-					failures = append(failures, fmt.Sprintf("%s/%s: %v", c.ns, name, err))
-				} else if c.ns == "kube-system" {
-					system = append(system, name)
-				}
-				mu.Unlock()
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	}()
-	t.Cleanup(func() {
-		for _, name := range system {
-			cs.CoreV1().Pods("kube-system").Delete(ctx, name, metav1.DeleteOptions{})
-		}
-	})
+	stream := startCreateStream(t, cs, ns)
 	// createGPU creates a bare GPU pod and reports whether the webhook
 	// placed it (decision annotation and required node affinity).
 	createGPU := func(name string) (placed bool, err error) {
@@ -103,14 +65,7 @@ func TestWebhookChaosFailOpen(t *testing.T) {
 	}
 
 	restart := time.Now()
-	h.start(t)
-	for h.ready() != nil {
-		if time.Since(restart) > 20*time.Second {
-			t.Fatalf("the webhook is not ready 20 s after a restart")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	ready := time.Since(restart)
+	ready := h.restart(t)
 	// Ready, the webhook is in the path again: the next GPU pod is placed.
 	// (With Ignore a pod created while the API server cannot reach it yet
 	// would pass unplaced, so retry until one is placed, within a bound.)
@@ -131,11 +86,7 @@ func TestWebhookChaosFailOpen(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	stop.Store(true)
-	wg.Wait()
-
-	mu.Lock()
-	defer mu.Unlock()
+	created, failures := stream.stop()
 	if len(failures) > 0 {
 		t.Errorf("%d of %d non-GPU or kube-system creates failed during the chaos, e.g. %s", len(failures), created, failures[0])
 	}

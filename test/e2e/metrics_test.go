@@ -35,6 +35,14 @@ func (h histogram) since(before histogram) histogram {
 	return d
 }
 
+// mean is the mean observation in seconds (0 with none).
+func (h histogram) mean() float64 {
+	if h.count == 0 {
+		return 0
+	}
+	return h.sum / float64(h.count)
+}
+
 // quantile estimates the q-quantile in seconds by linear interpolation
 // within the bucket that holds it, as PromQL's histogram_quantile does.
 func (h histogram) quantile(q float64) float64 {
@@ -56,15 +64,21 @@ func (h histogram) quantile(q float64) float64 {
 	return lower // in the +Inf bucket: the largest finite bound
 }
 
-func parseHistogram(t *testing.T, text, name string, match map[string]string) histogram {
+// metricFamilies parses Prometheus text exposition.
+func metricFamilies(t *testing.T, text string) map[string]*dto.MetricFamily {
 	t.Helper()
 	parser := expfmt.NewTextParser(model.UTF8Validation)
 	families, err := parser.TextToMetricFamilies(strings.NewReader(text))
 	if err != nil {
 		t.Fatalf("parsing metrics: %v", err)
 	}
+	return families
+}
+
+func parseHistogram(t *testing.T, text, name string, match map[string]string) histogram {
+	t.Helper()
 	h := histogram{buckets: map[float64]uint64{}}
-	fam := families[name]
+	fam := metricFamilies(t, text)[name]
 	if fam == nil {
 		return h
 	}
