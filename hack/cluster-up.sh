@@ -177,7 +177,7 @@ start_control_plane() {
 		--secure-port="$CONTROLLER_MANAGER_PORT" --node-monitor-grace-period=5m \
 		--service-account-private-key-file="$PKI/sa.key" --root-ca-file="$PKI/ca.crt" \
 		--cluster-signing-cert-file="$PKI/ca.crt" --cluster-signing-key-file="$PKI/ca.key" \
-		--controllers='*,-nodeipam,-service-lb-controller,-cloud-node-lifecycle-controller,-node-route-controller'
+		--controllers='*,-node-ipam-controller'
 	start kwok "$QM_TOOLS_BIN/kwok" --kubeconfig="$KUBECONFIG_FILE" \
 		--manage-all-nodes=false --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
 		--cidr=10.0.0.1/24 --node-ip=10.0.0.1 --server-address="127.0.0.1:$KWOK_PORT" \

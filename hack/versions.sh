@@ -1,24 +1,24 @@
 # shellcheck shell=bash
 # Versions and folders of the local control plane, shared by every hack/ script.
-# Sourced, never run. Change a version here and the next `make tools-cluster` rebuilds only that tool.
+# Sourced, never run.
 
-K8S_VERSION="${K8S_VERSION:-v1.34.4}"     # kube-apiserver, scheduler, controller-manager, kubectl
-ETCD_VERSION="${ETCD_VERSION:-v3.6.16}"
-KWOK_VERSION="${KWOK_VERSION:-v0.8.0}"
-HELM_VERSION="${HELM_VERSION:-v3.22.0}"
+# Versions live in hack/tools/go.mod, the one module all the tools are built from (Renovate and `go get` can bump them
+# there). Read with sed, not `go list -m`, so that sourcing this file never touches the network.
+TOOLS_MODULE="$(cd "$(dirname "${BASH_SOURCE[0]}")/tools" && pwd)"
+tools_version() { sed -n "s#^[[:space:]]*$1 \(v[^ ]*\)\( // indirect\)\{0,1\}\$#\1#p" "$TOOLS_MODULE/go.mod" | head -n 1; }
+K8S_VERSION="$(tools_version k8s.io/kubernetes)"   # kube-apiserver, scheduler, controller-manager, kubectl
+ETCD_VERSION="$(tools_version go.etcd.io/etcd/server/v3)"
+KWOK_VERSION="$(tools_version sigs.k8s.io/kwok)"
+HELM_VERSION="$(tools_version helm.sh/helm/v3)"
 
-# Built tools live outside the worktree, one folder per tool and version, so that every worktree, branch and CI rerun
-# on this machine shares one build (the cold build takes minutes; see docs/operators.md).
+# Built tools live outside the worktree, in one folder per content of hack/tools (go.mod, go.sum, the mains) and Go
+# version, so that every worktree, branch and CI rerun on this machine shares one build (the cold build takes minutes;
+# see docs/operators.md), and any change to the module builds afresh.
 QM_TOOLS_DIR="${QM_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/quartermaster/tools}"
 
 # Each worktree gets a folder of symlinks to the versions it pins: tests and scripts look only here.
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 QM_TOOLS_BIN="${QM_TOOLS_BIN:-$REPO_ROOT/.cache/bin}"
-
-K8S_DIR="$QM_TOOLS_DIR/k8s-$K8S_VERSION"
-ETCD_DIR="$QM_TOOLS_DIR/etcd-$ETCD_VERSION"
-KWOK_DIR="$QM_TOOLS_DIR/kwok-$KWOK_VERSION"
-HELM_DIR="$QM_TOOLS_DIR/helm-$HELM_VERSION"
 
 # The local cluster. Ports are counted from one base so that several clusters (other worktrees, other engineers' tests)
 # can run on one machine side by side: apiserver = base, etcd client = base+1, etcd peer = base+2, etcd metrics =

@@ -36,7 +36,7 @@ func helmBin(t *testing.T) string {
 func helmTemplate(t *testing.T, args ...string) (rendered, error) {
 	t.Helper()
 	cmd := exec.Command(helmBin(t), append([]string{"template", "qm", filepath.Join("..", "..", "charts", "quartermaster"),
-		"--namespace", "qm-system", "--kube-version", "1.34.4"}, args...)...)
+		"--namespace", "qm-system", "--kube-version", "1.37.2"}, args...)...)
 	cmd.Env = append(os.Environ(), "HELM_CACHE_HOME="+t.TempDir(), "HELM_CONFIG_HOME="+t.TempDir(), "HELM_DATA_HOME="+t.TempDir())
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut

@@ -27,7 +27,7 @@ const (
 // restrictedCatalog writes the embedded catalog cut down to the regions the
 // cluster has nodes in, as a residency policy would restrict placement, so
 // that every decision lands where a KWOK node of that offer exists.
-func restrictedCatalog(t *testing.T) string {
+func restrictedCatalog(t testing.TB) string {
 	t.Helper()
 	in, err := os.Open(filepath.Join(cluster.repo, "internal", "costing", "data", "catalog.csv"))
 	if err != nil {
@@ -56,14 +56,14 @@ func restrictedCatalog(t *testing.T) string {
 // startAdmission starts the real webhook on the host with the restricted
 // catalog (and extra flags), installs the chart pointed at it with the
 // default failure policy, and removes both when the test ends.
-func startAdmission(t *testing.T, port int, args ...string) *hostWebhook {
+func startAdmission(t testing.TB, port int, args ...string) *hostWebhook {
 	t.Helper()
 	return installAdmission(t, port, "Fail", restrictedCatalog(t), args...)
 }
 
 // installAdmission is startAdmission with the chart's webhook.failurePolicy
 // and the webhook's catalog chosen by the test.
-func installAdmission(t *testing.T, port int, failurePolicy, catalog string, args ...string) *hostWebhook {
+func installAdmission(t testing.TB, port int, failurePolicy, catalog string, args ...string) *hostWebhook {
 	t.Helper()
 	h := startHostWebhook(t, port, append([]string{"--catalog=" + catalog}, args...)...)
 	chart := filepath.Join(cluster.repo, "charts", "quartermaster")
@@ -105,7 +105,7 @@ type placedObject struct {
 }
 
 // decisionOf reads and decodes the decision annotation of a stored object.
-func decisionOf(t *testing.T, obj placedObject) decision {
+func decisionOf(t testing.TB, obj placedObject) decision {
 	t.Helper()
 	raw := obj.Metadata.Annotations["quartermaster.io/decision"]
 	if raw == "" {
@@ -123,7 +123,7 @@ func decisionOf(t *testing.T, obj placedObject) decision {
 
 // checkAffinity asserts that a stored pod spec carries the required node
 // affinity of the decision.
-func checkAffinity(t *testing.T, what string, podSpec any, d decision) {
+func checkAffinity(t testing.TB, what string, podSpec any, d decision) {
 	t.Helper()
 	b, _ := json.Marshal(podSpec)
 	var spec struct {
@@ -165,7 +165,7 @@ func checkAffinity(t *testing.T, what string, podSpec any, d decision) {
 
 // forNamespace reads a manifest as JSON (kubectl, offline), moves it to ns
 // and keeps its pods Running under KWOK.
-func forNamespace(t *testing.T, file, ns string) []byte {
+func forNamespace(t testing.TB, file, ns string) []byte {
 	t.Helper()
 	out := kubectl(t, "create", "--dry-run=client", "-f", file, "-o", "json").must(t, "reading "+file)
 	var obj map[string]any
@@ -182,7 +182,7 @@ func forNamespace(t *testing.T, file, ns string) []byte {
 
 // addGangNodes gives the fleet n ready nodes of the decision's offer (it has
 // one per offer) and returns a selector for all nodes of that offer.
-func addGangNodes(t *testing.T, d decision) string {
+func addGangNodes(t testing.TB, d decision) string {
 	t.Helper()
 	nodesYAML := qm(t, "catalog", "nodes", "--cloud", d.Cloud, "--region", d.Region, "--instance-type", d.InstanceType,
 		"--model", d.GPUModel, "--capacity-type", d.CapacityType, "--count", strconv.Itoa(d.Nodes)).must(t, "qm catalog nodes")
@@ -203,7 +203,7 @@ func addGangNodes(t *testing.T, d decision) string {
 
 // waitRunningOn waits until want pods match podSelector in ns, all Running on
 // nodes matching nodeSelector, and returns them.
-func waitRunningOn(t *testing.T, ns, podSelector string, want int, nodeSelector string) []pod {
+func waitRunningOn(t testing.TB, ns, podSelector string, want int, nodeSelector string) []pod {
 	t.Helper()
 	var list struct{ Items []pod }
 	eventually(t, 2*time.Minute, "all pods Running", func() error {
@@ -229,7 +229,7 @@ func waitRunningOn(t *testing.T, ns, podSelector string, want int, nodeSelector 
 
 // requestCounts scrapes quartermaster_webhook_requests_total from the
 // webhook's metrics port, by "operation/kind/result".
-func requestCounts(t *testing.T, h *hostWebhook) map[string]float64 {
+func requestCounts(t testing.TB, h *hostWebhook) map[string]float64 {
 	t.Helper()
 	out := map[string]float64{}
 	fam := metricFamilies(t, h.metrics(t))["quartermaster_webhook_requests_total"]

@@ -21,7 +21,7 @@ import (
 
 // clientset is a client-go client for the test cluster, for measurements
 // where starting a kubectl process per request would drown the signal.
-func clientset(t *testing.T) *kubernetes.Clientset {
+func clientset(t testing.TB) *kubernetes.Clientset {
 	t.Helper()
 	cfg, err := clientcmd.BuildConfigFromFlags("", cluster.kubeconfig)
 	if err != nil {
@@ -135,7 +135,7 @@ type createStream struct {
 
 // startCreateStream starts the stream; its kube-system pods are deleted when
 // the test ends.
-func startCreateStream(t *testing.T, cs *kubernetes.Clientset, ns string) *createStream {
+func startCreateStream(t testing.TB, cs *kubernetes.Clientset, ns string) *createStream {
 	t.Helper()
 	ctx := context.Background()
 	s := &createStream{}
@@ -185,7 +185,7 @@ func (s *createStream) stop() (created int, failures []string) {
 
 // restart starts the killed webhook again and returns how long it took to
 // answer /readyz; after 20 s the test fails.
-func (h *hostWebhook) restart(t *testing.T) time.Duration {
+func (h *hostWebhook) restart(t testing.TB) time.Duration {
 	t.Helper()
 	start := time.Now()
 	h.start(t)
@@ -198,61 +198,74 @@ func (h *hostWebhook) restart(t *testing.T) time.Duration {
 	return time.Since(start)
 }
 
-// TestWebhookOverhead measures pod-create latency through the API server for
-// the same GPU pod three ways, interleaved in one run: with Quartermaster in
-// the path, with it skipped (the chart's ignore label, the object selector),
-// and through a no-op reference webhook pair (mutating and validating,
-// answering "allowed" without reading the object) registered the same way.
-// The reference is the floor any admission webhook costs on this cluster
-// (the API server's encoding, TLS and round trips), so the report separates
-// what is ours from what is the mechanism's. It reports ratios and asserts
-// nothing about speed. The pods carry a scheduling gate, so that only the
+// BenchmarkWebhookOverhead measures pod-create latency through the API
+// server for the same GPU pod three ways, interleaved in one run: with
+// Quartermaster in the path, with it skipped (the chart's ignore label, the
+// object selector), and through a no-op reference webhook pair (mutating and
+// validating, answering "allowed" without reading the object) registered the
+// same way. The reference is the floor any admission webhook costs on this
+// cluster (the API server's encoding, TLS and round trips), so the report
+// separates what is ours from what is the mechanism's. One iteration is three
+// creates, one each way; the pods carry a scheduling gate, so that only the
 // create itself is timed.
-func TestWebhookOverhead(t *testing.T) {
-	h := startAdmission(t, webhookPort(5))
-	cs := clientset(t)
-	namespace(t, "wh-bench", "embeddings")
+//
+// It is a benchmark, run by `make bench-e2e` (-benchtime=150x), not a test:
+// `make test` runs the e2e suite with the race detector in the webhook, which
+// would measure the detector.
+func BenchmarkWebhookOverhead(b *testing.B) {
+	const warmUp = 5 // iterations left out: connections, caches
+	h := startAdmission(b, webhookPort(5))
+	cs := clientset(b)
+	namespace(b, "wh-bench", "embeddings")
 	ctx := context.Background()
-	cert := newServingCert(t)
-	noop := startRecordingWebhook(t, webhookPort(40), cert)
-	registerReferenceWebhooks(t, webhookPort(40), cert)
-	apiBefore, hookBefore := apiserverMetrics(t), h.metrics(t)
-	const n = 150
+	cert := newServingCert(b)
+	noop := startRecordingWebhook(b, webhookPort(40), cert)
+	registerReferenceWebhooks(b, webhookPort(40), cert)
+	apiBefore, hookBefore := apiserverMetrics(b), h.metrics(b)
 	const (
 		ours = iota
 		none
 		reference
 	)
 	var lat [3][]time.Duration
-	for i := 0; i < 3*n; i++ {
-		kind := i % 3
-		labels := map[string]string{}
-		if kind != ours {
-			labels["quartermaster.io/ignore"] = "true"
+	n, created := 0, 0
+	for b.Loop() {
+		for kind := range 3 {
+			labels := map[string]string{}
+			if kind != ours {
+				labels["quartermaster.io/ignore"] = "true"
+			}
+			if kind == reference {
+				labels[referenceLabel] = "true"
+			}
+			pod := benchPod(fmt.Sprintf("bench-%d", created), true, labels)
+			created++
+			// Gated pods are never scheduled: on this one machine the
+			// scheduler and KWOK working on earlier pods would otherwise
+			// compete with the creates being timed, which in a real cluster
+			// run elsewhere.
+			pod.Spec.SchedulingGates = []corev1.PodSchedulingGate{{Name: "e2e.quartermaster.io/not-scheduled"}}
+			start := time.Now()
+			got, err := cs.CoreV1().Pods("wh-bench").Create(ctx, pod, metav1.CreateOptions{})
+			d := time.Since(start)
+			if err != nil {
+				b.Fatalf("creating %s: %v", pod.Name, err)
+			}
+			if placed := got.Annotations["quartermaster.io/decision"] != ""; placed != (kind == ours) {
+				b.Fatalf("pod %s: placed %v, went through Quartermaster %v", pod.Name, placed, kind == ours)
+			}
+			if n >= warmUp {
+				lat[kind] = append(lat[kind], d)
+			}
 		}
-		if kind == reference {
-			labels[referenceLabel] = "true"
-		}
-		pod := benchPod(fmt.Sprintf("bench-%d", i), true, labels)
-		// Gated pods are never scheduled: on this one machine the scheduler
-		// and KWOK working on earlier pods would otherwise compete with the
-		// creates being timed, which in a real cluster run elsewhere.
-		pod.Spec.SchedulingGates = []corev1.PodSchedulingGate{{Name: "e2e.quartermaster.io/not-scheduled"}}
-		start := time.Now()
-		got, err := cs.CoreV1().Pods("wh-bench").Create(ctx, pod, metav1.CreateOptions{})
-		d := time.Since(start)
-		if err != nil {
-			t.Fatalf("creating %s: %v", pod.Name, err)
-		}
-		if placed := got.Annotations["quartermaster.io/decision"] != ""; placed != (kind == ours) {
-			t.Fatalf("pod %s: placed %v, went through Quartermaster %v", pod.Name, placed, kind == ours)
-		}
-		if i >= 15 { // warm-up: connections, caches
-			lat[kind] = append(lat[kind], d)
-		}
+		n++
+	}
+	b.StopTimer()
+	if len(lat[ours]) == 0 {
+		b.Fatalf("%d iterations leave no sample after the %d warm-up ones: run with -benchtime=150x", n, warmUp)
 	}
 	if got := len(noop.reviews()); got < 2*n-10 {
-		t.Fatalf("the reference webhook saw %d reviews, want about %d: it was not in the path", got, 2*n)
+		b.Fatalf("the reference webhook saw %d reviews, want about %d: it was not in the path", got, 2*n)
 	}
 	q := func(ds []time.Duration, p float64) time.Duration {
 		s := slices.Clone(ds)
@@ -262,10 +275,12 @@ func TestWebhookOverhead(t *testing.T) {
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/1e6) }
 	for _, p := range []float64{0.5, 0.99} {
 		o, w, r := q(lat[none], p), q(lat[ours], p), q(lat[reference], p)
-		t.Logf("overhead p%.0f: pod create %s without a webhook, %s with Quartermaster (ratio %.2f), %s with the no-op reference pair (ratio %.2f); Quartermaster/reference %.2f",
+		b.Logf("overhead p%.0f: pod create %s without a webhook, %s with Quartermaster (ratio %.2f), %s with the no-op reference pair (ratio %.2f); Quartermaster/reference %.2f",
 			100*p, ms(o), ms(w), float64(w)/float64(o), ms(r), float64(r)/float64(o), float64(w)/float64(r))
+		b.ReportMetric(float64(w)/float64(o), fmt.Sprintf("p%.0f-ratio", 100*p))
+		b.ReportMetric(float64(r)/float64(o), fmt.Sprintf("p%.0f-ratio-reference", 100*p))
 	}
-	t.Logf("overhead: %d samples each", len(lat[ours]))
+	b.Logf("overhead: %d samples each", len(lat[ours]))
 
 	// Where the difference goes: the API server's time per call to our
 	// webhook (encoding, TLS, round trip, our handler, patch) against our
@@ -273,10 +288,10 @@ func TestWebhookOverhead(t *testing.T) {
 	// coarse (the first ends at 5 ms) for a median, so its side is a mean;
 	// ours is the median of fine buckets, which the first, cold calls do
 	// not sway as they would a mean.
-	apiAfter, hookAfter := apiserverMetrics(t), h.metrics(t)
+	apiAfter, hookAfter := apiserverMetrics(b), h.metrics(b)
 	const apiCall, handler = "apiserver_admission_webhook_admission_duration_seconds", "quartermaster_webhook_request_duration_seconds"
 	observed := func(after, before string, name string, sel map[string]string) histogram {
-		return parseHistogram(t, after, name, sel).since(parseHistogram(t, before, name, sel))
+		return parseHistogram(b, after, name, sel).since(parseHistogram(b, before, name, sel))
 	}
 	for _, c := range []struct{ apiType, op, name string }{
 		{"admit", "mutate", "mutate.quartermaster.io"}, {"validating", "validate", "validate.quartermaster.io"},
@@ -284,7 +299,7 @@ func TestWebhookOverhead(t *testing.T) {
 		api := observed(apiAfter, apiBefore, apiCall, map[string]string{"type": c.apiType, "operation": "CREATE", "name": c.name})
 		ref := observed(apiAfter, apiBefore, apiCall, map[string]string{"type": c.apiType, "operation": "CREATE", "name": referenceName(c.apiType)})
 		own := observed(hookAfter, hookBefore, handler, map[string]string{"operation": c.op, "path": "gpu"})
-		t.Logf("overhead: %s call mean %.2f ms seen by the API server (our handler's median %.2f ms); the reference's mean %.2f ms",
+		b.Logf("overhead: %s call mean %.2f ms seen by the API server (our handler's median %.2f ms); the reference's mean %.2f ms",
 			c.op, 1000*api.mean(), 1000*own.quantile(0.5), 1000*ref.mean())
 	}
 }

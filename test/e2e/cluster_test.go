@@ -62,7 +62,7 @@ type pod struct {
 	} `json:"status"`
 }
 
-func nodes(t *testing.T, selector string) map[string]node {
+func nodes(t testing.TB, selector string) map[string]node {
 	t.Helper()
 	var list struct{ Items []node }
 	getJSON(t, &list, "nodes", "-l", selector)
@@ -285,7 +285,7 @@ spec:
 // pods Running instead of completing Job pods after a few seconds (KWOK's
 // pod-complete stage reads these annotations; the jitter must be set too, as
 // KWOK takes the smaller of the two).
-func keepRunning(t *testing.T, manifest string) []byte {
+func keepRunning(t testing.TB, manifest string) []byte {
 	t.Helper()
 	var obj map[string]any
 	if err := json.Unmarshal([]byte(manifest), &obj); err != nil {

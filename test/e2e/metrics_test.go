@@ -65,7 +65,7 @@ func (h histogram) quantile(q float64) float64 {
 }
 
 // metricFamilies parses Prometheus text exposition.
-func metricFamilies(t *testing.T, text string) map[string]*dto.MetricFamily {
+func metricFamilies(t testing.TB, text string) map[string]*dto.MetricFamily {
 	t.Helper()
 	parser := expfmt.NewTextParser(model.UTF8Validation)
 	families, err := parser.TextToMetricFamilies(strings.NewReader(text))
@@ -75,7 +75,7 @@ func metricFamilies(t *testing.T, text string) map[string]*dto.MetricFamily {
 	return families
 }
 
-func parseHistogram(t *testing.T, text, name string, match map[string]string) histogram {
+func parseHistogram(t testing.TB, text, name string, match map[string]string) histogram {
 	t.Helper()
 	h := histogram{buckets: map[float64]uint64{}}
 	fam := metricFamilies(t, text)[name]
@@ -109,13 +109,13 @@ func labelsMatch(labels []*dto.LabelPair, match map[string]string) bool {
 }
 
 // apiserverMetrics is the API server's /metrics text.
-func apiserverMetrics(t *testing.T) string {
+func apiserverMetrics(t testing.TB) string {
 	t.Helper()
 	return kubectl(t, "get", "--raw", "/metrics").must(t, "API server metrics")
 }
 
 // webhookMetrics is the host webhook's /metrics text.
-func (h *hostWebhook) metrics(t *testing.T) string {
+func (h *hostWebhook) metrics(t testing.TB) string {
 	t.Helper()
 	req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, h.metricsURL, nil)
 	resp, err := http.DefaultClient.Do(req)
@@ -146,7 +146,7 @@ func referenceName(apiType string) string {
 // registerReferenceWebhooks registers a mutating and a validating webhook
 // for pod creates at the host port, like the chart registers Quartermaster's
 // (failurePolicy Fail, same timeout), but only for labelled objects.
-func registerReferenceWebhooks(t *testing.T, port int, cert servingCert) {
+func registerReferenceWebhooks(t testing.TB, port int, cert servingCert) {
 	t.Helper()
 	var b strings.Builder
 	for _, w := range []struct{ kind, apiType, path string }{

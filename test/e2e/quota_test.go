@@ -45,7 +45,7 @@ const quotaGangPods = 2 // one GPU each
 // that have not finished: what the webhook's informers count against a
 // quota. terminating counts those of them being deleted, still held until
 // they are gone.
-func gpuUsage(t *testing.T, nodeSelector string) (held, terminating int) {
+func gpuUsage(t testing.TB, nodeSelector string) (held, terminating int) {
 	t.Helper()
 	fleet := nodes(t, nodeSelector)
 	var list struct {
@@ -87,7 +87,7 @@ func gpuUsage(t *testing.T, nodeSelector string) (held, terminating int) {
 // tests delete their namespaces without waiting, and their pods (GPU pods
 // admitted unplaced by a fail-open webhook land on any GPU node) go away in
 // the background.
-func settledUsage(t *testing.T, nodeSelector string) int {
+func settledUsage(t testing.TB, nodeSelector string) int {
 	t.Helper()
 	var held int
 	eventually(t, 3*time.Minute, "earlier tests' namespaces and GPU pods are gone", func() error {
@@ -114,7 +114,7 @@ func settledUsage(t *testing.T, nodeSelector string) int {
 
 // evalPlacement asks qm eval (the webhook's decision, offline) where a
 // manifest goes with the given quota and usage files.
-func evalPlacement(t *testing.T, manifest, catalog, quota, usage string) decision {
+func evalPlacement(t testing.TB, manifest, catalog, quota, usage string) decision {
 	t.Helper()
 	out := qm(t, "eval", "-f", manifest, "--catalog", catalog, "--quota", quota, "--usage", usage, "-o", "json").must(t, "qm eval")
 	var outcomes []struct {
@@ -222,7 +222,7 @@ func TestQuotaNextRegion(t *testing.T) {
 
 // withSchedulingGate adds a scheduling gate to a Job's pod template: its pods
 // are created, and stay Pending without a node.
-func withSchedulingGate(t *testing.T, manifest []byte) []byte {
+func withSchedulingGate(t testing.TB, manifest []byte) []byte {
 	t.Helper()
 	var obj map[string]any
 	if err := json.Unmarshal(manifest, &obj); err != nil {
@@ -239,7 +239,7 @@ func withSchedulingGate(t *testing.T, manifest []byte) []byte {
 
 // waitGated waits until want pods match podSelector, all Pending, gated and
 // bound to no node.
-func waitGated(t *testing.T, ns, podSelector string, want int) {
+func waitGated(t testing.TB, ns, podSelector string, want int) {
 	t.Helper()
 	eventually(t, 60*time.Second, fmt.Sprintf("%d gated pods %s", want, podSelector), func() error {
 		var list struct {
@@ -267,7 +267,7 @@ func waitGated(t *testing.T, ns, podSelector string, want int) {
 }
 
 // jobJSON reads a manifest as JSON (kubectl, offline).
-func jobJSON(t *testing.T, manifest string) string {
+func jobJSON(t testing.TB, manifest string) string {
 	t.Helper()
 	return kubectlIn(t, []byte(manifest), "create", "--dry-run=client", "-f", "-", "-o", "json").must(t, "reading a manifest")
 }

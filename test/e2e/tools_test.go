@@ -21,7 +21,7 @@ type result struct {
 }
 
 // run executes a binary with the cluster's kubeconfig and a deadline.
-func run(t *testing.T, stdin []byte, bin string, args ...string) result {
+func run(t testing.TB, stdin []byte, bin string, args ...string) result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -38,7 +38,7 @@ func run(t *testing.T, stdin []byte, bin string, args ...string) result {
 }
 
 // must fails the test unless the command succeeded, and returns its stdout.
-func (r result) must(t *testing.T, what string) string {
+func (r result) must(t testing.TB, what string) string {
 	t.Helper()
 	if r.err != nil {
 		t.Fatalf("%s: %v\nstdout:\n%s\nstderr:\n%s", what, r.err, r.stdout, r.stderr)
@@ -46,28 +46,28 @@ func (r result) must(t *testing.T, what string) string {
 	return r.stdout
 }
 
-func kubectl(t *testing.T, args ...string) result {
+func kubectl(t testing.TB, args ...string) result {
 	t.Helper()
 	return run(t, nil, filepath.Join(cluster.toolsBin, "kubectl"), args...)
 }
 
-func kubectlIn(t *testing.T, stdin []byte, args ...string) result {
+func kubectlIn(t testing.TB, stdin []byte, args ...string) result {
 	t.Helper()
 	return run(t, stdin, filepath.Join(cluster.toolsBin, "kubectl"), args...)
 }
 
-func helm(t *testing.T, args ...string) result {
+func helm(t testing.TB, args ...string) result {
 	t.Helper()
 	return run(t, nil, filepath.Join(cluster.toolsBin, "helm"), args...)
 }
 
-func qm(t *testing.T, args ...string) result {
+func qm(t testing.TB, args ...string) result {
 	t.Helper()
 	return run(t, nil, cluster.qm, args...)
 }
 
 // getJSON runs kubectl get ... -o json and decodes the answer into v.
-func getJSON(t *testing.T, v any, args ...string) {
+func getJSON(t testing.TB, v any, args ...string) {
 	t.Helper()
 	out := kubectl(t, append(append([]string{"get"}, args...), "-o", "json")...).must(t, "kubectl get "+strings.Join(args, " "))
 	if err := json.Unmarshal([]byte(out), v); err != nil {
@@ -78,7 +78,7 @@ func getJSON(t *testing.T, v any, args ...string) {
 // eventually retries check every half second until it returns nil or the
 // timeout passes, then fails with the last error. Timeouts are generous upper
 // bounds for a loaded 2-core machine, not assertions on speed.
-func eventually(t *testing.T, timeout time.Duration, what string, check func() error) {
+func eventually(t testing.TB, timeout time.Duration, what string, check func() error) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
@@ -94,7 +94,7 @@ func eventually(t *testing.T, timeout time.Duration, what string, check func() e
 }
 
 // namespace creates a namespace for one test and deletes it afterwards.
-func namespace(t *testing.T, name string, serviceAccounts ...string) {
+func namespace(t testing.TB, name string, serviceAccounts ...string) {
 	t.Helper()
 	kubectl(t, "create", "namespace", name).must(t, "creating namespace "+name)
 	t.Cleanup(func() { kubectl(t, "delete", "namespace", name, "--wait=false") })

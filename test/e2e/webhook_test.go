@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -38,7 +39,7 @@ type servingCert struct {
 // caBundle is the base64 PEM the webhook configurations carry.
 func (c servingCert) caBundle() string { return base64.StdEncoding.EncodeToString(c.caPEM) }
 
-func newServingCert(t *testing.T) servingCert {
+func newServingCert(t testing.TB) servingCert {
 	t.Helper()
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -96,7 +97,7 @@ type recordingWebhook struct {
 	got []review
 }
 
-func startRecordingWebhook(t *testing.T, port int, cert servingCert) *recordingWebhook {
+func startRecordingWebhook(t testing.TB, port int, cert servingCert) *recordingWebhook {
 	t.Helper()
 	pair, err := tls.X509KeyPair(cert.certPEM, cert.keyPEM)
 	if err != nil {
@@ -169,7 +170,7 @@ var webhookBuild struct {
 }
 
 // webhookBinary builds cmd/webhook once per test binary.
-func webhookBinary(t *testing.T) string {
+func webhookBinary(t testing.TB) string {
 	t.Helper()
 	webhookBuild.Do(func() {
 		webhookBuild.bin = filepath.Join(filepath.Dir(cluster.clusterDir), "webhook")
@@ -188,7 +189,7 @@ func webhookBinary(t *testing.T) string {
 // startHostWebhook starts cmd/webhook on the host with a fresh serving
 // certificate and the cluster's kubeconfig, and waits until /readyz answers.
 // args are extra flags such as --catalog or --quota.
-func startHostWebhook(t *testing.T, port int, args ...string) *hostWebhook {
+func startHostWebhook(t testing.TB, port int, args ...string) *hostWebhook {
 	t.Helper()
 	dir := t.TempDir()
 	cert := newServingCert(t)
@@ -213,8 +214,13 @@ func startHostWebhook(t *testing.T, port int, args ...string) *hostWebhook {
 	}
 	t.Cleanup(func() {
 		h.stop()
+		log, _ := os.ReadFile(h.log)
+		// make test builds the webhook with the race detector (GOFLAGS=-race),
+		// which reports on stderr and carries on: a report fails the test.
+		if bytes.Contains(log, []byte("WARNING: DATA RACE")) {
+			t.Errorf("the webhook reported a data race")
+		}
 		if t.Failed() {
-			log, _ := os.ReadFile(h.log)
 			t.Logf("webhook log:\n%s", log)
 		}
 	})
@@ -224,7 +230,7 @@ func startHostWebhook(t *testing.T, port int, args ...string) *hostWebhook {
 }
 
 // start runs the webhook process (again), appending to its log.
-func (h *hostWebhook) start(t *testing.T) {
+func (h *hostWebhook) start(t testing.TB) {
 	t.Helper()
 	logFile, err := os.OpenFile(h.log, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
