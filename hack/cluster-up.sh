@@ -145,6 +145,31 @@ start_watchdog() {
 	echo $! >"$DIR/watchdog.pid"
 }
 
+# write_kwok_stages: KWOK's default stages, as hack/tools.sh copied them, without the random jitter of the pod stages.
+# By default a pod is created, made ready and completed 1 s plus up to 5 s after each previous step, and removed 1 s
+# plus up to its whole grace period (30 s) after it was deleted: the way real containers take their time. Nothing
+# here tests that; the e2e suite waits for pods to run and for earlier tests' GPU pods to go (they would count against
+# its quotas), so here each pod step takes 1 s. The nodes' heartbeats keep their jitter, which spreads the lease
+# renewals of hundreds of nodes.
+write_kwok_stages() {
+	awk '
+		function flush() {
+			if (doc ~ /\n  name: pod-[a-z-]*\n/) {
+				gsub(/\n    jitterDurationMilliseconds: [0-9]+/, "", doc)
+				gsub(/\n    jitterDurationFrom:\n      expressionFrom: .\.metadata\.deletionTimestamp./, "", doc)
+			}
+			printf "%s", doc
+			doc = ""
+		}
+		/^---$/ { flush() }
+		{ doc = doc $0 "\n" }
+		END { flush() }
+	' "$QM_TOOLS_BIN/kwok-stages.yaml" >"$DIR/kwok-stages.yaml"
+	if awk '/^---$/ { pod = 0 } /^  name: pod-/ { pod = 1 } pod && /jitterDurationMilliseconds|expressionFrom: .\.metadata\.deletionTimestamp/ { found = 1 } END { exit !found }' "$DIR/kwok-stages.yaml"; then
+		log "warning: kwok's pod stages changed shape; pods keep their jitter"
+	fi
+}
+
 # start_control_plane: etcd → kube-apiserver (waited for) → scheduler, controller-manager, kwok, from the folder's
 # certificates and data. Used by a new cluster and by --restart alike, so that both run the same flags.
 start_control_plane() {
@@ -178,10 +203,11 @@ start_control_plane() {
 		--service-account-private-key-file="$PKI/sa.key" --root-ca-file="$PKI/ca.crt" \
 		--cluster-signing-cert-file="$PKI/ca.crt" --cluster-signing-key-file="$PKI/ca.key" \
 		--controllers='*,-node-ipam-controller'
+	write_kwok_stages
 	start kwok "$QM_TOOLS_BIN/kwok" --kubeconfig="$KUBECONFIG_FILE" \
 		--manage-all-nodes=false --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
 		--cidr=10.0.0.1/24 --node-ip=10.0.0.1 --server-address="127.0.0.1:$KWOK_PORT" \
-		--config="$QM_TOOLS_BIN/kwok-stages.yaml"
+		--config="$DIR/kwok-stages.yaml"
 }
 
 # check_tools: every binary the cluster runs is in $QM_TOOLS_BIN.

@@ -86,21 +86,30 @@ func gpuUsage(t testing.TB, nodeSelector string) (held, terminating int) {
 // GPUs held on the nodes matching nodeSelector, and returns them. Earlier
 // tests delete their namespaces without waiting, and their pods (GPU pods
 // admitted unplaced by a fail-open webhook land on any GPU node) go away in
-// the background.
+// the background. What the webhook counts is pods, so a terminating
+// namespace is settled once it holds none (none can be created in it any
+// more): the namespace object itself lingers for up to its pods' grace
+// period, because the namespace controller checks again only then.
 func settledUsage(t testing.TB, nodeSelector string) int {
 	t.Helper()
 	var held int
-	eventually(t, 3*time.Minute, "earlier tests' namespaces and GPU pods are gone", func() error {
-		var namespaces struct {
+	start := time.Now()
+	eventually(t, 3*time.Minute, "earlier tests' pods are gone", func() error {
+		var namespaces, pods struct {
 			Items []struct {
 				Metadata objectMeta
 				Status   struct{ Phase string }
 			}
 		}
 		getJSON(t, &namespaces, "namespaces")
+		getJSON(t, &pods, "pods", "-A")
+		podsIn := map[string]int{}
+		for _, p := range pods.Items {
+			podsIn[p.Metadata.Namespace]++
+		}
 		for _, ns := range namespaces.Items {
-			if ns.Status.Phase == "Terminating" {
-				return fmt.Errorf("namespace %s is terminating", ns.Metadata.Name)
+			if n := podsIn[ns.Metadata.Name]; ns.Status.Phase == "Terminating" && n > 0 {
+				return fmt.Errorf("namespace %s is terminating with %d pods left", ns.Metadata.Name, n)
 			}
 		}
 		var terminating int
@@ -109,6 +118,7 @@ func settledUsage(t testing.TB, nodeSelector string) int {
 		}
 		return nil
 	})
+	t.Logf("waited %s for earlier tests' pods to go", time.Since(start).Round(100*time.Millisecond))
 	return held
 }
 
