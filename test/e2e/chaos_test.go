@@ -228,7 +228,7 @@ func BenchmarkWebhookOverhead(b *testing.B) {
 		reference
 	)
 	var lat [3][]time.Duration
-	n, created := 0, 0
+	n := 0 // iterations
 	for b.Loop() {
 		for kind := range 3 {
 			labels := map[string]string{}
@@ -238,8 +238,7 @@ func BenchmarkWebhookOverhead(b *testing.B) {
 			if kind == reference {
 				labels[referenceLabel] = "true"
 			}
-			pod := benchPod(fmt.Sprintf("bench-%d", created), true, labels)
-			created++
+			pod := benchPod(fmt.Sprintf("bench-%d-%d", n, kind), true, labels)
 			// Gated pods are never scheduled: on this one machine the
 			// scheduler and KWOK working on earlier pods would otherwise
 			// compete with the creates being timed, which in a real cluster

@@ -41,31 +41,37 @@ spec:
 
 const quotaGangPods = 2 // one GPU each
 
-// gpuUsage is the GPUs held by the pods on the nodes matching nodeSelector
-// that have not finished: what the webhook's informers count against a
-// quota. terminating counts those of them being deleted, still held until
-// they are gone.
-func gpuUsage(t testing.TB, nodeSelector string) (held, terminating int) {
-	t.Helper()
-	fleet := nodes(t, nodeSelector)
-	var list struct {
-		Items []struct {
-			Metadata struct {
-				DeletionTimestamp string `json:"deletionTimestamp"`
-			} `json:"metadata"`
-			Spec struct {
-				NodeName   string `json:"nodeName"`
-				Containers []struct {
-					Resources struct {
-						Limits map[string]string `json:"limits"`
-					} `json:"resources"`
-				} `json:"containers"`
-			} `json:"spec"`
-			Status struct{ Phase string } `json:"status"`
-		}
+// podList is what the quota test reads of every pod in the cluster.
+type podList struct {
+	Items []struct {
+		Metadata struct {
+			Namespace         string `json:"namespace"`
+			DeletionTimestamp string `json:"deletionTimestamp"`
+		} `json:"metadata"`
+		Spec struct {
+			NodeName   string `json:"nodeName"`
+			Containers []struct {
+				Resources struct {
+					Limits map[string]string `json:"limits"`
+				} `json:"resources"`
+			} `json:"containers"`
+		} `json:"spec"`
+		Status struct{ Phase string } `json:"status"`
 	}
-	getJSON(t, &list, "pods", "-A")
-	for _, p := range list.Items {
+}
+
+func listPods(t testing.TB) podList {
+	t.Helper()
+	var pods podList
+	getJSON(t, &pods, "pods", "-A")
+	return pods
+}
+
+// heldOn is the GPUs held by the pods on the fleet's nodes that have not
+// finished: what the webhook's informers count against a quota. terminating
+// counts those of them being deleted, still held until they are gone.
+func heldOn(pods podList, fleet map[string]node) (held, terminating int) {
+	for _, p := range pods.Items {
 		if _, ok := fleet[p.Spec.NodeName]; !ok || p.Status.Phase == "Succeeded" || p.Status.Phase == "Failed" {
 			continue
 		}
@@ -82,6 +88,12 @@ func gpuUsage(t testing.TB, nodeSelector string) (held, terminating int) {
 	return held, terminating
 }
 
+// gpuUsage is heldOn for the nodes matching nodeSelector, now.
+func gpuUsage(t testing.TB, nodeSelector string) (held, terminating int) {
+	t.Helper()
+	return heldOn(listPods(t), nodes(t, nodeSelector))
+}
+
 // settledUsage waits until nothing is being deleted that could change the
 // GPUs held on the nodes matching nodeSelector, and returns them. Earlier
 // tests delete their namespaces without waiting, and their pods (GPU pods
@@ -92,17 +104,18 @@ func gpuUsage(t testing.TB, nodeSelector string) (held, terminating int) {
 // period, because the namespace controller checks again only then.
 func settledUsage(t testing.TB, nodeSelector string) int {
 	t.Helper()
+	fleet := nodes(t, nodeSelector)
 	var held int
 	start := time.Now()
 	eventually(t, 3*time.Minute, "earlier tests' pods are gone", func() error {
-		var namespaces, pods struct {
+		var namespaces struct {
 			Items []struct {
 				Metadata objectMeta
 				Status   struct{ Phase string }
 			}
 		}
 		getJSON(t, &namespaces, "namespaces")
-		getJSON(t, &pods, "pods", "-A")
+		pods := listPods(t)
 		podsIn := map[string]int{}
 		for _, p := range pods.Items {
 			podsIn[p.Metadata.Namespace]++
@@ -113,7 +126,7 @@ func settledUsage(t testing.TB, nodeSelector string) int {
 			}
 		}
 		var terminating int
-		if held, terminating = gpuUsage(t, nodeSelector); terminating > 0 {
+		if held, terminating = heldOn(pods, fleet); terminating > 0 {
 			return fmt.Errorf("%d GPU pods on %s are terminating", terminating, nodeSelector)
 		}
 		return nil
