@@ -34,6 +34,11 @@ type Decision struct {
 	// MIG explains fractional GPU demand.
 	MIG         *MIGNote `json:"mig,omitempty"`
 	CatalogAsOf string   `json:"catalogAsOf,omitempty"`
+	// Fingerprint hashes what the decision depended on in the object (see
+	// fingerprint): an update that leaves it unchanged keeps the decision
+	// without evaluating policy or placement again, and the validating call
+	// accepts a final object that still matches it.
+	Fingerprint string `json:"fingerprint,omitempty"`
 }
 
 // Alternative is a runner-up placement.
@@ -92,12 +97,25 @@ func newDecision(id string, w *workload.Workload, res *placement.Result, restr *
 }
 
 // samePlacement reports whether an existing decision annotation records the
-// same placement, so that reinvocation leaves it alone.
+// same placement of the same object, so that reinvocation leaves it alone.
 func samePlacement(raw string, d *Decision) bool {
 	var old Decision
 	if err := json.Unmarshal([]byte(raw), &old); err != nil {
 		return false
 	}
 	return old.Cloud == d.Cloud && old.Region == d.Region && old.InstanceType == d.InstanceType &&
-		old.CapacityType == d.CapacityType && old.GPUModel == d.GPUModel && old.Nodes == d.Nodes
+		old.CapacityType == d.CapacityType && old.GPUModel == d.GPUModel && old.Nodes == d.Nodes &&
+		old.Fingerprint == d.Fingerprint
+}
+
+// parseDecision reads a decision annotation; nil when raw is not one (an
+// annotation written by hand, or by an older version without a fingerprint,
+// is no record to keep).
+func parseDecision(raw string) *Decision {
+	var d Decision
+	if err := json.Unmarshal([]byte(raw), &d); err != nil || d.Fingerprint == "" || d.Cloud == "" ||
+		d.Region == "" || d.InstanceType == "" {
+		return nil
+	}
+	return &d
 }

@@ -68,6 +68,23 @@ type Input struct {
 	Restrictions *placement.Restrictions
 	// Usage is the GPUs already held, for quotas.
 	Usage placement.GPUCounts
+
+	// Recorded is the decision the object was admitted with (see
+	// update.go): on a mutating UPDATE the old object's, in the validating
+	// call the object's own; nil otherwise. While the object's fingerprint
+	// still matches it, it is kept without evaluating anything again.
+	Recorded *Decision
+	// RecordedRaw is the recorded decision's annotation as written, which
+	// a kept decision restores if the update dropped or edited it.
+	RecordedRaw string
+	// Replace, when the fingerprint no longer matches, takes the recorded
+	// decision's own pins away before placing again (a mutating UPDATE);
+	// otherwise the object is judged as it is (the validating call).
+	Replace bool
+	// OwnUsage is what the object's own pods hold, subtracted from Usage
+	// when an update is placed again: a workload never competes with
+	// itself for quota. Shared, never modified.
+	OwnUsage placement.GPUCounts
 }
 
 // RequestInfo is the part of an admission request that policies may read.
@@ -106,6 +123,9 @@ type Outcome struct {
 	DryRun []Violation `json:"dryRun,omitempty"`
 	// Exempt is true when the namespace is exempt from policy.
 	Exempt bool `json:"exempt,omitempty"`
+	// Kept is true when an update changed nothing the recorded decision
+	// depends on, so the decision was kept as it was.
+	Kept bool `json:"kept,omitempty"`
 	// PolicyRevision is the revision of the policy bundle that decided.
 	PolicyRevision string             `json:"policyRevision,omitempty"`
 	Workload       *workload.Workload `json:"-"`
@@ -119,28 +139,27 @@ type Outcome struct {
 // evaluator itself; anything wrong with the object is a denial.
 func (e *Evaluator) Evaluate(ctx context.Context, in *Input) (*Outcome, error) {
 	out := &Outcome{Object: describe(in.Object), Allowed: true}
-	w, err := e.extractor.Extract(in.Object, in.NamespaceLabels)
-	if err != nil {
-		var ae *workload.AnnotationError
-		var oe *workload.ObjectError
-		switch {
-		case errors.Is(err, workload.ErrNotWorkload):
-			return out, nil // not ours to judge
-		case errors.As(err, &ae):
-			out.GPU = true
-			return out.deny(CodeInvalidAnnotation, err.Error()), nil
-		case errors.As(err, &oe):
-			out.GPU = true
-			return out.deny(CodeInvalidWorkload, err.Error()), nil
-		default:
-			return nil, fmt.Errorf("extracting workload of %s: %w", out.Object, err)
+	obj := in.Object
+	if deleting(obj) {
+		return out, nil // finalizers being removed: never in the way of a deletion
+	}
+	w, stop, err := e.extract(out, obj, in.NamespaceLabels)
+	if stop {
+		return out, err
+	}
+	keys := e.extractor.Labels()
+	var reset []PatchOp
+	if rec := in.Recorded; rec != nil {
+		if fingerprint(obj, w, rec, keys) == rec.Fingerprint {
+			return e.keep(out, obj, w, in), nil
+		}
+		if in.Replace {
+			obj, reset = stripDecision(obj, w, rec, keys)
+			if w, stop, err = e.extract(out, obj, in.NamespaceLabels); stop {
+				return out, err
+			}
 		}
 	}
-	out.Workload = w
-	if !w.RequestsGPU() {
-		return out, nil
-	}
-	out.GPU = true
 	restr := in.Restrictions
 	var pin *policy.Input
 	if e.policy != nil {
@@ -164,7 +183,7 @@ func (e *Evaluator) Evaluate(ctx context.Context, in *Input) (*Outcome, error) {
 		restr = mergeRestrictions(restr, dec.Restrictions)
 	}
 	start := time.Now()
-	res, err := e.placer.Place(&placement.Request{Workload: w, Restrictions: restr, Usage: in.Usage})
+	res, err := e.placer.Place(&placement.Request{Workload: w, Restrictions: restr, Usage: withoutUsage(in.Usage, in.OwnUsage)})
 	out.PlacementDuration = time.Since(start)
 	if err != nil {
 		var nf *placement.NoFeasibleError
@@ -178,6 +197,12 @@ func (e *Evaluator) Evaluate(ctx context.Context, in *Input) (*Outcome, error) {
 		return out.deny(CodeNoFeasiblePlacement, err.Error()), nil
 	}
 	d := newDecision(in.ID, w, res, restr, e.placer.Catalog().Meta().AsOf)
+	if reset != nil && samePins(in.Recorded, d) {
+		// Placed again where it was: the recorded pins are the new ones,
+		// so the patch leaves them as they are rather than rewriting them.
+		obj, reset = in.Object, nil
+	}
+	d.Fingerprint = fingerprint(obj, w, d, keys)
 	out.Decision = d
 	if pin != nil && !out.Exempt {
 		// Phase two: rules that judge the chosen placement (budget).
@@ -195,8 +220,51 @@ func (e *Evaluator) Evaluate(ctx context.Context, in *Input) (*Outcome, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encoding decision of %s: %w", out.Object, err)
 	}
-	out.Patch = buildPatch(in.Object, w, d, e.extractor.Labels(), string(raw))
+	out.Patch = append(reset, buildPatch(obj, w, d, keys, string(raw), func(old string) bool { return samePlacement(old, d) })...)
 	return out, nil
+}
+
+// extract builds the workload of obj. stop is true when the outcome is
+// final without placement: not a workload, no GPU, or a malformed object or
+// annotation (denied); err only for faults of the extractor.
+func (e *Evaluator) extract(out *Outcome, obj map[string]any, nsLabels map[string]string) (w *workload.Workload, stop bool, err error) {
+	w, err = e.extractor.Extract(obj, nsLabels)
+	if err != nil {
+		var ae *workload.AnnotationError
+		var oe *workload.ObjectError
+		switch {
+		case errors.Is(err, workload.ErrNotWorkload):
+			return nil, true, nil // not ours to judge
+		case errors.As(err, &ae):
+			out.GPU = true
+			out.deny(CodeInvalidAnnotation, err.Error())
+			return nil, true, nil
+		case errors.As(err, &oe):
+			out.GPU = true
+			out.deny(CodeInvalidWorkload, err.Error())
+			return nil, true, nil
+		default:
+			return nil, true, fmt.Errorf("extracting workload of %s: %w", out.Object, err)
+		}
+	}
+	out.Workload = w
+	if !w.RequestsGPU() {
+		return w, true, nil
+	}
+	out.GPU = true
+	return w, false, nil
+}
+
+// keep is the outcome of an update that changed nothing the recorded
+// decision depends on: the decision stands, and the patch only puts back
+// Quartermaster's pins and the recorded annotation where the update removed
+// or edited them.
+func (e *Evaluator) keep(out *Outcome, obj map[string]any, w *workload.Workload, in *Input) *Outcome {
+	out.Kept = true
+	out.Decision = in.Recorded
+	raw := in.RecordedRaw
+	out.Patch = buildPatch(obj, w, in.Recorded, e.extractor.Labels(), raw, func(old string) bool { return old == raw })
+	return out
 }
 
 // policyFailed fails closed on a policy evaluation error and passes other

@@ -72,6 +72,11 @@ type ClusterState interface {
 	// GPUUsage returns the GPUs held per cloud, region and model. The
 	// result is shared and must not be modified.
 	GPUUsage() placement.GPUCounts
+	// OwnerUsage returns the part of GPUUsage held by the pods of one
+	// object (a bare Pod, or the controller at the top of their owner
+	// chain: a Deployment for its ReplicaSets' pods); nil if none or
+	// unknown. Shared, must not be modified.
+	OwnerUsage(namespace, kind, name string) placement.GPUCounts
 }
 
 // DecisionRecorder receives every decision that is not a dry run.
@@ -273,9 +278,28 @@ func (h *Handler) decide(ctx context.Context, req *reviewRequest, start time.Tim
 		Request: RequestInfo{UID: uid, Operation: req.Operation, Username: req.UserInfo.Username,
 			Groups: req.UserInfo.Groups, DryRun: req.DryRun != nil && *req.DryRun},
 	}
+	update := req.Operation == "UPDATE"
 	if h.o.State != nil {
 		in.NamespaceLabels = h.o.State.NamespaceLabels(req.Namespace)
 		in.Usage = h.o.State.GPUUsage()
+		if update {
+			in.OwnUsage = h.o.State.OwnerUsage(req.Namespace, req.Kind.Kind, req.Name)
+		}
+	}
+	// The decision to keep while nothing it depends on changes: on a
+	// mutating UPDATE the one the stored object was admitted with (never
+	// the incoming object's own annotation, which its author may have
+	// written); in the validating call the one the mutating call just
+	// wrote or kept.
+	switch {
+	case h.o.Mode == Validate:
+		in.RecordedRaw = decisionAnnotation(obj)
+	case update && req.OldObject != nil:
+		in.RecordedRaw, _ = req.OldObject.Metadata.Annotations[workload.AnnotationDecision].(string)
+		in.Replace = true
+	}
+	if in.RecordedRaw != "" {
+		in.Recorded = parseDecision(in.RecordedRaw)
 	}
 	out, err := h.evaluate(ctx, in)
 	resp, result := h.respond(uid, out, err)

@@ -58,6 +58,9 @@ type staticState struct {
 
 func (s staticState) NamespaceLabels(ns string) map[string]string { return s.labels[ns] }
 func (s staticState) GPUUsage() placement.GPUCounts               { return s.usage }
+func (s staticState) OwnerUsage(string, string, string) placement.GPUCounts {
+	return nil
+}
 
 func newTestHandler(t testing.TB, o HandlerOptions) *Handler {
 	t.Helper()

@@ -84,7 +84,7 @@ func (m *Metrics) outcome(o *Outcome, dryRun bool, mode Mode) {
 	if o.PlacementDuration > 0 {
 		m.placement.Observe(o.PlacementDuration.Seconds())
 	}
-	if d := o.Decision; d != nil && !dryRun && mode == Mutate {
+	if d := o.Decision; d != nil && !o.Kept && !dryRun && mode == Mutate {
 		m.decisions.WithLabelValues(d.Cloud, d.Region, d.CapacityType).Inc()
 	}
 }

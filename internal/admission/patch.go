@@ -20,12 +20,14 @@ const (
 	spotValue        = "spot"
 )
 
-// buildPatch pins every pod set of the object to the decision. GPU pod sets
-// get cloud, region and instance type; pod sets without GPUs (a Ray head)
-// get cloud and region only, so that the gang stays together without
-// occupying GPU nodes. Nothing the user wrote is dropped: our requirements
-// are ANDed into each of their node selector terms.
-func buildPatch(obj map[string]any, w *workload.Workload, d *Decision, keys workload.LabelKeys, annotation string) []PatchOp {
+// buildPatch pins every pod set of the object to the decision (see
+// contributionsFor). Nothing the user wrote is dropped: our requirements are
+// ANDed into each of their node selector terms.
+//
+// The decision annotation is written unless the object already carries one
+// that same accepts: the same placement on reinvocation, or exactly the
+// recorded annotation when an update keeps its decision.
+func buildPatch(obj map[string]any, w *workload.Workload, d *Decision, keys workload.LabelKeys, annotation string, same func(existing string) bool) []PatchOp {
 	var ops []PatchOp
 	for i := range w.PodSets {
 		ps := &w.PodSets[i]
@@ -34,21 +36,49 @@ func buildPatch(obj map[string]any, w *workload.Workload, d *Decision, keys work
 		if spec == nil {
 			continue // extraction found it, so this cannot happen; never patch blind
 		}
-		want := []any{
-			requirement(keys.Cloud, d.Cloud),
-			requirement(keys.Region, d.Region),
-		}
-		gpu := ps.GPU.Count > 0
-		if gpu {
-			want = append(want, requirement(keys.InstanceType, d.InstanceType))
-		}
-		ops = appendAffinity(ops, spec, specPtr, want)
-		if gpu && d.CapacityType == spotValue {
+		c := contributionsFor(d, keys, ps.GPU.Count > 0)
+		ops = appendAffinity(ops, spec, specPtr, c.requirements)
+		if c.spot {
 			ops = appendSpot(ops, spec, specPtr, keys)
 		}
 	}
-	ops = appendAnnotation(ops, obj, annotation, d)
+	ops = appendAnnotation(ops, obj, annotation, same)
 	return ops
+}
+
+// contributions are what the patch adds to one pod spec for a decision. The
+// patch and stripOurs (which takes them away again, for the fingerprint and
+// for re-placement) both derive from it, so that they cannot drift apart.
+type contributions struct {
+	// requirements are ANDed into every required node selector term.
+	requirements []any
+	// spot adds the capacity-type node selector and the spot toleration.
+	spot bool
+}
+
+// contributionsFor is what a pod set gets: GPU pod sets cloud, region and
+// instance type (and spot capacity when chosen); pod sets without GPUs (a
+// Ray head) cloud and region only, so that the gang stays together without
+// occupying GPU nodes.
+func contributionsFor(d *Decision, keys workload.LabelKeys, gpu bool) contributions {
+	c := contributions{requirements: []any{requirement(keys.Cloud, d.Cloud), requirement(keys.Region, d.Region)}}
+	if gpu {
+		c.requirements = append(c.requirements, requirement(keys.InstanceType, d.InstanceType))
+		c.spot = d.CapacityType == spotValue
+	}
+	return c
+}
+
+// spotToleration is the toleration the patch adds to pods placed on spot.
+func spotToleration(keys workload.LabelKeys) map[string]any {
+	return map[string]any{"key": keys.SpotTaint, "operator": "Exists", "effect": "NoSchedule"}
+}
+
+// isSpotToleration reports whether t tolerates the spot taint as ours does.
+func isSpotToleration(t any, keys workload.LabelKeys) bool {
+	tm, ok := t.(map[string]any)
+	return ok && tm["key"] == keys.SpotTaint && tm["operator"] == "Exists" &&
+		(tm["effect"] == nil || tm["effect"] == "" || tm["effect"] == "NoSchedule")
 }
 
 func requirement(key, value string) map[string]any {
@@ -125,11 +155,10 @@ func appendSpot(ops []PatchOp, spec map[string]any, specPtr string, keys workloa
 	case ns[keys.CapacityType] != spotValue:
 		ops = append(ops, PatchOp{Op: "add", Path: specPtr + "/nodeSelector/" + workload.EscapePointer(keys.CapacityType), Value: spotValue})
 	}
-	tol := map[string]any{"key": keys.SpotTaint, "operator": "Exists", "effect": "NoSchedule"}
+	tol := spotToleration(keys)
 	tols, hasTols := spec["tolerations"].([]any)
 	for _, t := range tols {
-		if tm, ok := t.(map[string]any); ok && tm["key"] == keys.SpotTaint && tm["operator"] == "Exists" &&
-			(tm["effect"] == nil || tm["effect"] == "" || tm["effect"] == "NoSchedule") {
+		if isSpotToleration(t, keys) {
 			return ops
 		}
 	}
@@ -139,10 +168,10 @@ func appendSpot(ops []PatchOp, spec map[string]any, specPtr string, keys workloa
 	return append(ops, PatchOp{Op: "add", Path: specPtr + "/tolerations/-", Value: tol})
 }
 
-func appendAnnotation(ops []PatchOp, obj map[string]any, value string, d *Decision) []PatchOp {
+func appendAnnotation(ops []PatchOp, obj map[string]any, value string, same func(existing string) bool) []PatchOp {
 	meta, _ := obj["metadata"].(map[string]any)
 	ann, hasAnn := meta["annotations"].(map[string]any)
-	if old, ok := ann[workload.AnnotationDecision].(string); ok && samePlacement(old, d) {
+	if old, ok := ann[workload.AnnotationDecision].(string); ok && same(old) {
 		return ops
 	}
 	switch {

@@ -34,7 +34,7 @@ type reviewHead struct {
 }
 
 // reviewRequest is the whole request the GPU path needs, decoded in one
-// pass with the object; oldObject is skipped.
+// pass with the object and the old object's annotations.
 type reviewRequest struct {
 	UID       string           `json:"uid"`
 	Kind      groupVersionKind `json:"kind"`
@@ -46,7 +46,15 @@ type reviewRequest struct {
 		Groups   []string `json:"groups"`
 	} `json:"userInfo"`
 	Object map[string]any `json:"object"`
-	DryRun *bool          `json:"dryRun"`
+	// OldObject is decoded only as far as the decision it was admitted
+	// with: an UPDATE keeps that decision while nothing it depends on
+	// changed (see update.go).
+	OldObject *struct {
+		Metadata struct {
+			Annotations map[string]any `json:"annotations"`
+		} `json:"metadata"`
+	} `json:"oldObject"`
+	DryRun *bool `json:"dryRun"`
 }
 
 type reviewFull struct {

@@ -7,10 +7,13 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/quartermaster-io/quartermaster/internal/placement"
@@ -273,5 +276,69 @@ func TestExampleFiles(t *testing.T) {
 	}
 	if _, err := ReadSnapshotFiles("no-such-file.yaml", ""); err == nil || !strings.Contains(err.Error(), "no-such-file.yaml") {
 		t.Errorf("missing file: %v", err)
+	}
+}
+
+// ownedPod is a bound GPU pod controlled by kind/name.
+func ownedPod(name string, gpus int64, kind, owner string) *corev1.Pod {
+	p := gpuPod(name, "n1", gpus, corev1.PodRunning)
+	yes := true
+	p.OwnerReferences = []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: kind, Name: owner, UID: types.UID("u-" + owner), Controller: &yes}}
+	return p
+}
+
+// TestOwnerUsage: a pod's GPUs are charged to the object at the top of its
+// owner chain (a Deployment through its ReplicaSets, a CronJob through its
+// Jobs, a bare Pod to itself), and follow the chain as it changes.
+func TestOwnerUsage(t *testing.T) {
+	yes := true
+	controlledBy := func(kind, name string) []metav1.OwnerReference {
+		return []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: kind, Name: name, UID: types.UID("u-" + name), Controller: &yes}}
+	}
+	client := fake.NewClientset(
+		&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1", Labels: map[string]string{
+			"quartermaster.io/cloud": "aws", "topology.kubernetes.io/region": "us-east-1", "node.kubernetes.io/instance-type": "p5.48xlarge"}}},
+		&appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Name: "api-1", Namespace: "ml", OwnerReferences: controlledBy("Deployment", "api")}},
+		&appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Name: "api-2", Namespace: "ml", OwnerReferences: controlledBy("Deployment", "api")}},
+		&batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "nightly-1", Namespace: "ml", OwnerReferences: controlledBy("CronJob", "nightly")}},
+		ownedPod("api-1-a", 2, "ReplicaSet", "api-1"),
+		ownedPod("api-2-a", 1, "ReplicaSet", "api-2"), // mid-rollout: both ReplicaSets are the Deployment's
+		ownedPod("nightly-1-a", 4, "Job", "nightly-1"),
+		ownedPod("train-0", 8, "StatefulSet", "train"),
+		gpuPod("bare", "n1", 1, corev1.PodRunning),
+	)
+	inf, err := NewInformers(client, InformerOptions{Debounce: time.Millisecond, ModelOf: func(string, string) string { return "H100" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	inf.Start(ctx)
+	if !inf.WaitForSync(ctx) {
+		t.Fatal("caches did not sync")
+	}
+	h100 := placement.QuotaKey{Cloud: "aws", Region: "us-east-1", GPUModel: "H100"}
+	want := map[[2]string]int64{
+		{"Deployment", "api"}: 3, {"CronJob", "nightly"}: 4, {"StatefulSet", "train"}: 8, {"Pod", "bare"}: 1,
+		{"ReplicaSet", "api-1"}: 0, {"Job", "nightly-1"}: 0, {"Deployment", "other"}: 0,
+	}
+	check := func() bool {
+		for o, n := range want {
+			if inf.OwnerUsage("ml", o[0], o[1])[h100] != n {
+				return false
+			}
+		}
+		return true
+	}
+	waitFor(t, ctx, inf, check)
+
+	// The Deployment's old ReplicaSet scaled away: its pod is gone.
+	if err := client.CoreV1().Pods("ml").Delete(ctx, "api-1-a", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	want[[2]string{"Deployment", "api"}] = 1
+	waitFor(t, ctx, inf, check)
+	if inf.OwnerUsage("other", "Deployment", "api") != nil {
+		t.Error("usage leaks across namespaces")
 	}
 }

@@ -8,8 +8,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
@@ -44,7 +47,9 @@ type InformerOptions struct {
 }
 
 // Informers keeps cluster state from watches on namespaces, nodes, pods,
-// StorageClasses and PVCs. Each event updates the state under a lock and
+// StorageClasses and PVCs, and on the owners of ReplicaSets and Jobs (so that
+// a pod's GPUs can be charged to the Deployment or CronJob at the top of its
+// owner chain). Each event updates the state under a lock and
 // publishes a new immutable view; readers never wait for the lock.
 type Informers struct {
 	store
@@ -62,6 +67,9 @@ type Informers struct {
 	namespaces map[string]map[string]string
 	classes    map[string]*encryption.StorageClass
 	claims     map[string]*encryption.Claim
+	// controllers maps a ReplicaSet or Job (namespace/kind/name) to the
+	// kind and name of its controller, when it has one.
+	controllers map[string]owner
 }
 
 // podGPUs is what a pod holds: on its node once bound, else where its
@@ -71,6 +79,23 @@ type podGPUs struct {
 	node   string
 	pinned placement.QuotaKey
 	gpus   int64
+	// namespace and owner say whose pods they are: the pod's controller,
+	// or the pod itself when it has none.
+	namespace string
+	owner     owner
+}
+
+// owner is an object in the pod's namespace, by kind and name.
+type owner struct{ kind, name string }
+
+// controllerOf is the kind and name of obj's controller; ok false if none.
+func controllerOf(refs []metav1.OwnerReference) (owner, bool) {
+	for _, r := range refs {
+		if r.Controller != nil && *r.Controller {
+			return owner{kind: r.Kind, name: r.Name}, true
+		}
+	}
+	return owner{}, false
 }
 
 // NewInformers wires informers over client; Start runs them.
@@ -92,8 +117,9 @@ func NewInformers(client kubernetes.Interface, opts InformerOptions) (*Informers
 	}
 	s := &Informers{opts: opts, factory: informers.NewSharedInformerFactory(client, opts.Resync),
 		nodes: map[string]placement.QuotaKey{}, pods: map[string]podGPUs{}, namespaces: map[string]map[string]string{},
-		classes: map[string]*encryption.StorageClass{}, claims: map[string]*encryption.Claim{}, changed: make(chan struct{}, 1)}
-	core, storage := s.factory.Core().V1(), s.factory.Storage().V1()
+		classes: map[string]*encryption.StorageClass{}, claims: map[string]*encryption.Claim{},
+		controllers: map[string]owner{}, changed: make(chan struct{}, 1)}
+	core, storage, apps, batch := s.factory.Core().V1(), s.factory.Storage().V1(), s.factory.Apps().V1(), s.factory.Batch().V1()
 	add := func(inf cache.SharedIndexInformer, set func(obj any), del func(obj any)) error {
 		_, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 			AddFunc:    set,
@@ -113,7 +139,16 @@ func NewInformers(client kubernetes.Interface, opts InformerOptions) (*Informers
 	if err := pods.SetTransform(slimPod); err != nil {
 		return nil, err
 	}
+	replicaSets, jobs := apps.ReplicaSets().Informer(), batch.Jobs().Informer()
+	// Of ReplicaSets and Jobs only the owner is read: keep nothing else.
+	for _, inf := range []cache.SharedIndexInformer{replicaSets, jobs} {
+		if err := inf.SetTransform(slimOwned); err != nil {
+			return nil, err
+		}
+	}
 	for _, err := range []error{
+		add(replicaSets, s.setOwned, s.deleteOwned),
+		add(jobs, s.setOwned, s.deleteOwned),
 		add(core.Namespaces().Informer(), s.setNamespace, s.deleteNamespace),
 		add(core.Nodes().Informer(), s.setNode, s.deleteNode),
 		add(pods, s.setPod, s.deletePod),
@@ -172,14 +207,24 @@ func (s *Informers) WaitForSync(ctx context.Context) bool {
 // publish builds a new view from the current maps, with mu held.
 func (s *Informers) publish() {
 	usage := placement.GPUCounts{}
+	byOwner := map[string]placement.GPUCounts{}
 	for _, p := range s.pods {
-		if p.node == "" {
-			usage[p.pinned] += p.gpus // setPod keeps only complete pins
-		} else if key, ok := s.nodes[p.node]; ok && key.GPUModel != "" {
-			usage[key] += p.gpus
+		key := p.pinned // setPod keeps only complete pins
+		if p.node != "" {
+			if key = s.nodes[p.node]; key.GPUModel == "" {
+				continue
+			}
 		}
+		usage[key] += p.gpus
+		o := s.topOwner(p.namespace, p.owner)
+		top := ownerKey(p.namespace, o.kind, o.name)
+		if byOwner[top] == nil {
+			byOwner[top] = placement.GPUCounts{}
+		}
+		byOwner[top][key] += p.gpus
 	}
-	v := &view{namespaces: maps.Clone(s.namespaces), usage: usage, classes: maps.Clone(s.classes), claims: maps.Clone(s.claims)}
+	v := &view{namespaces: maps.Clone(s.namespaces), usage: usage, byOwner: byOwner, classes: maps.Clone(s.classes),
+		claims: maps.Clone(s.claims)}
 	for _, sc := range s.classes {
 		// Kubernetes refuses to pick among several defaults; so do we,
 		// deterministically: the first name wins.
@@ -246,13 +291,79 @@ func (s *Informers) setPod(obj any) {
 	if p.Spec.NodeName == "" && gpus > 0 && !done {
 		pinned = s.pinnedKey(p)
 	}
+	o, ok := controllerOf(p.OwnerReferences)
+	if !ok {
+		o = owner{kind: "Pod", name: p.Name}
+	}
 	s.update(func() {
 		if gpus == 0 || done || (p.Spec.NodeName == "" && pinned.GPUModel == "") {
 			delete(s.pods, key)
 			return
 		}
-		s.pods[key] = podGPUs{node: p.Spec.NodeName, pinned: pinned, gpus: gpus}
+		s.pods[key] = podGPUs{node: p.Spec.NodeName, pinned: pinned, gpus: gpus, namespace: p.Namespace, owner: o}
 	})
+}
+
+// topOwner follows o's controllers (a ReplicaSet's Deployment, a Job's
+// CronJob) to the top, with mu held. A chain is at most a few links long;
+// the bound only guards against a cycle of forged references.
+func (s *Informers) topOwner(namespace string, o owner) owner {
+	for range 4 {
+		next, ok := s.controllers[ownerKey(namespace, o.kind, o.name)]
+		if !ok {
+			break
+		}
+		o = next
+	}
+	return o
+}
+
+// setOwned records the controller of a ReplicaSet or Job.
+func (s *Informers) setOwned(obj any) {
+	kind, meta := ownedMeta(obj)
+	if meta == nil {
+		return
+	}
+	key := ownerKey(meta.Namespace, kind, meta.Name)
+	o, ok := controllerOf(meta.OwnerReferences)
+	s.update(func() {
+		if ok {
+			s.controllers[key] = o
+		} else {
+			delete(s.controllers, key)
+		}
+	})
+}
+
+func (s *Informers) deleteOwned(obj any) {
+	if kind, meta := ownedMeta(obj); meta != nil {
+		s.update(func() { delete(s.controllers, ownerKey(meta.Namespace, kind, meta.Name)) })
+	}
+}
+
+func ownedMeta(obj any) (string, *metav1.ObjectMeta) {
+	switch o := obj.(type) {
+	case *appsv1.ReplicaSet:
+		return "ReplicaSet", &o.ObjectMeta
+	case *batchv1.Job:
+		return "Job", &o.ObjectMeta
+	}
+	return "", nil
+}
+
+// slimOwned keeps of a ReplicaSet or Job only what setOwned reads.
+func slimOwned(obj any) (any, error) {
+	switch o := obj.(type) {
+	case *appsv1.ReplicaSet:
+		slim := &appsv1.ReplicaSet{}
+		slim.Name, slim.Namespace, slim.UID, slim.ResourceVersion, slim.OwnerReferences = o.Name, o.Namespace, o.UID, o.ResourceVersion, o.OwnerReferences
+		return slim, nil
+	case *batchv1.Job:
+		slim := &batchv1.Job{}
+		slim.Name, slim.Namespace, slim.UID, slim.ResourceVersion, slim.OwnerReferences = o.Name, o.Namespace, o.UID, o.ResourceVersion, o.OwnerReferences
+		return slim, nil
+	}
+	return obj, nil
 }
 
 func (s *Informers) deletePod(obj any) {
@@ -369,6 +480,8 @@ func (s *Informers) pinnedKey(p *corev1.Pod) placement.QuotaKey {
 	return placement.QuotaKey{Cloud: cloud, Region: region, GPUModel: model}
 }
 
+var ptrTrue = func() *bool { t := true; return &t }()
+
 // slimPod drops everything usage does not read before the pod is cached.
 func slimPod(obj any) (any, error) {
 	p, ok := obj.(*corev1.Pod)
@@ -377,6 +490,11 @@ func slimPod(obj any) (any, error) {
 	}
 	slim := &corev1.Pod{}
 	slim.Name, slim.Namespace, slim.UID, slim.ResourceVersion = p.Name, p.Namespace, p.UID, p.ResourceVersion
+	if o, ok := controllerOf(p.OwnerReferences); ok {
+		// Whose GPUs they are: an update of the owner is placed again
+		// without competing with its own pods.
+		slim.OwnerReferences = []metav1.OwnerReference{{Kind: o.kind, Name: o.name, Controller: ptrTrue}}
+	}
 	slim.Spec.NodeName = p.Spec.NodeName
 	if p.Spec.NodeName == "" {
 		// Until bound, where the pod is pinned decides where it counts.

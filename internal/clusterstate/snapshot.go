@@ -79,6 +79,10 @@ func (s *Snapshot) NamespaceLabels(ns string) map[string]string { return s.state
 // GPUUsage returns the GPUs held; shared, do not modify.
 func (s *Snapshot) GPUUsage() placement.GPUCounts { return s.usage }
 
+// OwnerUsage is nil: a snapshot's usage file does not say which object
+// holds the GPUs.
+func (s *Snapshot) OwnerUsage(string, string, string) placement.GPUCounts { return nil }
+
 // Claim returns a PersistentVolumeClaim by namespace and name.
 func (s *Snapshot) Claim(namespace, name string) (*encryption.Claim, bool) {
 	return s.state.Claim(namespace, name)

@@ -11,6 +11,7 @@ import (
 type view struct {
 	namespaces   map[string]map[string]string
 	usage        placement.GPUCounts
+	byOwner      map[string]placement.GPUCounts // namespace/kind/name of the top owner → its pods' usage
 	classes      map[string]*encryption.StorageClass
 	defaultClass *encryption.StorageClass
 	claims       map[string]*encryption.Claim // namespace/name
@@ -35,6 +36,16 @@ func (s *store) NamespaceLabels(ns string) map[string]string { return s.load().n
 
 // GPUUsage returns the GPUs held; shared, do not modify.
 func (s *store) GPUUsage() placement.GPUCounts { return s.load().usage }
+
+// OwnerUsage returns the GPUs held by the pods of one object: a bare Pod, or
+// the controller at the top of their owner chain (a Deployment for its
+// ReplicaSets' pods, a CronJob for its Jobs'); nil if none. Shared, do not
+// modify.
+func (s *store) OwnerUsage(namespace, kind, name string) placement.GPUCounts {
+	return s.load().byOwner[ownerKey(namespace, kind, name)]
+}
+
+func ownerKey(namespace, kind, name string) string { return namespace + "/" + kind + "/" + name }
 
 // StorageClass returns a StorageClass by name.
 func (s *store) StorageClass(name string) (*encryption.StorageClass, bool) {
