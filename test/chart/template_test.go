@@ -319,6 +319,55 @@ func TestConfiguration(t *testing.T) {
 	}
 }
 
+// TestExemption: exemption is by namespace label only, the label is the one
+// configured, and the policy guarding it names the configured admins.
+func TestExemption(t *testing.T) {
+	const policy = "ValidatingAdmissionPolicy/qm-quartermaster-exemption"
+	tests := map[string]struct {
+		args               []string
+		label              string
+		wantAdminsContains []string
+	}{
+		"defaults": {label: "quartermaster.io/ignore", wantAdminsContains: []string{`"system:masters"`}},
+		"custom label and admins": {
+			args:               []string{"--set", "webhook.exemptNamespaceLabel=example.com/no-gpu-policy", "--set", "webhook.exemptionAdmins.groups={platform-admins}", "--set", "webhook.exemptionAdmins.users={break-glass@example.com}"},
+			label:              "example.com/no-gpu-policy",
+			wantAdminsContains: []string{`"platform-admins"`, `"break-glass@example.com"`},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			r := mustRender(t, tc.args...)
+			for _, key := range []string{mutating, validating} {
+				w := at(r.get(t, key), "webhooks", "0")
+				if at(w, "objectSelector") != nil {
+					t.Errorf("%s: an objectSelector lets objects exempt themselves", key)
+				}
+				exempt := at(w, "namespaceSelector", "matchExpressions", "1")
+				if str(exempt, "key") != tc.label || str(exempt, "operator") != "NotIn" || str(exempt, "values", "0") != "true" {
+					t.Errorf("%s: namespace exemption %v, want %s NotIn [true]", key, exempt, tc.label)
+				}
+				if str(w, "matchConditions", "1", "name") != "not-made-from-a-placed-template" {
+					t.Errorf("%s: second matchCondition %v", key, at(w, "matchConditions", "1"))
+				}
+			}
+			p := r.get(t, policy)
+			if str(p, "spec", "variables", "0", "expression") != "'"+tc.label+"'" {
+				t.Errorf("policy guards %s, want %q", str(p, "spec", "variables", "0", "expression"), tc.label)
+			}
+			admin := str(p, "spec", "variables", "3", "expression")
+			for _, want := range tc.wantAdminsContains {
+				if !strings.Contains(admin, want) {
+					t.Errorf("admin expression %s lacks %s", admin, want)
+				}
+			}
+			if str(r.get(t, "ValidatingAdmissionPolicyBinding/qm-quartermaster-exemption"), "spec", "validationActions", "0") != "Deny" {
+				t.Error("the exemption policy is not bound with Deny")
+			}
+		})
+	}
+}
+
 // TestRejectedValues: the schema and the templates refuse what cannot work.
 func TestRejectedValues(t *testing.T) {
 	tests := map[string]struct {

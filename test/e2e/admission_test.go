@@ -346,7 +346,8 @@ func TestWebhookAdmission(t *testing.T) {
 		t.Cleanup(func() { kubectl(t, "delete", "pod", "system-gpu", "-n", "kube-system", "--wait=false") })
 		kubectlIn(t, gpuPod("system-cpu", "kube-system", 0, ""), "create", "-f", "-").must(t, "non-GPU pod in kube-system")
 		t.Cleanup(func() { kubectl(t, "delete", "pod", "system-cpu", "-n", "kube-system", "--wait=false") })
-		kubectlIn(t, gpuPod("ignored", "wh-mixed", 1, `quartermaster.io/ignore: "true"`), "create", "-f", "-").must(t, "ignored GPU pod")
+		exemptNamespace(t, "wh-exempt")
+		kubectlIn(t, gpuPod("exempt", "wh-exempt", 1, ""), "create", "-f", "-").must(t, "GPU pod in an exempt namespace")
 		kubectl(t, "create", "deployment", "web", "-n", "wh-mixed", "--image=nginx", "--replicas=2").must(t, "non-GPU Deployment")
 		// Its ReplicaSet and pods come from the controllers: wait for them.
 		eventually(t, time.Minute, "the non-GPU Deployment's pods exist", func() error {

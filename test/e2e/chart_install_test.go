@@ -61,8 +61,12 @@ spec:
 // the API server then applies the chart's configuration as intended:
 //   - failurePolicy Ignore: GPU pods are admitted while no webhook answers;
 //   - matchConditions and exclusions: only GPU objects outside kube-system,
-//     the release namespace and the ignore label reach the webhook (a
+//     the release namespace and exempt namespaces reach the webhook, not the
+//     ReplicaSets of Deployments nor pods of known controllers, while an
+//     object's own ignore label and a made-up controller exempt nothing (a
 //     recording double on the host proves what arrives);
+//   - only exemption admins may label a namespace exempt (the chart's
+//     ValidatingAdmissionPolicy);
 //   - failurePolicy Fail (helm upgrade): GPU pods are rejected while no
 //     webhook answers, non-GPU pods still pass;
 //   - the in-cluster Deployment runs 2 replicas on different nodes;
@@ -115,21 +119,38 @@ func TestChartInstall(t *testing.T) {
 	rec := startRecordingWebhook(t, port, cert)
 	kubectlIn(t, gpuPod("gpu", "gpu-team", 2, ""), "create", "-f", "-").must(t, "GPU pod")
 	kubectlIn(t, gpuPod("cpu", "gpu-team", 0, ""), "create", "-f", "-").must(t, "non-GPU pod")
-	kubectlIn(t, gpuPod("ignored", "gpu-team", 1, "quartermaster.io/ignore: \"true\""), "create", "-f", "-").must(t, "ignored GPU pod")
+	// An object cannot exempt itself: the old object label is just a label.
+	kubectlIn(t, gpuPod("self-exempt", "gpu-team", 1, "quartermaster.io/ignore: \"true\""), "create", "-f", "-").must(t, "self-labelled GPU pod")
+	// A namespace the admin exempted is left out.
+	exemptNamespace(t, "gpu-exempt")
+	kubectlIn(t, gpuPod("exempt", "gpu-exempt", 1, ""), "create", "-f", "-").must(t, "GPU pod in an exempt namespace")
 	kubectlIn(t, gpuPod("system", "kube-system", 1, ""), "create", "-f", "-").must(t, "GPU pod in kube-system")
 	t.Cleanup(func() { kubectl(t, "delete", "pod", "system", "-n", "kube-system", "--wait=false") })
 	kubectlIn(t, gpuPod("own", releaseNamespace, 1, ""), "create", "-f", "-").must(t, "GPU pod in the release namespace")
+	// A bare GPU pod claiming a controller of an unknown kind is judged;
+	// one made by a known controller is not (its template was placed).
+	kubectlIn(t, ownedGPUPod("forged", "gpu-team", "example.com/v1", "Anything"), "create", "-f", "-").must(t, "GPU pod with a made-up controller")
+	kubectlIn(t, ownedGPUPod("from-statefulset", "gpu-team", "apps/v1", "StatefulSet"), "create", "-f", "-").must(t, "GPU pod of a StatefulSet")
 	kubectlIn(t, []byte(fmt.Sprintf(gpuDeployment, "gpu-team")), "create", "-f", "-").must(t, "Deployment with a MIG init container")
-	// The Deployment's ReplicaSet reaches the webhook too, whenever the
-	// controller gets to it; it is left out so that the check does not race.
-	got := slices.DeleteFunc(rec.reviews(), func(r review) bool { return r.Kind == "ReplicaSet" })
+	// Its ReplicaSet, made from the placed template, is not sent.
+	eventually(t, time.Minute, "the Deployment's ReplicaSet exists", func() error {
+		var list struct{ Items []pod }
+		getJSON(t, &list, "replicasets", "-n", "gpu-team", "-l", "app=trainer")
+		if len(list.Items) != 1 {
+			return fmt.Errorf("%d ReplicaSets", len(list.Items))
+		}
+		return nil
+	})
 	want := []review{
 		{"/mutate", "Pod", "gpu-team", "gpu"}, {"/validate", "Pod", "gpu-team", "gpu"},
+		{"/mutate", "Pod", "gpu-team", "self-exempt"}, {"/validate", "Pod", "gpu-team", "self-exempt"},
+		{"/mutate", "Pod", "gpu-team", "forged"}, {"/validate", "Pod", "gpu-team", "forged"},
 		{"/mutate", "Deployment", "gpu-team", "trainer"}, {"/validate", "Deployment", "gpu-team", "trainer"},
 	}
-	if !slices.Equal(got, want) {
+	if got := rec.reviews(); !slices.Equal(got, want) {
 		t.Errorf("the webhook received\n  %v\nwant\n  %v", got, want)
 	}
+	checkExemptionGuard(t)
 
 	// Fail closed: the same release with failurePolicy Fail and the webhook gone.
 	rec.stop()
@@ -159,4 +180,52 @@ func TestChartInstall(t *testing.T) {
 		}
 	}
 	kubectlIn(t, gpuPod("after", "gpu-team", 1, ""), "create", "-f", "-").must(t, "GPU pod after uninstall")
+}
+
+// ownedGPUPod is a bare GPU pod whose owner reference names a controller of
+// the given kind (which does not exist: the API server does not check).
+func ownedGPUPod(name, ns, apiVersion, kind string) []byte {
+	return []byte(fmt.Sprintf(`apiVersion: v1
+kind: Pod
+metadata:
+  name: %s
+  namespace: %s
+  ownerReferences:
+    - {apiVersion: %s, kind: %s, name: owner-of-%s, uid: 00000000-0000-0000-0000-000000000001, controller: true}
+spec:
+  containers:
+    - {name: c, image: example.invalid/c, resources: {limits: {nvidia.com/gpu: 1}}}
+`, name, ns, apiVersion, kind, name))
+}
+
+// checkExemptionGuard: a user allowed to update namespaces, but no exemption
+// admin, can neither set nor remove the exemption label, and can still
+// change other labels; the admin can.
+func checkExemptionGuard(t *testing.T) {
+	t.Helper()
+	kubectl(t, "create", "clusterrole", "e2e-namespace-editor", "--verb=get,list,patch,update", "--resource=namespaces").must(t, "role")
+	kubectl(t, "create", "clusterrolebinding", "e2e-namespace-editor", "--clusterrole=e2e-namespace-editor", "--user=mallory").must(t, "binding")
+	t.Cleanup(func() {
+		kubectl(t, "delete", "clusterrole,clusterrolebinding", "e2e-namespace-editor", "--ignore-not-found")
+	})
+	namespace(t, "gpu-tenant")
+	as := []string{"--as=mallory", "--as-group=system:authenticated"}
+	const msg = "only Quartermaster exemption admins may set, change or remove the label quartermaster.io/ignore"
+	eventually(t, 30*time.Second, "the policy refuses a tenant's exemption", func() error {
+		r := kubectl(t, append([]string{"label", "namespace", "gpu-tenant", "quartermaster.io/ignore=true"}, as...)...)
+		if r.err == nil {
+			kubectl(t, "label", "namespace", "gpu-tenant", "quartermaster.io/ignore-")
+			return fmt.Errorf("mallory exempted a namespace")
+		}
+		if !strings.Contains(r.stderr, msg) {
+			return fmt.Errorf("refused for another reason: %s", r.stderr)
+		}
+		return nil
+	})
+	kubectl(t, append([]string{"label", "namespace", "gpu-tenant", "team=vision"}, as...)...).must(t, "another label by the tenant")
+	if r := kubectl(t, append([]string{"label", "namespace", "gpu-exempt", "quartermaster.io/ignore-"}, as...)...); r.err == nil ||
+		!strings.Contains(r.stderr, msg) {
+		t.Errorf("the tenant removed an exemption: %v %s", r.err, r.stderr)
+	}
+	kubectl(t, "label", "namespace", "gpu-tenant", "quartermaster.io/ignore=true").must(t, "the admin exempts a namespace")
 }

@@ -94,6 +94,14 @@ func eventually(t testing.TB, timeout time.Duration, what string, check func() e
 }
 
 // namespace creates a namespace for one test and deletes it afterwards.
+// exemptNamespace is namespace, labelled exempt from Quartermaster (the
+// chart's webhook.exemptNamespaceLabel) by the admin the tests run as.
+func exemptNamespace(t testing.TB, name string, serviceAccounts ...string) {
+	t.Helper()
+	namespace(t, name, serviceAccounts...)
+	kubectl(t, "label", "namespace", name, "quartermaster.io/ignore=true").must(t, "exempting namespace "+name)
+}
+
 func namespace(t testing.TB, name string, serviceAccounts ...string) {
 	t.Helper()
 	kubectl(t, "create", "namespace", name).must(t, "creating namespace "+name)

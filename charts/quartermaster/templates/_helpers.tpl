@@ -96,3 +96,22 @@ head and worker groups.
 {{- $ns := concat (list "kube-system" .Release.Namespace) .Values.webhook.excludeNamespaces | uniq }}
 {{- toJson $ns }}
 {{- end }}
+
+{{- /*
+celNotFromPlacedTemplate: false for objects a known controller makes from a template the webhook already placed, so
+that they are not judged twice (they carry none of their owner's annotations to be judged on, and re-judging them
+against a quota their siblings fill would stall scaling): pods of ReplicaSets, StatefulSets, DaemonSets, Jobs,
+Kubeflow jobs and Ray clusters; ReplicaSets of Deployments; Jobs of CronJobs; RayClusters of RayJobs. Any other owner
+reference, or one without controller: true, does not exempt: a bare GPU Pod with a made-up owner is still judged.
+*/}}
+{{- define "quartermaster.celNotFromPlacedTemplate" -}}
+!has(object.metadata.ownerReferences) || !object.metadata.ownerReferences.exists(r, has(r.controller) && r.controller && (
+  (request.kind.kind == 'Pod' && (
+    (r.apiVersion == 'apps/v1' && r.kind in ['ReplicaSet', 'StatefulSet', 'DaemonSet']) ||
+    (r.apiVersion == 'batch/v1' && r.kind == 'Job') ||
+    (r.apiVersion.startsWith('kubeflow.org/') && r.kind in ['PyTorchJob', 'TFJob', 'MPIJob']) ||
+    (r.apiVersion.startsWith('ray.io/') && r.kind == 'RayCluster'))) ||
+  (request.kind.kind == 'ReplicaSet' && r.apiVersion == 'apps/v1' && r.kind == 'Deployment') ||
+  (request.kind.kind == 'Job' && r.apiVersion == 'batch/v1' && r.kind == 'CronJob') ||
+  (request.kind.kind == 'RayCluster' && r.apiVersion.startsWith('ray.io/') && r.kind == 'RayJob')))
+{{- end }}
