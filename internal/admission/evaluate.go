@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/quartermaster-io/quartermaster/internal/encryption"
@@ -26,7 +27,7 @@ const (
 // rules and an indexed catalog and is safe for concurrent use.
 type Evaluator struct {
 	extractor *workload.Extractor
-	placer    *placement.Placer
+	placer    atomic.Pointer[placement.Placer] // swapped by SetPlacer (reload.go)
 	policy    PolicyEngine
 	evidence  EvidenceCollector
 }
@@ -52,7 +53,9 @@ func NewEvaluator(d Deps) (*Evaluator, error) {
 	if ev == nil {
 		ev = &encryption.Collector{}
 	}
-	return &Evaluator{extractor: d.Extractor, placer: d.Placer, policy: d.Policy, evidence: ev}, nil
+	e := &Evaluator{extractor: d.Extractor, policy: d.Policy, evidence: ev}
+	e.placer.Store(d.Placer)
+	return e, nil
 }
 
 // Input is one object to decide on.
@@ -163,8 +166,9 @@ func (e *Evaluator) Evaluate(ctx context.Context, in *Input) (*Outcome, error) {
 		}
 		restr = mergeRestrictions(restr, dec.Restrictions)
 	}
+	placer := e.placer.Load() // one catalog for the whole decision, even across a reload
 	start := time.Now()
-	res, err := e.placer.Place(&placement.Request{Workload: w, Restrictions: restr, Usage: in.Usage})
+	res, err := placer.Place(&placement.Request{Workload: w, Restrictions: restr, Usage: in.Usage})
 	out.PlacementDuration = time.Since(start)
 	if err != nil {
 		var nf *placement.NoFeasibleError
@@ -177,7 +181,7 @@ func (e *Evaluator) Evaluate(ctx context.Context, in *Input) (*Outcome, error) {
 		out.NoPlacement = true
 		return out.deny(CodeNoFeasiblePlacement, err.Error()), nil
 	}
-	d := newDecision(in.ID, w, res, restr, e.placer.Catalog().Meta().AsOf)
+	d := newDecision(in.ID, w, res, restr, placer.Catalog().Meta().AsOf)
 	out.Decision = d
 	if pin != nil && !out.Exempt {
 		// Phase two: rules that judge the chosen placement (budget).
