@@ -39,6 +39,9 @@ type File[T any] struct {
 	// failed is the revision (or read error) that was last rejected, so
 	// that a broken file is reported once, not at every poll.
 	failed string
+	// readHook, if set, runs after each read (tests: a write between the
+	// two reads of one check).
+	readHook func()
 }
 
 // NewFile reads and parses path, which must hold a valid content.
@@ -135,6 +138,9 @@ func (f *File[T]) read() ([]byte, error) {
 	}
 	if len(data) > MaxFileBytes {
 		return nil, fmt.Errorf("reading %s: larger than %d MiB", f.path, MaxFileBytes>>20)
+	}
+	if f.readHook != nil {
+		f.readHook()
 	}
 	return data, nil
 }
