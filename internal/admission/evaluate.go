@@ -116,6 +116,10 @@ type Outcome struct {
 	// webhook's metrics; zero when a stage did not run.
 	PolicyDuration    time.Duration `json:"-"`
 	PlacementDuration time.Duration `json:"-"`
+
+	// CatalogRevision is the revision of the catalog that priced the
+	// decision (the placer's, read once per decision; reload.go).
+	CatalogRevision string `json:"catalogRevision,omitempty"`
 }
 
 // Evaluate decides on one object. Errors are reserved for faults of the
@@ -167,6 +171,7 @@ func (e *Evaluator) Evaluate(ctx context.Context, in *Input) (*Outcome, error) {
 		restr = mergeRestrictions(restr, dec.Restrictions)
 	}
 	placer := e.placer.Load() // one catalog for the whole decision, even across a reload
+	out.CatalogRevision = placer.Catalog().Meta().Revision
 	start := time.Now()
 	res, err := placer.Place(&placement.Request{Workload: w, Restrictions: restr, Usage: in.Usage})
 	out.PlacementDuration = time.Since(start)

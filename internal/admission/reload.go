@@ -21,3 +21,13 @@ func (e *Evaluator) SetPlacer(p *placement.Placer) {
 
 // Placer is the placer in service.
 func (e *Evaluator) Placer() *placement.Placer { return e.placer.Load() }
+
+// catalogRevision is the catalog revision a decision-log line records: the
+// one that priced the decision, which a reload between pricing and
+// recording must not misname, else the one in service.
+func (h *Handler) catalogRevision(out *Outcome) string {
+	if out != nil && out.CatalogRevision != "" {
+		return out.CatalogRevision
+	}
+	return h.o.CatalogRevision()
+}

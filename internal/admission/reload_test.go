@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -223,12 +224,17 @@ func TestNoRequestFailsDuringReloads(t *testing.T) {
 		t.Error(f)
 	}
 	seen := map[string]int{}
+	revisions := map[string]string{} // as-of → the catalog revision logged with it
 	for _, e := range fx.log.Entries {
 		d := e.Placement.(*Decision)
 		got := fmt.Sprintf("%s %.2f", d.Cloud, d.PricePerHour)
 		if want[d.CatalogAsOf] != got {
 			t.Errorf("%s: %s from the catalog as of %s, which says %s", e.UID, got, d.CatalogAsOf, want[d.CatalogAsOf])
 		}
+		if r, ok := revisions[d.CatalogAsOf]; ok && r != e.CatalogRevision {
+			t.Errorf("%s: logged with catalog revision %s, but the catalog as of %s is %s", e.UID, e.CatalogRevision, d.CatalogAsOf, r)
+		}
+		revisions[d.CatalogAsOf] = e.CatalogRevision
 		seen[d.CatalogAsOf]++
 	}
 	if len(fx.log.Entries) != int(requests.Load()) {
@@ -259,13 +265,39 @@ func TestSetPlacerIgnoresNil(t *testing.T) {
 	}
 }
 
-func TestDecisionLogCatalogRevisionDefault(t *testing.T) {
-	log := &recorder{}
-	h := newTestHandler(t, HandlerOptions{Mode: Mutate, Log: log})
-	if code, allowed, _ := mutate(h, "u1"); code != http.StatusOK || !allowed {
-		t.Fatalf("status %d, allowed %v", code, allowed)
+// TestDecisionLogCatalogRevision: a priced decision records the revision
+// of the catalog that priced it; one denied before pricing records the
+// revision in service (HandlerOptions.CatalogRevision, default "none").
+func TestDecisionLogCatalogRevision(t *testing.T) {
+	embedded, err := costing.DefaultCatalog()
+	if err != nil {
+		t.Fatal(err)
 	}
-	if len(log.Entries) != 1 || log.Entries[0].CatalogRevision != "none" {
-		t.Fatalf("entries %+v", log.Entries)
+	badAnnotation := strings.Replace(string(l4Job("u")), `"metadata":{"name":"t",`, `"metadata":{"name":"t","annotations":{"quartermaster.io/expected-duration":"soon"},`, 1)
+	tests := map[string]struct {
+		option  func() string
+		body    string
+		allowed bool
+		want    string
+	}{
+		"priced, the catalog's own revision":  {body: string(l4Job("u")), allowed: true, want: embedded.Meta().Revision},
+		"not priced, no option":               {body: badAnnotation, want: "none"},
+		"not priced, the revision in service": {option: func() string { return "abc" }, body: badAnnotation, want: "abc"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			log := &recorder{}
+			h := newTestHandler(t, HandlerOptions{Mode: Mutate, Log: log, CatalogRevision: tc.option})
+			r := httptest.NewRequest(http.MethodPost, "/mutate", strings.NewReader(tc.body))
+			r.Header.Set("Content-Type", "application/json")
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code != http.StatusOK || strings.Contains(w.Body.String(), `"allowed":true`) != tc.allowed {
+				t.Fatalf("status %d: %s", w.Code, w.Body)
+			}
+			if len(log.Entries) != 1 || log.Entries[0].CatalogRevision != tc.want || len(tc.want) == 0 {
+				t.Fatalf("logged %+v, want catalog revision %q", log.Entries, tc.want)
+			}
+		})
 	}
 }

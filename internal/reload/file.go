@@ -1,20 +1,20 @@
 package reload
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"sync"
 	"sync/atomic"
+
+	"github.com/quartermaster-io/quartermaster/internal/costing"
 )
 
 // MaxFileBytes bounds what File reads, so that a wrong path (a device, a
 // log) cannot exhaust memory. It is above the catalog's and quota file's
 // own limits, which the parsers enforce with a clearer message.
-const MaxFileBytes = 128 << 20
+const MaxFileBytes = costing.MaxCatalogBytes + 1
 
 // Version is one accepted content of a file.
 type Version[T any] struct {
@@ -146,8 +146,6 @@ func (f *File[T]) read() ([]byte, error) {
 }
 
 // revisionOf is the first 12 hex digits of the content's SHA-256, as the
-// policy bundle's revision.
-func revisionOf(data []byte) string {
-	s := sha256.Sum256(data)
-	return hex.EncodeToString(s[:])[:12]
-}
+// policy bundle's revision; for a catalog file it equals the catalog's own
+// Meta().Revision, which the decision log records.
+func revisionOf(data []byte) string { return costing.ContentRevision(data) }

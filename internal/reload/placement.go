@@ -224,10 +224,13 @@ func CatalogParser(format, cloud, source string, regions *costing.Regions) (func
 	return nil, fmt.Errorf("catalog format %q: want csv or skypilot", format)
 }
 
-// fixedRevision names a catalog that is not read from a file (the embedded
-// one) by the hash of its CSV form, so that the decision log tells two
-// builds' embedded catalogs apart.
+// fixedRevision names a catalog that is not watched (the embedded one): by
+// its own revision, else by the hash of its CSV form, so that the decision
+// log tells two builds' embedded catalogs apart.
 func fixedRevision(c *costing.Catalog) string {
+	if r := c.Meta().Revision; r != "" {
+		return r
+	}
 	var b bytes.Buffer
 	if err := costing.WriteCSV(&b, c); err != nil {
 		return "unknown"
