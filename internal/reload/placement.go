@@ -209,19 +209,31 @@ func parseQuota(data []byte) (placement.GPUCounts, error) {
 // "skypilot"; cloud names a SkyPilot file's cloud). regions is the region
 // table: the caller passes the one the policies and the workload extractor
 // were built with, so that a reloaded catalog cannot disagree with them.
+//
+// A catalog without offers is rejected: it is what a truncated file looks
+// like, and serving it would deny every GPU workload as unplaceable.
 func CatalogParser(format, cloud, source string, regions *costing.Regions) (func([]byte) (*costing.Catalog, error), error) {
+	var read func([]byte) (*costing.Catalog, error)
 	switch format {
 	case "csv", "":
-		return func(data []byte) (*costing.Catalog, error) {
+		read = func(data []byte) (*costing.Catalog, error) {
 			return costing.ReadCSV(bytes.NewReader(data), regions, source)
-		}, nil
+		}
 	case "skypilot":
-		return func(data []byte) (*costing.Catalog, error) {
+		read = func(data []byte) (*costing.Catalog, error) {
 			c, _, err := costing.ReadSkyPilot(bytes.NewReader(data), cloud, regions, source)
 			return c, err
-		}, nil
+		}
+	default:
+		return nil, fmt.Errorf("catalog format %q: want csv or skypilot", format)
 	}
-	return nil, fmt.Errorf("catalog format %q: want csv or skypilot", format)
+	return func(data []byte) (*costing.Catalog, error) {
+		c, err := read(data)
+		if err == nil && c.Len() == 0 {
+			err = errors.New("the catalog has no offers")
+		}
+		return c, err
+	}, nil
 }
 
 // fixedRevision names a catalog that is not watched (the embedded one): by

@@ -135,6 +135,10 @@ func TestPlacementReload(t *testing.T) {
 			catalog: "\n", err: "catalog", place: "gcp 0.70",
 			failures: map[string]float64{"catalog": 1}, asOf: "2026-11-01", offers: 2,
 		},
+		"a catalog without offers is rejected": {
+			catalog: "# as-of: 2026-11-10\n" + header, err: "no offers", place: "gcp 0.70",
+			failures: map[string]float64{"catalog": 1}, asOf: "2026-11-01", offers: 2,
+		},
 		"a quota change is used by the next placement": {
 			quota: gcpFull, changed: true, place: "aws 0.80",
 			reloads: map[string]float64{"quota": 1}, asOf: "2026-11-01", offers: 2,
