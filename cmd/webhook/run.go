@@ -123,9 +123,8 @@ func run(ctx context.Context, cfg *Config, stderr io.Writer) error {
 	mux := http.NewServeMux()
 	for _, mode := range []admission.Mode{admission.Mutate, admission.Validate} {
 		h, err := admission.NewHandler(admission.HandlerOptions{Mode: mode, Evaluator: ev, State: state, Log: recorder, PolicyRevision: revision,
-			CatalogRevision: prices.CatalogRevision,
-			Metrics:         metrics, Logger: log, MaxBodyBytes: cfg.MaxBodyBytes, Deadline: cfg.Deadline,
-			OnDeadline: admission.DeadlineOutcome(cfg.DeadlineOutcome)})
+			Metrics: metrics, Logger: log, MaxBodyBytes: cfg.MaxBodyBytes, Deadline: cfg.Deadline,
+			OnDeadline: admission.DeadlineOutcome(cfg.DeadlineOutcome), CatalogRevision: prices.CatalogRevision})
 		if err != nil {
 			return err
 		}
