@@ -33,6 +33,11 @@ type Config struct {
 	CatalogFormat        string
 	CatalogCloud         string
 	Quota                string
+	// CatalogReloadInterval is how often the --catalog and --quota files
+	// are checked for a change: one interval for both, since the chart
+	// mounts them from one ConfigMap and a price and a quota change are
+	// often one edit.
+	CatalogReloadInterval time.Duration
 
 	Kubeconfig   string
 	Standalone   bool
@@ -68,6 +73,7 @@ func NewConfig() *Config {
 	return &Config{
 		CertReloadInterval:     10 * time.Second,
 		PolicyReloadInterval:   10 * time.Second,
+		CatalogReloadInterval:  10 * time.Second,
 		Port:                   9443,
 		MetricsBindAddress:     ":8080",
 		HealthProbeBindAddress: ":8081",
@@ -94,6 +100,7 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.CatalogFormat, "catalog-format", c.CatalogFormat, "catalog file format: csv or skypilot")
 	fs.StringVar(&c.CatalogCloud, "catalog-cloud", c.CatalogCloud, "the cloud of a skypilot catalog")
 	fs.StringVar(&c.Quota, "quota", c.Quota, "GPU quota file: quotas: [{cloud, region, gpuModel, gpus}]")
+	fs.DurationVar(&c.CatalogReloadInterval, "catalog-reload-interval", c.CatalogReloadInterval, "how often to look for a changed --catalog or --quota file")
 	fs.StringVar(&c.Kubeconfig, "kubeconfig", c.Kubeconfig, "kubeconfig file (default: in-cluster config, then $KUBECONFIG)")
 	fs.BoolVar(&c.Standalone, "standalone", c.Standalone, "run without an API server, from --cluster-state and --inventory")
 	fs.StringVar(&c.ClusterState, "cluster-state", c.ClusterState, "standalone: StorageClasses, PVCs and Namespaces as Kubernetes YAML")
@@ -166,6 +173,9 @@ func (c *Config) Validate() error {
 	}
 	if c.PolicyReloadInterval < 100*time.Millisecond {
 		bad("--policy-reload-interval %s: want at least 100ms", c.PolicyReloadInterval)
+	}
+	if c.CatalogReloadInterval < 100*time.Millisecond {
+		bad("--catalog-reload-interval %s: want at least 100ms", c.CatalogReloadInterval)
 	}
 	if c.Deadline <= 0 || c.Deadline > 25*time.Second {
 		bad("--deadline %s: want more than 0 and at most 25s (the API server waits at most 30s)", c.Deadline)

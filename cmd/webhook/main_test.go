@@ -60,6 +60,23 @@ func TestFlagsAndEnvironment(t *testing.T) {
 				"--deadline 40s: want more than 0 and at most 25s (the API server waits at most 30s)\n" +
 				"--deadline-outcome \"maybe\": want deny or allow\n",
 		},
+		"catalog reload interval": {
+			args: []string{"--cert-dir", certs, "--catalog", "c.csv", "--quota", "q.yaml", "--catalog-reload-interval", "2s"},
+			want: func(c *Config) bool {
+				return c.Catalog == "c.csv" && c.Quota == "q.yaml" && c.CatalogReloadInterval == 2*time.Second
+			},
+		},
+		"catalog reload interval from the environment, default 10s": {
+			args: []string{"--cert-dir", certs},
+			env:  map[string]string{"QUARTERMASTER_CATALOG_RELOAD_INTERVAL": "1m"},
+			want: func(c *Config) bool {
+				return c.CatalogReloadInterval == time.Minute && NewConfig().CatalogReloadInterval == 10*time.Second
+			},
+		},
+		"catalog reload interval too short": {
+			args:    []string{"--cert-dir", certs, "--catalog-reload-interval", "10ms"},
+			wantErr: "webhook: --catalog-reload-interval 10ms: want at least 100ms\n",
+		},
 		"standalone excludes kubeconfig": {
 			args:    []string{"--cert-dir", certs, "--standalone", "--kubeconfig", "k"},
 			wantErr: "webhook: --standalone and --kubeconfig exclude each other\n",

@@ -31,6 +31,7 @@ import (
 	"github.com/quartermaster-io/quartermaster/internal/encryption"
 	"github.com/quartermaster-io/quartermaster/internal/placement"
 	"github.com/quartermaster-io/quartermaster/internal/policy"
+	"github.com/quartermaster-io/quartermaster/internal/reload"
 	"github.com/quartermaster-io/quartermaster/internal/workload"
 	"github.com/quartermaster-io/quartermaster/policies"
 )
@@ -75,17 +76,19 @@ func run(ctx context.Context, cfg *Config, stderr io.Writer) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reloadFailures := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "quartermaster_webhook_reload_failures_total",
-		Help: "Failed reloads of a watched input (certificate; policies are counted by quartermaster_policy_reload_total), by source; the previous version stays in use.",
+		Help: "Failed reloads of a watched input (certificate, catalog, quota; policies are counted by quartermaster_policy_reloads_total), by source; the previous version stays in use.",
 	}, []string{"source"})
 	reg.MustRegister(reloadFailures)
 
 	ready := &readiness{}
-	catalog, err := loadCatalog(cfg)
+	prices, err := buildPlacement(cfg, reg, reloadFailures, log)
 	if err != nil {
 		return err
 	}
-	log.Info("catalog loaded", "offers", catalog.Len(), "source", catalog.Meta().Source, "asOf", catalog.Meta().AsOf)
-	state, err := buildState(ctx, cfg, catalog, ready, log)
+	catalog := prices.Catalog()
+	log.Info("catalog loaded", "offers", catalog.Len(), "source", catalog.Meta().Source, "asOf", catalog.Meta().AsOf,
+		"revision", prices.CatalogRevision(), "quotaRevision", prices.QuotaRevision())
+	state, err := buildState(ctx, cfg, prices.ModelOf, ready, log)
 	if err != nil {
 		return err
 	}
@@ -93,10 +96,11 @@ func run(ctx context.Context, cfg *Config, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ev, err := buildEvaluator(cfg, catalog, state, engine)
+	ev, err := buildEvaluator(cfg, catalog, prices.Placer(), state, engine)
 	if err != nil {
 		return err
 	}
+	go prices.Run(ctx, cfg.CatalogReloadInterval, ev.SetPlacer)
 
 	var recorder admission.DecisionRecorder
 	if cfg.DecisionLog != "" {
@@ -120,7 +124,7 @@ func run(ctx context.Context, cfg *Config, stderr io.Writer) error {
 	for _, mode := range []admission.Mode{admission.Mutate, admission.Validate} {
 		h, err := admission.NewHandler(admission.HandlerOptions{Mode: mode, Evaluator: ev, State: state, Log: recorder, PolicyRevision: revision,
 			Metrics: metrics, Logger: log, MaxBodyBytes: cfg.MaxBodyBytes, Deadline: cfg.Deadline,
-			OnDeadline: admission.DeadlineOutcome(cfg.DeadlineOutcome)})
+			OnDeadline: admission.DeadlineOutcome(cfg.DeadlineOutcome), CatalogRevision: prices.CatalogRevision})
 		if err != nil {
 			return err
 		}
@@ -263,19 +267,11 @@ func buildPolicy(ctx context.Context, cfg *Config, catalog *costing.Catalog, reg
 	return r, func() string { return r.Bundle().Revision() }, nil
 }
 
-func buildEvaluator(cfg *Config, catalog *costing.Catalog, state clusterView, engine admission.PolicyEngine) (*admission.Evaluator, error) {
-	var quotas placement.GPUCounts
-	if cfg.Quota != "" {
-		f, err := os.Open(cfg.Quota)
-		if err != nil {
-			return nil, fmt.Errorf("opening quota file: %w", err)
-		}
-		quotas, err = placement.ReadGPUCounts(f, "quota")
-		f.Close()
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", cfg.Quota, err)
-		}
-	}
+// buildEvaluator wires the decision. The extractor and the evidence
+// collector take the region table of the catalog at start; reloaded
+// catalogs are read with the same table (buildPlacement), so only the
+// placer changes on a reload.
+func buildEvaluator(cfg *Config, catalog *costing.Catalog, placer *placement.Placer, state clusterView, engine admission.PolicyEngine) (*admission.Evaluator, error) {
 	var jurisdictions []string
 	for _, r := range catalog.Regions().All() {
 		jurisdictions = append(jurisdictions, r.Jurisdiction)
@@ -297,27 +293,31 @@ func buildEvaluator(cfg *Config, catalog *costing.Catalog, state clusterView, en
 		}
 		evidence.Datasets = inv
 	}
-	return admission.NewEvaluator(admission.Deps{Extractor: x, Placer: placement.New(catalog, quotas), Policy: engine, Evidence: evidence})
+	return admission.NewEvaluator(admission.Deps{Extractor: x, Placer: placer, Policy: engine, Evidence: evidence})
 }
 
-func loadCatalog(cfg *Config) (*costing.Catalog, error) {
-	if cfg.Catalog == "" {
-		return costing.DefaultCatalog()
-	}
-	f, err := os.Open(cfg.Catalog)
+// buildPlacement loads the catalog (--catalog, else the embedded one) and
+// the quotas, which are then checked for changes every
+// --catalog-reload-interval. Every catalog is read with the embedded region
+// table, as at start.
+func buildPlacement(cfg *Config, reg prometheus.Registerer, failures *prometheus.CounterVec, log *slog.Logger) (*reload.Placement, error) {
+	m, err := reload.NewMetrics(reg, failures, nil)
 	if err != nil {
-		return nil, fmt.Errorf("opening catalog: %w", err)
+		return nil, err
 	}
-	defer f.Close()
-	if cfg.CatalogFormat == "skypilot" {
-		c, _, err := costing.ReadSkyPilot(f, cfg.CatalogCloud, costing.DefaultRegions(), cfg.Catalog)
-		return c, err
+	o := reload.Options{CatalogPath: cfg.Catalog, QuotaPath: cfg.Quota, Metrics: m, Logger: log}
+	if cfg.Catalog == "" {
+		if o.Catalog, err = costing.DefaultCatalog(); err != nil {
+			return nil, err
+		}
+	} else if o.ParseCatalog, err = reload.CatalogParser(cfg.CatalogFormat, cfg.CatalogCloud, cfg.Catalog, costing.DefaultRegions()); err != nil {
+		return nil, err
 	}
-	return costing.ReadCSV(f, costing.DefaultRegions(), cfg.Catalog)
+	return reload.New(o)
 }
 
 // buildState returns the snapshot (standalone) or starts informers.
-func buildState(ctx context.Context, cfg *Config, catalog *costing.Catalog, ready *readiness, log *slog.Logger) (clusterView, error) {
+func buildState(ctx context.Context, cfg *Config, modelOf func(cloud, instanceType string) string, ready *readiness, log *slog.Logger) (clusterView, error) {
 	if cfg.Standalone {
 		s, err := clusterstate.ReadSnapshotFiles(cfg.ClusterState, cfg.Usage)
 		if err != nil {
@@ -334,12 +334,7 @@ func buildState(ctx context.Context, cfg *Config, catalog *costing.Catalog, read
 	if err != nil {
 		return nil, fmt.Errorf("building Kubernetes client: %w", err)
 	}
-	models := map[[2]string]string{}
-	for _, o := range catalog.Offers() {
-		models[[2]string{o.Cloud, o.InstanceType}] = o.GPUModel
-	}
-	inf, err := clusterstate.NewInformers(client, clusterstate.InformerOptions{
-		ModelOf: func(cloud, it string) string { return models[[2]string{cloud, it}] }})
+	inf, err := clusterstate.NewInformers(client, clusterstate.InformerOptions{ModelOf: modelOf})
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/quartermaster-io/quartermaster/internal/encryption"
@@ -26,7 +27,7 @@ const (
 // rules and an indexed catalog and is safe for concurrent use.
 type Evaluator struct {
 	extractor *workload.Extractor
-	placer    *placement.Placer
+	placer    atomic.Pointer[placement.Placer] // swapped by SetPlacer (reload.go)
 	policy    PolicyEngine
 	evidence  EvidenceCollector
 }
@@ -52,7 +53,9 @@ func NewEvaluator(d Deps) (*Evaluator, error) {
 	if ev == nil {
 		ev = &encryption.Collector{}
 	}
-	return &Evaluator{extractor: d.Extractor, placer: d.Placer, policy: d.Policy, evidence: ev}, nil
+	e := &Evaluator{extractor: d.Extractor, policy: d.Policy, evidence: ev}
+	e.placer.Store(d.Placer)
+	return e, nil
 }
 
 // Input is one object to decide on.
@@ -133,6 +136,10 @@ type Outcome struct {
 	// webhook's metrics; zero when a stage did not run.
 	PolicyDuration    time.Duration `json:"-"`
 	PlacementDuration time.Duration `json:"-"`
+
+	// CatalogRevision is the revision of the catalog that priced the
+	// decision (the placer's, read once per decision; reload.go).
+	CatalogRevision string `json:"catalogRevision,omitempty"`
 }
 
 // Evaluate decides on one object. Errors are reserved for faults of the
@@ -182,8 +189,10 @@ func (e *Evaluator) Evaluate(ctx context.Context, in *Input) (*Outcome, error) {
 		}
 		restr = mergeRestrictions(restr, dec.Restrictions)
 	}
+	placer := e.placer.Load() // one catalog for the whole decision, even across a reload
+	out.CatalogRevision = placer.Catalog().Meta().Revision
 	start := time.Now()
-	res, err := e.placer.Place(&placement.Request{Workload: w, Restrictions: restr, Usage: withoutUsage(in.Usage, in.OwnUsage)})
+	res, err := placer.Place(&placement.Request{Workload: w, Restrictions: restr, Usage: withoutUsage(in.Usage, in.OwnUsage)})
 	out.PlacementDuration = time.Since(start)
 	if err != nil {
 		var nf *placement.NoFeasibleError
@@ -196,7 +205,7 @@ func (e *Evaluator) Evaluate(ctx context.Context, in *Input) (*Outcome, error) {
 		out.NoPlacement = true
 		return out.deny(CodeNoFeasiblePlacement, err.Error()), nil
 	}
-	d := newDecision(in.ID, w, res, restr, e.placer.Catalog().Meta().AsOf)
+	d := newDecision(in.ID, w, res, restr, placer.Catalog().Meta().AsOf)
 	if reset != nil && samePins(in.Recorded, d) {
 		// Placed again where it was: the recorded pins are the new ones,
 		// so the patch leaves them as they are rather than rewriting them.

@@ -103,6 +103,11 @@ type HandlerOptions struct {
 	// PolicyRevision names the policy bundle in force, for the decision
 	// log; nil means "none" until the policy engine is wired in.
 	PolicyRevision func() string
+	// CatalogRevision names the catalog in force, for the decision log
+	// lines of requests that were not priced (fast path, denials before
+	// placement, errors); a priced decision records the revision of the
+	// catalog that priced it. nil means "none".
+	CatalogRevision func() string
 	// Now defaults to time.Now.
 	Now func() time.Time
 }
@@ -138,6 +143,9 @@ func NewHandler(o HandlerOptions) (*Handler, error) {
 	}
 	if o.PolicyRevision == nil {
 		o.PolicyRevision = func() string { return "none" }
+	}
+	if o.CatalogRevision == nil {
+		o.CatalogRevision = func() string { return "none" }
 	}
 	return &Handler{o: o}, nil
 }
@@ -392,6 +400,7 @@ func (h *Handler) record(in *Input, out *Outcome, resp *reviewResponse, result s
 		ID: in.ID + "/" + h.o.Mode.String(), Time: start.UTC(), UID: in.ID, User: in.Request.Username,
 		Operation: h.o.Mode.String(), Verb: in.Request.Operation, Object: describe(in.Object),
 		Decision: result, Warnings: resp.Warnings, PolicyRevision: h.o.PolicyRevision(),
+		CatalogRevision: h.catalogRevision(out),
 	}
 	if out != nil {
 		if len(out.Violations) > 0 {

@@ -2,6 +2,8 @@ package costing
 
 import (
 	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"slices"
 )
@@ -38,6 +40,18 @@ type Meta struct {
 	AsOf string `json:"asOf"`
 	// Source names the file or service the catalog came from.
 	Source string `json:"source"`
+	// Revision is a short hash of the file the catalog was read from
+	// (ContentRevision), empty for catalogs built in memory. The webhook
+	// reloads catalogs; the decision log records this revision, so that
+	// a price can be traced to the file that set it.
+	Revision string `json:"revision,omitempty"`
+}
+
+// ContentRevision is the revision of a catalog file's bytes: the first 12
+// hex digits of their SHA-256, like a policy bundle's revision.
+func ContentRevision(data []byte) string {
+	s := sha256.Sum256(data)
+	return hex.EncodeToString(s[:])[:12]
 }
 
 // NewCatalog validates offers, derives their jurisdictions from regions and

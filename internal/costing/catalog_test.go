@@ -107,7 +107,7 @@ func TestReadCSV(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Meta() != (Meta{AsOf: "2026-10-01", Source: "test"}) {
+	if c.Meta() != (Meta{AsOf: "2026-10-01", Source: "test", Revision: ContentRevision([]byte(in))}) || len(c.Meta().Revision) != 12 {
 		t.Errorf("meta = %+v", c.Meta())
 	}
 	if c.Len() != 3 || !reflect.DeepEqual(c.Models(), []string{H100, L4}) {

@@ -29,7 +29,7 @@ func ReadCSV(r io.Reader, regions *Regions, source string) (*Catalog, error) {
 	if err != nil {
 		return nil, err
 	}
-	meta := Meta{Source: source, AsOf: scanAsOf(data)}
+	meta := Meta{Source: source, AsOf: scanAsOf(data), Revision: ContentRevision(data)}
 	cr := csv.NewReader(bytes.NewReader(data))
 	cr.Comment = '#'
 	cr.FieldsPerRecord = 12

@@ -127,7 +127,7 @@ func ReadSkyPilot(r io.Reader, cloud string, regions *Regions, source string) (*
 		offers = append(offers, *o)
 	}
 	rep.Offers = len(offers)
-	c, err := NewCatalog(offers, regions, Meta{Source: source})
+	c, err := NewCatalog(offers, regions, Meta{Source: source, Revision: ContentRevision(data)})
 	if err != nil {
 		return nil, rep, err
 	}

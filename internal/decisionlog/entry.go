@@ -31,6 +31,10 @@ type Entry struct {
 	Placement  any      `json:"placement,omitempty"`
 	// PolicyRevision is the policy bundle revision the decision used.
 	PolicyRevision string `json:"policyRevision"`
+	// CatalogRevision is the revision (content hash) of the offer catalog
+	// in service, so that a price in a decision can be traced to the
+	// catalog it came from after the catalog is reloaded.
+	CatalogRevision string `json:"catalogRevision,omitempty"`
 }
 
 // line is an entry as written: its place in the chain around it.
