@@ -37,7 +37,7 @@ func buildPatch(obj map[string]any, w *workload.Workload, d *Decision, keys work
 			continue // extraction found it, so this cannot happen; never patch blind
 		}
 		c := contributionsFor(d, keys, ps.GPU.Count > 0)
-		ops = appendAffinity(ops, spec, specPtr, c.requirements)
+		ops = appendAffinity(ops, spec, specPtr, c.requirements())
 		if c.spot {
 			ops = appendSpot(ops, spec, specPtr, keys)
 		}
@@ -47,26 +47,60 @@ func buildPatch(obj map[string]any, w *workload.Workload, d *Decision, keys work
 }
 
 // contributions are what the patch adds to one pod spec for a decision. The
-// patch and stripOurs (which takes them away again, for the fingerprint and
+// patch and stripSpec (which takes them away again, for the fingerprint and
 // for re-placement) both derive from it, so that they cannot drift apart.
 type contributions struct {
-	// requirements are ANDed into every required node selector term.
-	requirements []any
+	// pins are ANDed into every required node selector term, each as
+	// key In [value]. A fixed array: the fingerprint derives contributions
+	// on every decision, and this keeps that free of allocations.
+	pins [3]pin
+	n    int
 	// spot adds the capacity-type node selector and the spot toleration.
 	spot bool
 }
+
+// pin is one node selector requirement of the patch: key In [value].
+type pin struct{ key, value string }
 
 // contributionsFor is what a pod set gets: GPU pod sets cloud, region and
 // instance type (and spot capacity when chosen); pod sets without GPUs (a
 // Ray head) cloud and region only, so that the gang stays together without
 // occupying GPU nodes.
 func contributionsFor(d *Decision, keys workload.LabelKeys, gpu bool) contributions {
-	c := contributions{requirements: []any{requirement(keys.Cloud, d.Cloud), requirement(keys.Region, d.Region)}}
+	c := contributions{pins: [3]pin{{keys.Cloud, d.Cloud}, {keys.Region, d.Region}}, n: 2}
 	if gpu {
-		c.requirements = append(c.requirements, requirement(keys.InstanceType, d.InstanceType))
+		c.pins[2], c.n = pin{keys.InstanceType, d.InstanceType}, 3
 		c.spot = d.CapacityType == spotValue
 	}
 	return c
+}
+
+// requirements are the pins as node selector requirements, for the patch.
+func (c *contributions) requirements() []any {
+	out := make([]any, c.n)
+	for i, p := range c.pins[:c.n] {
+		out[i] = requirement(p.key, p.value)
+	}
+	return out
+}
+
+// isPin reports whether the node selector requirement e is exactly one of
+// the pins (key, operator In and the one value, nothing else).
+func (c *contributions) isPin(e any) bool {
+	em, ok := e.(map[string]any)
+	if !ok || len(em) != 3 || em["operator"] != "In" {
+		return false
+	}
+	values, _ := em["values"].([]any)
+	if len(values) != 1 {
+		return false
+	}
+	for _, p := range c.pins[:c.n] {
+		if em["key"] == p.key && values[0] == p.value {
+			return true
+		}
+	}
+	return false
 }
 
 // spotToleration is the toleration the patch adds to pods placed on spot.
@@ -189,12 +223,18 @@ func appendAnnotation(ops []PatchOp, obj map[string]any, value string, same func
 var pointerUnescaper = strings.NewReplacer("~1", "/", "~0", "~")
 
 // pointerGet resolves a JSON pointer within decoded JSON; nil if absent.
+// It walks the pointer in place: the fingerprint and the patch resolve
+// pointers on every decision.
 func pointerGet(node any, ptr string) any {
 	if ptr == "" || ptr == "/" {
 		return node
 	}
-	for _, tok := range strings.Split(strings.TrimPrefix(ptr, "/"), "/") {
-		tok = pointerUnescaper.Replace(tok)
+	for rest, more := strings.TrimPrefix(ptr, "/"), true; more; {
+		var tok string
+		tok, rest, more = strings.Cut(rest, "/")
+		if strings.Contains(tok, "~") {
+			tok = pointerUnescaper.Replace(tok)
+		}
 		switch n := node.(type) {
 		case map[string]any:
 			node = n[tok]

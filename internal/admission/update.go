@@ -3,11 +3,14 @@ package admission
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
+	"fmt"
+	"hash"
 	"maps"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/quartermaster-io/quartermaster/internal/placement"
 	"github.com/quartermaster-io/quartermaster/internal/workload"
@@ -37,46 +40,120 @@ import (
 // contributions of d itself (its pins, spot selector and toleration), which
 // are taken away first. Because buildPatch only adds what stripSpec removes,
 // the fingerprint of an object is the same before and after its patch, so
-// it can be computed before the patch is applied. "" when obj cannot be
-// encoded, which matches no decision.
+// it can be computed before the patch is applied.
 func fingerprint(obj map[string]any, w *workload.Workload, d *Decision, keys workload.LabelKeys) string {
-	h := sha256.New()
-	enc := json.NewEncoder(h) // maps encode with sorted keys: canonical
+	c := hasherPool.Get().(*canonicalHasher)
+	defer c.release()
 	meta, _ := obj["metadata"].(map[string]any)
-	if enc.Encode(ourAnnotations(meta)) != nil {
-		return ""
-	}
+	c.ourAnnotations(meta)
 	for i := range w.PodSets {
 		ps := &w.PodSets[i]
-		var tmplAnnotations map[string]any
+		c.str(ps.Pointer)
 		if ps.Pointer != "" { // a Pod's own metadata is the object's
 			tmplMeta, _ := pointerGet(obj, ps.Pointer+"/metadata").(map[string]any)
-			tmplAnnotations = ourAnnotations(tmplMeta)
+			c.ourAnnotations(tmplMeta)
 		}
 		spec, _ := pointerGet(obj, ps.Pointer+"/spec").(map[string]any)
-		stripped := stripSpec(spec, contributionsFor(d, keys, ps.GPU.Count > 0), keys)
-		if enc.Encode([]any{ps.Pointer, tmplAnnotations, stripped}) != nil {
-			return ""
-		}
+		contrib := contributionsFor(d, keys, ps.GPU.Count > 0)
+		c.value(stripSpec(spec, &contrib, keys))
 	}
-	sum := h.Sum(nil)
-	return hex.EncodeToString(sum[:16])
+	return c.sum()
 }
 
-// ourAnnotations are the quartermaster.io/ annotations that are input to a
-// decision (all but the decision itself).
-func ourAnnotations(meta map[string]any) map[string]any {
+// canonicalHasher hashes decoded JSON in one canonical form: type tags,
+// length-prefixed strings, lists and maps, map keys sorted. It writes
+// straight into the digest through a reused buffer, because encoding/json
+// (which also sorts keys) allocated a third more per decision than the
+// rest of the admission path.
+type canonicalHasher struct {
+	digest hash.Hash
+	buf    []byte
+	keys   []string // a stack of the maps' sorted keys, reused
+}
+
+var hasherPool = sync.Pool{New: func() any { return &canonicalHasher{digest: sha256.New(), buf: make([]byte, 0, 4096)} }}
+
+func (c *canonicalHasher) release() {
+	c.digest.Reset()
+	c.buf, c.keys = c.buf[:0], c.keys[:0]
+	hasherPool.Put(c)
+}
+
+// ourAnnotations hashes the quartermaster.io/ annotations of meta that are
+// input to a decision (all but the decision itself), sorted.
+func (c *canonicalHasher) ourAnnotations(meta map[string]any) {
 	ann, _ := meta["annotations"].(map[string]any)
-	var out map[string]any
-	for k, v := range ann {
+	start := len(c.keys)
+	for k := range ann {
 		if strings.HasPrefix(k, workload.AnnotationPrefix) && k != workload.AnnotationDecision {
-			if out == nil {
-				out = map[string]any{}
-			}
-			out[k] = v
+			c.keys = append(c.keys, k)
 		}
 	}
-	return out
+	own := c.keys[start:]
+	slices.Sort(own)
+	c.buf = strconv.AppendInt(append(c.buf, 'a'), int64(len(own)), 10)
+	for _, k := range own {
+		c.str(k)
+		c.value(ann[k])
+	}
+	c.keys = c.keys[:start]
+}
+
+func (c *canonicalHasher) value(v any) {
+	switch x := v.(type) {
+	case nil:
+		c.buf = append(c.buf, 'n')
+	case bool:
+		c.buf = append(c.buf, "ft"[b2i(x)])
+	case string:
+		c.str(x)
+	case float64:
+		c.buf = strconv.AppendFloat(append(c.buf, 'd'), x, 'g', -1, 64)
+		c.buf = append(c.buf, ';')
+	case []any:
+		c.buf = strconv.AppendInt(append(c.buf, 'l'), int64(len(x)), 10)
+		for _, e := range x {
+			c.value(e)
+		}
+	case map[string]any:
+		c.buf = strconv.AppendInt(append(c.buf, 'm'), int64(len(x)), 10)
+		start := len(c.keys)
+		for k := range x {
+			c.keys = append(c.keys, k)
+		}
+		sorted := c.keys[start:] // nested maps push their keys after these
+		slices.Sort(sorted)
+		for _, k := range sorted {
+			c.str(k)
+			c.value(x[k])
+		}
+		c.keys = c.keys[:start]
+	default: // other decoders' numbers (int64, json.Number): by type and value
+		c.buf = fmt.Appendf(append(c.buf, 'x'), "%T=%v;", x, x)
+	}
+	if len(c.buf) >= 2048 {
+		c.digest.Write(c.buf)
+		c.buf = c.buf[:0]
+	}
+}
+
+// str hashes a string as value would, without boxing it into an interface.
+func (c *canonicalHasher) str(s string) {
+	c.buf = strconv.AppendInt(append(c.buf, 's'), int64(len(s)), 10)
+	c.buf = append(append(c.buf, ':'), s...)
+}
+
+func (c *canonicalHasher) sum() string {
+	c.digest.Write(c.buf)
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(c.digest.Sum(sum[:0])[:16])
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // The pod spec fields the patch writes.
@@ -91,7 +168,7 @@ const (
 // the containers they leave empty removed, so that a spec the patch created
 // them in and one it did not strip alike. spec itself is never modified: a
 // changed field is copied, an unchanged spec returned as it is.
-func stripSpec(spec map[string]any, c contributions, keys workload.LabelKeys) map[string]any {
+func stripSpec(spec map[string]any, c *contributions, keys workload.LabelKeys) map[string]any {
 	if spec == nil {
 		return nil
 	}
@@ -107,7 +184,7 @@ func stripSpec(spec map[string]any, c contributions, keys workload.LabelKeys) ma
 		}
 	}
 	if aff, ok := spec[fieldAffinity].(map[string]any); ok {
-		if v, changed := stripAffinity(aff, c.requirements); changed {
+		if v, changed := stripAffinity(aff, c); changed {
 			set(fieldAffinity, v)
 		}
 	}
@@ -146,14 +223,14 @@ func sameMap(a, b map[string]any) bool {
 	return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
 }
 
-// stripAffinity removes reqs from every required node selector term and
+// stripAffinity removes c's pins from every required node selector term and
 // prunes what that leaves empty: terms, the required selector, nodeAffinity
 // and affinity itself (nil). changed is false when there was nothing to do.
-func stripAffinity(aff map[string]any, reqs []any) (stripped any, changed bool) {
+func stripAffinity(aff map[string]any, c *contributions) (stripped any, changed bool) {
 	if na, ok := aff["nodeAffinity"].(map[string]any); ok {
 		if required, ok := na[requiredKey].(map[string]any); ok {
 			if terms, ok := required["nodeSelectorTerms"].([]any); ok {
-				kept, termsChanged := stripTerms(terms, reqs)
+				kept, termsChanged := stripTerms(terms, c)
 				if termsChanged || len(kept) == 0 {
 					required, changed = setOrDrop(required, "nodeSelectorTerms", kept), true
 				}
@@ -174,9 +251,9 @@ func stripAffinity(aff map[string]any, reqs []any) (stripped any, changed bool) 
 
 const requiredKey = "requiredDuringSchedulingIgnoredDuringExecution"
 
-// stripTerms removes reqs from each node selector term and drops the terms
-// that leaves empty.
-func stripTerms(terms, reqs []any) (kept []any, changed bool) {
+// stripTerms removes c's pins from each node selector term and drops the
+// terms that leaves empty.
+func stripTerms(terms []any, c *contributions) (kept []any, changed bool) {
 	kept = make([]any, 0, len(terms))
 	for _, t := range terms {
 		tm, ok := t.(map[string]any)
@@ -187,7 +264,7 @@ func stripTerms(terms, reqs []any) (kept []any, changed bool) {
 		if exprs, ok := tm["matchExpressions"].([]any); ok {
 			left := make([]any, 0, len(exprs))
 			for _, e := range exprs {
-				if !isOneOf(e, reqs) {
+				if !c.isPin(e) {
 					left = append(left, e)
 				}
 			}
@@ -202,22 +279,6 @@ func stripTerms(terms, reqs []any) (kept []any, changed bool) {
 		kept = append(kept, tm)
 	}
 	return kept, changed
-}
-
-// isOneOf reports whether the node selector requirement e is exactly one of
-// reqs (key, operator and values, nothing else).
-func isOneOf(e any, reqs []any) bool {
-	em, ok := e.(map[string]any)
-	if !ok || len(em) != 3 {
-		return false
-	}
-	for _, r := range reqs {
-		rm := r.(map[string]any)
-		if em["key"] == rm["key"] && em["operator"] == rm["operator"] && reflect.DeepEqual(em["values"], rm["values"]) {
-			return true
-		}
-	}
-	return false
 }
 
 // setOrDrop returns a copy of m with key set to v, or without key when v is
@@ -243,7 +304,8 @@ func stripDecision(obj map[string]any, w *workload.Workload, rec *Decision, keys
 		ps := &w.PodSets[i]
 		specPtr := ps.Pointer + "/spec"
 		spec, _ := pointerGet(out, specPtr).(map[string]any)
-		stripped := stripSpec(spec, contributionsFor(rec, keys, ps.GPU.Count > 0), keys)
+		contrib := contributionsFor(rec, keys, ps.GPU.Count > 0)
+		stripped := stripSpec(spec, &contrib, keys)
 		if sameMap(stripped, spec) {
 			continue
 		}
