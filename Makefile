@@ -144,6 +144,7 @@ fuzz: ## Run every fuzz target for FUZZTIME each (default 2m).
 	  ./internal/workload:FuzzExtract \
 	  ./internal/workload:FuzzAnnotations \
 	  ./internal/workload:FuzzDecodeManifests \
+	  ./internal/workload:FuzzReadRules \
 	  ./internal/costing:FuzzReadCSV \
 	  ./internal/costing:FuzzReadSkyPilot \
 	  ./internal/placement:FuzzReadGPUCounts \

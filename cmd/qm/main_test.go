@@ -208,3 +208,37 @@ func TestCatalogCommands(t *testing.T) {
 		t.Errorf("bad cloud: exit %d %s", code, errOut)
 	}
 }
+
+// TestEvalWorkloadRules: a kind nobody described is allowed untouched with a
+// warning that says how to describe it; with --workload-rules it is placed
+// and judged like a built-in kind.
+func TestEvalWorkloadRules(t *testing.T) {
+	trainer := `apiVersion: example.com/v1
+kind: Trainer
+metadata: {name: t, namespace: ns, annotations: {quartermaster.io/team: research}}
+spec:
+  workers:
+    - replicas: 2
+      template:
+        spec:
+          serviceAccountName: trainer
+          containers:
+            - {name: a, image: ghcr.io/example/train:1, resources: {limits: {nvidia.com/gpu: 1}}}
+`
+	code, out, errOut := runQM(t, trainer, "eval", "-f", "-", "-o", "json")
+	if code != exitOK || !strings.Contains(out, "no workload rule for") || !strings.Contains(out, "spec.workers[0].template.spec") ||
+		strings.Contains(out, `"placement"`) {
+		t.Fatalf("undescribed kind: exit %d\n%s%s", code, out, errOut)
+	}
+	rules := writeFile(t, "rules.yaml", `rules:
+  - {group: example.com, kind: Trainer, class: training, podSets: [{each: spec.workers.*, template: template, replicas: replicas}]}
+`)
+	code, out, errOut = runQM(t, trainer, "eval", "-f", "-", "-o", "json", "--workload-rules", rules)
+	if code != exitOK || !strings.Contains(out, `"placement"`) || !strings.Contains(out, "/spec/workers/0/template/spec/affinity") {
+		t.Fatalf("described kind: exit %d\n%s%s", code, out, errOut)
+	}
+	bad := writeFile(t, "bad.yaml", "rules: [{group: example.com, kind: Trainer, podSet: []}]\n")
+	if code, _, errOut := runQM(t, trainer, "eval", "-f", "-", "--workload-rules", bad); code != exitInput || !strings.Contains(errOut, `unknown field "podSet"`) {
+		t.Fatalf("bad rules file: exit %d %s", code, errOut)
+	}
+}

@@ -19,6 +19,7 @@ type sourceFlags struct {
 	catalogCloud  string
 	quota         string
 	usage         string
+	workloadRules string
 }
 
 func (f *sourceFlags) addFlags(fs *pflag.FlagSet) {
@@ -27,6 +28,7 @@ func (f *sourceFlags) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&f.catalogCloud, "catalog-cloud", "", "the cloud of a skypilot catalog: aws, azure or gcp")
 	fs.StringVar(&f.quota, "quota", "", "GPU quota file: quotas: [{cloud, region, gpuModel, gpus}]")
 	fs.StringVar(&f.usage, "usage", "", "GPUs already in use, in the quota file's shape")
+	fs.StringVar(&f.workloadRules, "workload-rules", "", "workload rules file describing more kinds (CRDs): rules: [{group, kind, class, podSets}]")
 }
 
 func (f *sourceFlags) loadCatalog() (*costing.Catalog, error) {
@@ -99,7 +101,11 @@ func (f *sourceFlags) loadEngine() (*placement.Placer, placement.GPUCounts, *wor
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	x, err := workload.New(workload.Options{Jurisdictions: jurisdictions(placer.Catalog())})
+	rules, err := workload.ReadRulesFile(f.workloadRules)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	x, err := workload.New(workload.Options{Jurisdictions: jurisdictions(placer.Catalog()), Rules: workload.WithDefaultRules(rules)})
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -44,6 +44,8 @@ type Config struct {
 	ClusterState string
 	Usage        string
 	Inventory    string
+	// WorkloadRules describes more kinds (CRDs) besides the built-in ones.
+	WorkloadRules string
 
 	Deadline        time.Duration
 	DeadlineOutcome string
@@ -105,6 +107,7 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&c.Standalone, "standalone", c.Standalone, "run without an API server, from --cluster-state and --inventory")
 	fs.StringVar(&c.ClusterState, "cluster-state", c.ClusterState, "standalone: StorageClasses, PVCs and Namespaces as Kubernetes YAML")
 	fs.StringVar(&c.Usage, "usage", c.Usage, "standalone: GPUs already in use, in the quota file's shape")
+	fs.StringVar(&c.WorkloadRules, "workload-rules", c.WorkloadRules, "workload rules file describing more kinds (CRDs) to place and judge: rules: [{group, kind, class, podSets}]")
 	fs.StringVar(&c.Inventory, "inventory", c.Inventory, "dataset facts (YAML): datasets: [{location, cloud, region, encrypted, keyKind, sizeBytes}]")
 	fs.DurationVar(&c.Deadline, "deadline", c.Deadline, "internal deadline of one decision (keep well under the registration's timeoutSeconds)")
 	fs.StringVar(&c.DeadlineOutcome, "deadline-outcome", c.DeadlineOutcome, "answer when a decision misses the deadline or fails: deny or allow")

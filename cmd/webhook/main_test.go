@@ -9,6 +9,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"encoding/pem"
 	"io"
 	"math/big"
@@ -20,6 +21,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	jsonpatch "github.com/evanphx/json-patch/v5"
 
 	"github.com/quartermaster-io/quartermaster/internal/decisionlog"
 )
@@ -111,6 +114,20 @@ func TestFlagsAndEnvironment(t *testing.T) {
 	}
 }
 
+// applyPatch applies a JSON patch to a JSON object, as the API server does.
+func applyPatch(t *testing.T, obj string, patch []byte) string {
+	t.Helper()
+	p, err := jsonpatch.DecodePatch(patch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := p.Apply([]byte(obj))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
+}
+
 func freePort(t *testing.T) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -146,10 +163,12 @@ func TestStandaloneServes(t *testing.T) {
 	state := filepath.Join(dir, "state.yaml")
 	os.WriteFile(state, []byte("apiVersion: v1\nkind: Namespace\nmetadata: {name: vision, labels: {quartermaster.io/team: vision}}\n"), 0o600)
 	logPath := filepath.Join(dir, "decisions.log")
+	rules := filepath.Join(dir, "rules.yaml")
+	os.WriteFile(rules, []byte("rules: [{group: example.com, kind: Trainer, class: training, podSets: [{each: spec.workers.*, template: template, replicas: replicas}]}]\n"), 0o600)
 	port, metricsPort, healthPort := freePort(t), freePort(t), freePort(t)
 	args := []string{"--cert-dir", dir, "--bind-address", "127.0.0.1", "--port", strconv.Itoa(port),
 		"--metrics-bind-address", "127.0.0.1:" + strconv.Itoa(metricsPort), "--health-probe-bind-address", "127.0.0.1:" + strconv.Itoa(healthPort),
-		"--standalone", "--cluster-state", state, "--decision-log", logPath}
+		"--standalone", "--cluster-state", state, "--decision-log", logPath, "--workload-rules", rules}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	var stderr bytes.Buffer
@@ -187,6 +206,45 @@ func TestStandaloneServes(t *testing.T) {
 	if resp.ProtoMajor != 1 {
 		t.Errorf("the webhook spoke %s without --enable-http2", resp.Proto)
 	}
+	var placed struct {
+		Response struct {
+			Patch []byte `json:"patch"`
+		} `json:"response"`
+	}
+	if err := json.Unmarshal(body, &placed); err != nil {
+		t.Fatal(err)
+	}
+	// The stored Job, as the API server applies the patch; then the same Job
+	// labelled (an UPDATE) and judged as final (/validate): the decision is
+	// kept both times, with no patch and no policy evaluation (the policy
+	// duration count below stays at the two CREATEs).
+	storedJob := applyPatch(t, job[strings.Index(job, `"object":`)+len(`"object":`):len(job)-2], placed.Response.Patch)
+	labelled := strings.Replace(storedJob, `"metadata":{`, `"metadata":{"labels":{"tier":"gold"},`, 1)
+	update := `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"e2e-u","kind":{"group":"batch","version":"v1","kind":"Job"},"operation":"UPDATE","namespace":"vision","name":"t","userInfo":{"username":"bob"},"object":` +
+		labelled + `,"oldObject":` + storedJob + `}}`
+	for _, path := range []string{"/mutate", "/validate"} {
+		resp, err = client.Post(base+path, "application/json", strings.NewReader(update))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if want := `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":"e2e-u","allowed":true}}`; string(body) != want {
+			t.Fatalf("%s of a labelled, placed Job: %s, want %s", path, body, want)
+		}
+	}
+	// A kind from --workload-rules is placed like a built-in one.
+	trainer := `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"e2e-3","kind":{"group":"example.com","version":"v1","kind":"Trainer"},"operation":"CREATE","namespace":"vision","userInfo":{"username":"bob"},"object":` +
+		`{"apiVersion":"example.com/v1","kind":"Trainer","metadata":{"name":"tr","namespace":"vision"},"spec":{"workers":[{"replicas":2,"template":{"spec":{"serviceAccountName":"trainer","containers":[{"name":"c","image":"ghcr.io/example/train:1","resources":{"limits":{"nvidia.com/gpu":1}}}]}}}]}}}}`
+	resp, err = client.Post(base+"/mutate", "application/json", strings.NewReader(trainer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), `"uid":"e2e-3","allowed":true,"patch":`) {
+		t.Fatalf("Trainer from --workload-rules: %s", body)
+	}
 	// The same Job from an unapproved registry: the access policy denies it.
 	denied := strings.NewReplacer(`"uid":"e2e-1"`, `"uid":"e2e-2"`, "ghcr.io/example/train:1", "docker.io/someone/miner:1").Replace(job)
 	resp, err = client.Post(base+"/mutate", "application/json", strings.NewReader(denied))
@@ -213,9 +271,12 @@ func TestStandaloneServes(t *testing.T) {
 	r.Body.Close()
 	for _, want := range []string{
 		`quartermaster_webhook_requests_total{kind="Job",operation="mutate",result="patched"} 1`,
+		`quartermaster_webhook_requests_total{kind="Job",operation="mutate",result="allowed"} 1`,
+		`quartermaster_webhook_requests_total{kind="Job",operation="validate",result="allowed"} 1`,
+		`quartermaster_webhook_requests_total{kind="Trainer",operation="mutate",result="patched"} 1`,
 		`quartermaster_webhook_decisions_total{capacity_type="on-demand"`,
-		`quartermaster_webhook_placement_duration_seconds_count 1`,
-		`quartermaster_webhook_policy_duration_seconds_count 2`,
+		`quartermaster_webhook_placement_duration_seconds_count 2`,
+		`quartermaster_webhook_policy_duration_seconds_count 3`,
 		`quartermaster_webhook_panics_recovered_total 0`,
 		`quartermaster_decision_log_queue_length`,
 	} {
@@ -233,7 +294,7 @@ func TestStandaloneServes(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
 	rep, err := decisionlog.VerifyFiles([]string{logPath})
-	if err != nil || rep.Problem != nil || rep.Lines != 2 {
+	if err != nil || rep.Problem != nil || rep.Lines != 5 {
 		t.Fatalf("decision log: %+v %v", rep, err)
 	}
 }

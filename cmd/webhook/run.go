@@ -276,7 +276,11 @@ func buildEvaluator(cfg *Config, catalog *costing.Catalog, placer *placement.Pla
 	for _, r := range catalog.Regions().All() {
 		jurisdictions = append(jurisdictions, r.Jurisdiction)
 	}
-	x, err := workload.New(workload.Options{Jurisdictions: jurisdictions})
+	rules, err := workload.ReadRulesFile(cfg.WorkloadRules)
+	if err != nil {
+		return nil, err
+	}
+	x, err := workload.New(workload.Options{Jurisdictions: jurisdictions, Rules: workload.WithDefaultRules(rules)})
 	if err != nil {
 		return nil, err
 	}

@@ -29,6 +29,10 @@ type Decision struct {
 	Alternatives []Alternative `json:"alternatives"`
 	// Policies are the rules that restricted the choice.
 	Policies []string `json:"policies"`
+	// ScaledToZero is true when the workload had no GPU replicas: it is
+	// pinned where one replica of each pod set goes, and nodes, prices and
+	// cost are those of that one replica each.
+	ScaledToZero bool `json:"scaledToZero,omitempty"`
 	// Pinned is true when the workload fixed its own placement and kept it.
 	Pinned bool `json:"pinned,omitempty"`
 	// MIG explains fractional GPU demand.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -192,7 +193,16 @@ func (e *Evaluator) Evaluate(ctx context.Context, in *Input) (*Outcome, error) {
 	placer := e.placer.Load() // one catalog for the whole decision, even across a reload
 	out.CatalogRevision = placer.Catalog().Meta().Revision
 	start := time.Now()
-	res, err := placer.Place(&placement.Request{Workload: w, Restrictions: restr, Usage: withoutUsage(in.Usage, in.OwnUsage)})
+	req := &placement.Request{Workload: w, Restrictions: restr, Usage: withoutUsage(in.Usage, in.OwnUsage)}
+	scaledToZero := w.TotalGPUReplicas() == 0
+	if scaledToZero {
+		// It holds no GPUs, so no quota limits it; but its template is
+		// still pinned, where one replica of each pod set would go, so
+		// that a later scale-up (through the scale subresource, which
+		// never reaches the webhook) lands on a compliant place.
+		req.Workload, req.Usage = oneReplicaEach(w), nil
+	}
+	res, err := placer.Place(req)
 	out.PlacementDuration = time.Since(start)
 	if err != nil {
 		var nf *placement.NoFeasibleError
@@ -206,6 +216,7 @@ func (e *Evaluator) Evaluate(ctx context.Context, in *Input) (*Outcome, error) {
 		return out.deny(CodeNoFeasiblePlacement, err.Error()), nil
 	}
 	d := newDecision(in.ID, w, res, restr, placer.Catalog().Meta().AsOf)
+	d.ScaledToZero = scaledToZero
 	if reset != nil && samePins(in.Recorded, d) {
 		// Placed again where it was: the recorded pins are the new ones,
 		// so the patch leaves them as they are rather than rewriting them.
@@ -243,7 +254,13 @@ func (e *Evaluator) extract(out *Outcome, obj map[string]any, nsLabels map[strin
 		var oe *workload.ObjectError
 		switch {
 		case errors.Is(err, workload.ErrNotWorkload):
-			return nil, true, nil // not ours to judge
+			// Not ours to judge; but a kind nobody described that asks for
+			// GPUs is worth a word rather than passing as "no GPU".
+			if specs := workload.GPUSpecsIn(obj); len(specs) > 0 {
+				out.Warnings = append(out.Warnings, fmt.Sprintf("quartermaster: %s asks for GPUs (%s) but is a kind Quartermaster has no workload rule for, so it is neither placed nor judged; describe the kind with --workload-rules (docs/workloads-and-placement.md)",
+					out.Object, strings.Join(specs, ", ")))
+			}
+			return nil, true, nil
 		case errors.As(err, &ae):
 			out.GPU = true
 			out.deny(CodeInvalidAnnotation, err.Error())
@@ -274,6 +291,19 @@ func (e *Evaluator) keep(out *Outcome, obj map[string]any, w *workload.Workload,
 	raw := in.RecordedRaw
 	out.Patch = buildPatch(obj, w, in.Recorded, e.extractor.Labels(), raw, func(old string) bool { return old == raw })
 	return out
+}
+
+// oneReplicaEach is w with one replica in each GPU pod set, for placing a
+// workload scaled to zero.
+func oneReplicaEach(w *workload.Workload) *workload.Workload {
+	one := *w
+	one.PodSets = slices.Clone(w.PodSets)
+	for i := range one.PodSets {
+		if one.PodSets[i].GPU.Count > 0 {
+			one.PodSets[i].Replicas = 1
+		}
+	}
+	return &one
 }
 
 // policyFailed fails closed on a policy evaluation error and passes other

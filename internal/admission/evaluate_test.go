@@ -232,8 +232,13 @@ func TestEvaluateOutcomes(t *testing.T) {
 		allowed     bool
 		gpu         bool
 		code        string
+		message     string
 		noPlacement bool
 		region      string
+		// scaledToZero: the decision says it was placed for one replica.
+		scaledToZero bool
+		// warning is in the outcome's warnings; "" wants none.
+		warning string
 	}{
 		"not a workload": {in: Input{Object: map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": "c"}}}, allowed: true},
 		"no gpu": {in: Input{Object: map[string]any{"apiVersion": "v1", "kind": "Pod", "metadata": map[string]any{"name": "p"},
@@ -246,6 +251,21 @@ func TestEvaluateOutcomes(t *testing.T) {
 		"no placement":    {in: Input{Object: pod(map[string]any{workload.AnnotationGPUModels: "T4"}, nil)}, gpu: true, code: CodeNoFeasiblePlacement, noPlacement: true},
 		"pin forbidden": {in: Input{Object: pod(nil, map[string]any{"nodeSelector": map[string]any{"topology.kubernetes.io/region": "us-east-1"}}), Restrictions: eu},
 			gpu: true, code: CodePinForbidden},
+		"GPU request above its limit": {in: Input{Object: withResources(pod(nil, nil), map[string]any{
+			"requests": map[string]any{"nvidia.com/gpu": "8"}, "limits": map[string]any{"nvidia.com/gpu": "4"}})},
+			gpu: true, code: CodeInvalidWorkload, message: "requests nvidia.com/gpu 8 but limits 4: a device's request must equal its limit"},
+		"GPU request equal to its limit": {in: Input{Object: withResources(pod(nil, nil), map[string]any{
+			"requests": map[string]any{"nvidia.com/gpu": "8"}, "limits": map[string]any{"nvidia.com/gpu": "8"}})},
+			allowed: true, gpu: true, region: "us-east-1"},
+		"scaled to zero is placed for one replica, whatever the quota": {in: Input{Object: deploymentOf(pod(nil, nil), 0),
+			Usage: placement.GPUCounts{{Cloud: "aws", Region: "us-east-1", GPUModel: "H100"}: 8}},
+			allowed: true, gpu: true, region: "us-east-1", scaledToZero: true},
+		"undescribed kind asking for GPUs is allowed with a warning": {in: Input{Object: map[string]any{"apiVersion": "example.com/v1", "kind": "Trainer",
+			"metadata": map[string]any{"name": "t", "namespace": "ns"}, "spec": map[string]any{"worker": map[string]any{"template": map[string]any{
+				"spec": pod(nil, nil)["spec"]}}}}},
+			allowed: true, warning: "asks for GPUs (spec.worker.template.spec) but is a kind Quartermaster has no workload rule for"},
+		"undescribed kind without GPUs passes quietly": {in: Input{Object: map[string]any{"apiVersion": "example.com/v1", "kind": "Trainer",
+			"metadata": map[string]any{"name": "t"}, "spec": map[string]any{"containers": []any{map[string]any{"name": "a"}}}}}, allowed: true},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -258,6 +278,15 @@ func TestEvaluateOutcomes(t *testing.T) {
 			}
 			if tc.code != "" && !out.HasCode(tc.code) {
 				t.Errorf("violations %+v lack %s", out.Violations, tc.code)
+			}
+			if tc.message != "" && (len(out.Violations) == 0 || !strings.Contains(out.Violations[0].Msg, tc.message)) {
+				t.Errorf("violations %+v lack %q", out.Violations, tc.message)
+			}
+			if got := strings.Join(out.Warnings, "\n"); (tc.warning == "") != (got == "") || !strings.Contains(got, tc.warning) {
+				t.Errorf("warnings %q, want %q", got, tc.warning)
+			}
+			if tc.scaledToZero && (out.Decision == nil || !out.Decision.ScaledToZero || out.Decision.Nodes != 1) {
+				t.Errorf("decision %+v, want one that says it was placed for one replica", out.Decision)
 			}
 			if tc.region != "" && (out.Decision == nil || out.Decision.Region != tc.region) {
 				t.Errorf("decision = %+v, want region %s", out.Decision, tc.region)
@@ -272,6 +301,18 @@ func TestEvaluateOutcomes(t *testing.T) {
 	if !reflect.DeepEqual(out.Decision.Policies, []string{"residency"}) {
 		t.Errorf("policies = %v, want [residency]", out.Decision.Policies)
 	}
+}
+
+// withResources sets the resources of a test pod's first container.
+func withResources(pod map[string]any, resources map[string]any) map[string]any {
+	pod["spec"].(map[string]any)["containers"].([]any)[0].(map[string]any)["resources"] = resources
+	return pod
+}
+
+// deploymentOf wraps a test pod's spec and metadata in a Deployment.
+func deploymentOf(pod map[string]any, replicas float64) map[string]any {
+	return map[string]any{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": pod["metadata"],
+		"spec": map[string]any{"replicas": replicas, "template": map[string]any{"metadata": map[string]any{}, "spec": pod["spec"]}}}
 }
 
 func TestNewEvaluatorRequiresDeps(t *testing.T) {

@@ -426,6 +426,15 @@ func containerResources(c map[string]any, path string) (demand, error) {
 		q, ok := limits[name]
 		return q, ok
 	}
+	for name, req := range requests {
+		// The API server refuses a device whose request and limit differ;
+		// placing it by its request would decide on an object that can
+		// never exist.
+		if lim, ok := limits[name]; ok && isGPUResource(name) && req.Cmp(lim) != 0 {
+			return d, &ObjectError{Path: path + ".resources", Msg: fmt.Sprintf("requests %s %s but limits %s: a device's request must equal its limit (or be left out)",
+				name, req.String(), lim.String())}
+		}
+	}
 	if q, ok := effective("cpu"); ok {
 		d.cpu = q.MilliValue()
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -105,6 +106,26 @@ func FuzzDecodeManifests(f *testing.F) {
 			if _, ok := d.Object["kind"].(string); !ok {
 				t.Fatalf("document %d has no kind: %v", d.Index, d.Object)
 			}
+		}
+	})
+}
+
+// FuzzReadRules: any bytes give rules that compile or a clear error, never a
+// panic.
+func FuzzReadRules(f *testing.F) {
+	f.Add([]byte("rules: [{group: example.com, kind: Trainer, podSets: [{each: spec.workers.*, template: template}]}]\n"))
+	f.Add([]byte("rules: []\n"))
+	f.Add([]byte(`{"rules":[{"kind":"K","podSets":[{"template":"a..b"}]}]}`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		rules, err := ReadRules(bytes.NewReader(raw))
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "workload rules") {
+				t.Fatalf("error without context: %v", err)
+			}
+			return
+		}
+		if _, err := New(Options{Rules: WithDefaultRules(rules)}); err != nil {
+			t.Fatalf("rules accepted by ReadRules do not compile: %v", err)
 		}
 	})
 }

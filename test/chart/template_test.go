@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/quartermaster-io/quartermaster/internal/workload"
 )
 
 type object = map[string]any
@@ -365,6 +367,47 @@ func TestExemption(t *testing.T) {
 				t.Error("the exemption policy is not bound with Deny")
 			}
 		})
+	}
+}
+
+// TestWorkloadRules: a custom kind reaches the webhook (registered, and let
+// through the GPU condition by kind), and its rule reaches the binary (the
+// rules file without the chart-only fields, and the flag naming it).
+func TestWorkloadRules(t *testing.T) {
+	r := mustRender(t, "--set", "workloadRules[0].group=example.com", "--set", "workloadRules[0].kind=Trainer",
+		"--set", "workloadRules[0].resource=trainers", "--set", "workloadRules[0].class=training",
+		"--set", "workloadRules[0].podSets[0].each=spec.workers.*", "--set", "workloadRules[0].podSets[0].template=template")
+	for _, key := range []string{mutating, validating} {
+		w := at(r.get(t, key), "webhooks", "0")
+		rules := at(w, "rules").([]any)
+		last := rules[len(rules)-1]
+		if str(last, "apiGroups", "0") != "example.com" || str(last, "resources", "0") != "trainers" || str(last, "apiVersions", "0") != "*" {
+			t.Errorf("%s: last rule %v, want example.com trainers", key, last)
+		}
+		if !strings.Contains(str(w, "matchConditions", "0", "expression"), "(request.kind.group == 'example.com' && request.kind.kind == 'Trainer')") {
+			t.Errorf("%s: the GPU condition does not let Trainers through", key)
+		}
+	}
+	file := str(r.get(t, "ConfigMap/qm-quartermaster-config"), "data", "workload-rules.yaml")
+	var parsed struct {
+		Rules []map[string]any `json:"rules"`
+	}
+	if err := yaml.UnmarshalStrict([]byte(file), &parsed); err != nil || len(parsed.Rules) != 1 {
+		t.Fatalf("workload-rules.yaml %q: %v", file, err)
+	}
+	if _, has := parsed.Rules[0]["resource"]; has || parsed.Rules[0]["kind"] != "Trainer" {
+		t.Errorf("rule in the file %v: want the workload rule without the chart's resource", parsed.Rules[0])
+	}
+	if rules, err := workload.ReadRules(strings.NewReader(file)); err != nil || len(rules) != 1 {
+		t.Errorf("the webhook would refuse the rendered rules file: %v", err)
+	}
+	args := at(r.get(t, deployment), "spec", "template", "spec", "containers", "0", "args").([]any)
+	if !slices.Contains(args, any("--workload-rules=/etc/quartermaster/config/workload-rules.yaml")) {
+		t.Errorf("args %v lack --workload-rules", args)
+	}
+	if d := mustRender(t); slices.ContainsFunc(at(d.get(t, deployment), "spec", "template", "spec", "containers", "0", "args").([]any),
+		func(a any) bool { return strings.HasPrefix(a.(string), "--workload-rules") }) {
+		t.Error("--workload-rules without workloadRules")
 	}
 }
 

@@ -88,6 +88,11 @@ head and worker groups.
 {{- $terms = append $terms (printf "(%s && %s)" (include "quartermaster.celHas" $head) (include "quartermaster.celPodSpecGPU" (dict "p" $head))) }}
 {{- $terms = append $terms (printf "(%s && %s.workerGroupSpecs.exists(g, has(g.template) && has(g.template.spec) && %s))" (include "quartermaster.celHas" (printf "%s.workerGroupSpecs" $prefix)) $prefix (include "quartermaster.celPodSpecGPU" (dict "p" "g.template.spec"))) }}
 {{- end }}
+{{- /* Kinds from workloadRules keep their pod templates where their rule says, which these paths need not cover:
+every object of such a kind is sent, and the webhook's own byte-level check answers those without GPUs at once. */}}
+{{- range .Values.workloadRules }}
+{{- $terms = append $terms (printf "(request.kind.group == '%s' && request.kind.kind == '%s')" .group .kind) }}
+{{- end }}
 {{- join " || " $terms }}
 {{- end }}
 
