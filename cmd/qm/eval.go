@@ -93,6 +93,16 @@ func runEval(ctx context.Context, s streams, o *evalOptions) error {
 	if err != nil {
 		return &exitError{exitInput, err}
 	}
+	if len(docs) == 0 {
+		// A wrong path or an empty pipe in CI must not pass as "all allowed".
+		names := slices.Clone(o.files)
+		for i, f := range names {
+			if f == "-" {
+				names[i] = "standard input"
+			}
+		}
+		return &exitError{exitInput, fmt.Errorf("no objects found in %s", strings.Join(names, ", "))}
+	}
 	results := make([]evalResult, 0, len(docs))
 	for _, d := range docs {
 		out, err := ev.Evaluate(ctx, &admission.Input{ID: decisionID(d.source, d.obj), Object: d.obj, Restrictions: restr, Usage: usage,

@@ -100,3 +100,49 @@ func TestEvalPolicyFlags(t *testing.T) {
 		})
 	}
 }
+
+// TestEvalRefusesBundleWithFailingTests: qm eval --policies loads a bundle
+// as the webhook does, so one whose own tests fail is refused (exit 1,
+// naming the test) instead of deciding.
+func TestEvalRefusesBundleWithFailingTests(t *testing.T) {
+	failing := t.TempDir()
+	os.WriteFile(filepath.Join(failing, "p.rego"), []byte("package quartermaster.t\n\ndeny contains {\"code\": \"c\", \"msg\": \"m\"} if input.x\n"), 0o644)
+	os.WriteFile(filepath.Join(failing, "p_test.rego"), []byte("package quartermaster.t_test\n\nimport data.quartermaster.t\n\ntest_x if count(t.deny) == 0 with input.x as true\n"), 0o644)
+	code, out, errOut := runQM(t, gpuPod, "eval", "-f", "-", "--policies", failing)
+	if code != exitInput || !strings.Contains(errOut, "test_x") || out != "" {
+		t.Fatalf("exit %d, stdout %q, stderr %q; want exit 1 naming the failing test", code, out, errOut)
+	}
+	passing := t.TempDir()
+	os.WriteFile(filepath.Join(passing, "p.rego"), []byte("package quartermaster.t\n\ndeny contains {\"code\": \"c\", \"msg\": \"m\"} if input.x\n"), 0o644)
+	os.WriteFile(filepath.Join(passing, "p_test.rego"), []byte("package quartermaster.t_test\n\nimport data.quartermaster.t\n\ntest_x if count(t.deny) == 1 with input.x as true\n"), 0o644)
+	if code, out, errOut := runQM(t, gpuPod, "eval", "-f", "-", "--policies", passing); code != exitOK {
+		t.Fatalf("passing bundle: exit %d %s %s", code, out, errOut)
+	}
+}
+
+// TestEvalNoObjects: an empty file, an empty directory or empty standard
+// input is an input error naming where nothing was found, not "all allowed".
+func TestEvalNoObjects(t *testing.T) {
+	empty := writeFile(t, "empty.yaml", "")
+	comments := writeFile(t, "comments.yaml", "# nothing here\n---\n")
+	dir := filepath.Join(t.TempDir(), "my-manifests")
+	os.Mkdir(dir, 0o755)
+	tests := map[string]struct {
+		stdin string
+		file  string
+		want  string
+	}{
+		"empty file":           {file: empty, want: "no objects found in " + empty},
+		"only comments":        {file: comments, want: "no objects found in " + comments},
+		"empty directory":      {file: dir, want: "no objects found in " + dir},
+		"empty standard input": {file: "-", want: "no objects found in standard input"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			code, _, errOut := runQM(t, tc.stdin, "eval", "-f", tc.file)
+			if code != exitInput || !strings.Contains(errOut, tc.want) {
+				t.Fatalf("exit %d, stderr %q; want exit 1 and %q", code, errOut, tc.want)
+			}
+		})
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"os"
 	"path"
 	"slices"
 	"sort"
@@ -135,6 +136,22 @@ func Load(ctx context.Context, fsys fs.FS, opts Options) (*Bundle, error) {
 		return nil, err
 	}
 	return LoadFiles(ctx, files, opts)
+}
+
+// LoadDir loads a bundle directory the way every binary serves one: its own
+// *_test.rego tests run and must pass (RunTests is forced), so that qm eval
+// never decides with a bundle the webhook would refuse.
+func LoadDir(ctx context.Context, dir string, opts Options) (*Bundle, error) {
+	files, err := readFiles(os.DirFS(dir))
+	if err != nil {
+		return nil, fmt.Errorf("loading policy bundle %s: %w", dir, err)
+	}
+	opts.RunTests = true
+	b, err := LoadFiles(ctx, files, opts)
+	if err != nil {
+		return nil, fmt.Errorf("loading policy bundle %s: %w", dir, err)
+	}
+	return b, nil
 }
 
 // readFiles reads a bundle's files, following symbolic links.

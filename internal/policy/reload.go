@@ -40,14 +40,10 @@ func NewReloader(ctx context.Context, dir string, opts Options, log *slog.Logger
 	}
 	opts.RunTests = true
 	r := &Reloader{dir: dir, opts: opts, log: log, metrics: m}
-	files, err := readFiles(os.DirFS(dir))
-	if err != nil {
-		return nil, fmt.Errorf("loading policy bundle %s: %w", dir, err)
-	}
-	b, err := LoadFiles(ctx, files, opts)
+	b, err := LoadDir(ctx, dir, opts)
 	if err != nil {
 		m.reloaded(false, "")
-		return nil, fmt.Errorf("loading policy bundle %s: %w", dir, err)
+		return nil, err
 	}
 	r.current.Store(b)
 	m.reloaded(true, b.Revision())
