@@ -8,15 +8,15 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
-	"sigs.k8s.io/yaml"
 
 	"github.com/quartermaster-io/quartermaster/internal/admission"
 	"github.com/quartermaster-io/quartermaster/internal/costing"
@@ -27,6 +27,7 @@ import (
 type evalOptions struct {
 	files    []string
 	output   string
+	wide     bool
 	restrict []string
 	require  []string
 	sources  sourceFlags
@@ -54,7 +55,8 @@ Exit codes: 0 all allowed, 1 usage or input error, 2 a workload was denied,
 	}
 	fs := cmd.Flags()
 	fs.StringSliceVarP(&o.files, "filename", "f", nil, "manifest files or directories (- for standard input)")
-	fs.StringVarP(&o.output, "output", "o", "table", "output format: table, json or yaml")
+	fs.StringVarP(&o.output, "output", "o", "table", "output format: table, csv, json or yaml")
+	fs.BoolVar(&o.wide, "wide", false, "table: show each note whole instead of cutting it at 110 characters")
 	fs.StringArrayVar(&o.restrict, "restrict", nil, "restrict placement, FIELD=V1,V2 with FIELD one of cloud, region, jurisdiction, capacityType, gpuModel (repeatable)")
 	fs.StringArrayVar(&o.require, "require", nil, "capability every offer must have, e.g. confidential-computing (repeatable)")
 	o.sources.addFlags(fs)
@@ -70,8 +72,8 @@ type evalResult struct {
 }
 
 func runEval(ctx context.Context, s streams, o *evalOptions) error {
-	if !slices.Contains([]string{"table", "json", "yaml"}, o.output) {
-		return &exitError{exitInput, fmt.Errorf("output %q: want table, json or yaml", o.output)}
+	if !slices.Contains([]string{"table", "csv", "json", "yaml"}, o.output) {
+		return &exitError{exitInput, fmt.Errorf("output %q: want table, csv, json or yaml", o.output)}
 	}
 	restr, err := parseRestrictions(o.restrict, o.require)
 	if err != nil {
@@ -103,16 +105,33 @@ func runEval(ctx context.Context, s streams, o *evalOptions) error {
 		}
 		return &exitError{exitInput, fmt.Errorf("no objects found in %s", strings.Join(names, ", "))}
 	}
+	if asOf, err := time.Parse(time.DateOnly, placer.Catalog().Meta().AsOf); err == nil && time.Since(asOf) > staleCatalogAge {
+		fmt.Fprintf(s.err, "qm: warning: the catalog's prices are as of %s, %d days ago\n", asOf.Format(time.DateOnly), int(time.Since(asOf).Hours()/24))
+	}
+	// Placements made earlier in the run hold their GPUs for the later ones,
+	// in input order, as they would once admitted one after the other.
+	usage = maps.Clone(usage)
+	if usage == nil {
+		usage = placement.GPUCounts{}
+	}
 	results := make([]evalResult, 0, len(docs))
+	consumed := 0
 	for _, d := range docs {
 		out, err := ev.Evaluate(ctx, &admission.Input{ID: decisionID(d.source, d.obj), Object: d.obj, Restrictions: restr, Usage: usage,
 			Request: admission.RequestInfo{Username: o.policy.user, Groups: o.policy.groups}, NamespaceLabels: pol.namespaceLabels(d.obj)})
 		if err != nil {
 			return fmt.Errorf("%s: %w", d.source, err)
 		}
+		if dec := out.Decision; out.Allowed && dec != nil && out.Workload != nil && out.Workload.WholeGPUs() > 0 && !dec.ScaledToZero {
+			usage[placement.QuotaKey{Cloud: dec.Cloud, Region: dec.Region, GPUModel: dec.GPUModel}] += out.Workload.WholeGPUs()
+			consumed++
+		}
 		results = append(results, evalResult{Source: d.source, Outcome: out})
 	}
-	if err := printResults(s.out, o.output, results); err != nil {
+	if o.sources.quota != "" && consumed > 1 {
+		fmt.Fprintln(s.err, "qm: each placement holds its GPUs against the quota for the workloads after it, in input order; qm optimize places them jointly")
+	}
+	if err := printResults(s.out, o.output, o.wide, results); err != nil {
 		return err
 	}
 	if code := exitCode(results); code != exitOK {
@@ -252,64 +271,4 @@ func decisionID(source string, obj map[string]any) string {
 	js, _ := json.Marshal(obj)
 	sum := sha256.Sum256(append([]byte(source+"\x00"), js...))
 	return "qm-" + hex.EncodeToString(sum[:6])
-}
-
-func printResults(w io.Writer, format string, results []evalResult) error {
-	switch format {
-	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(results)
-	case "yaml":
-		js, err := json.Marshal(results)
-		if err != nil {
-			return err
-		}
-		y, err := yaml.JSONToYAML(js)
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(y)
-		return err
-	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "OBJECT\tRESULT\tCLOUD\tREGION\tINSTANCE TYPE\tGPUS\tNODES\tCAPACITY\t$/HOUR\tEST. COST\tNOTE")
-	for _, r := range results {
-		result, note := "allowed", ""
-		switch {
-		case !r.GPU:
-			result, note = "skipped", "no GPU requested"
-		case r.NoPlacement:
-			result = "no-placement"
-		case !r.Allowed:
-			result = "denied"
-		}
-		if len(r.Violations) > 0 {
-			note = r.Violations[0].Code + ": " + r.Violations[0].Msg
-		} else if len(r.Warnings) > 0 {
-			note = "warning: " + r.Warnings[0]
-		}
-		if d := r.Decision; d != nil {
-			gpus := fmt.Sprintf("%d×%s", d.GPUsPerNode, d.GPUModel)
-			if d.MIG != nil {
-				gpus += " (MIG " + d.MIG.Profile + ")"
-			}
-			if note == "" && len(d.Alternatives) > 0 {
-				a := d.Alternatives[0]
-				note = fmt.Sprintf("next: %s %s %s $%.2f/h", a.Cloud, a.Region, a.InstanceType, a.PricePerHour)
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%.2f\t%.2f\t%s\n", r.Object, result, d.Cloud, d.Region,
-				d.InstanceType, gpus, d.Nodes, d.CapacityType, d.PricePerHour, d.EstimatedCost, truncate(note, 110))
-			continue
-		}
-		fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\t-\t-\t-\t-\t-\t%s\n", r.Object, result, truncate(note, 110))
-	}
-	return tw.Flush()
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n-1] + "…"
 }

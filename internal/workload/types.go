@@ -123,6 +123,19 @@ func (w *Workload) TotalGPUReplicas() int64 {
 	return n
 }
 
+// WholeGPUs is the whole GPUs the workload holds once all its replicas run,
+// as quotas count them: replicas × GPUs per replica over its GPU pod sets;
+// MIG slices are not whole GPUs and count nothing.
+func (w *Workload) WholeGPUs() int64 {
+	var n int64
+	for i := range w.PodSets {
+		if g := w.PodSets[i].GPU; g.Count > 0 && g.MIG == nil {
+			n += int64(w.PodSets[i].Replicas) * g.Count
+		}
+	}
+	return n
+}
+
 // ID is namespace/name, or kind/name for cluster-scoped objects.
 func (w *Workload) ID() string {
 	if w.Namespace == "" {
