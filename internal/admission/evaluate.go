@@ -217,6 +217,13 @@ func (e *Evaluator) Evaluate(ctx context.Context, in *Input) (*Outcome, error) {
 	}
 	d := newDecision(in.ID, w, res, restr, placer.Catalog().Meta().AsOf)
 	d.ScaledToZero = scaledToZero
+	if !scaledToZero {
+		// Until admission sizes replicas itself, it says when the given
+		// ones cannot meet the workload's own latency objective.
+		if msg := placement.CheckSLO(w.Inference, d.GPUModel, int(w.TotalGPUReplicas())); msg != "" {
+			out.Warnings = append(out.Warnings, "quartermaster: "+msg)
+		}
+	}
 	if reset != nil && samePins(in.Recorded, d) {
 		// Placed again where it was: the recorded pins are the new ones,
 		// so the patch leaves them as they are rather than rewriting them.

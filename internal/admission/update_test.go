@@ -358,3 +358,41 @@ func TestForgedDecisionOnCreateIsIgnored(t *testing.T) {
 func withOldObject(old map[string]any) reviewOption {
 	return func(req map[string]any) { req["oldObject"] = old }
 }
+
+// TestInferenceSLOWarnings: an inference workload whose replicas cannot
+// meet its own latency objective is admitted with a warning that says why
+// (issue 17 item 6).
+func TestInferenceSLOWarnings(t *testing.T) {
+	ev := newTestEvaluator(t)
+	tests := map[string]struct {
+		annotations map[string]any
+		replicas    float64
+		want        string
+	}{
+		"the example: exponential service alone misses p99": {want: "cannot be met on L4"},
+		// λ/μ = 40 × 0.12 = 4.8: five replicas are stable but queue too long
+		// for p99 ≤ 2 s; six are the fewest that meet it.
+		"too few replicas": {annotations: map[string]any{"quartermaster.io/latency-slo": "p99=2s"}, replicas: 5,
+			want: "needs 6 replicas on L4"},
+		"enough replicas": {annotations: map[string]any{"quartermaster.io/latency-slo": "p99=2s"}, replicas: 6},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			obj := example(t, "03-inference-deployment-l4.yaml")
+			for k, v := range tc.annotations {
+				obj["metadata"].(map[string]any)["annotations"].(map[string]any)[k] = v
+			}
+			if tc.replicas > 0 {
+				obj["spec"].(map[string]any)["replicas"] = tc.replicas
+			}
+			out, err := ev.Evaluate(context.Background(), &Input{ID: "slo", Object: obj})
+			if err != nil || !out.Allowed {
+				t.Fatalf("%+v %v", out, err)
+			}
+			got := strings.Join(out.Warnings, "\n")
+			if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
+				t.Errorf("warnings %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
