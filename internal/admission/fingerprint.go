@@ -135,4 +135,3 @@ func b2i(b bool) int {
 	}
 	return 0
 }
-
