@@ -65,3 +65,31 @@ func TestSizeRateIsNotLinear(t *testing.T) {
 		t.Fatalf("qm size --rate 1e6 took %v", d)
 	}
 }
+
+// TestFlagsWorkOrAreRefused guards issue 17 item 13: a flag either does
+// what its help says or is refused with exit 1 and a message naming it.
+func TestFlagsWorkOrAreRefused(t *testing.T) {
+	ex := "../../examples/optimizer/"
+	quota := ex + "quotas.yaml"
+	optimize := func(extra ...string) []string {
+		return append([]string{"optimize", "-f", ex + "workloads.yaml", "--catalog", ex + "catalog.csv", "--quota", quota}, extra...)
+	}
+	runFlagCases(t, map[string]flagCase{
+		"catalog list -o yaml":       {args: []string{"catalog", "list", "--model", "H100", "-o", "yaml"}, code: 0, out: "offers:\n- ", notOut: "CLOUD\tREGION"},
+		"catalog list -o csv":        {args: []string{"catalog", "list", "--model", "H100", "-o", "csv"}, code: 0, out: "cloud,region,zone,instance_type,gpu_model,gpu_count", notOut: "$/GPU-HOUR"},
+		"catalog list -o json":       {args: []string{"catalog", "list", "-o", "json"}, code: 0, out: `"offers": [`},
+		"catalog list -o xml":        {args: []string{"catalog", "list", "-o", "xml"}, code: 1, err: `output "xml": want table, json, yaml or csv`},
+		"catalog list --quota":       {args: []string{"catalog", "list", "--quota", quota}, code: 1, err: "--quota has no effect on qm catalog list"},
+		"catalog list --usage":       {args: []string{"catalog", "list", "--usage", quota}, code: 1, err: "--usage has no effect on qm catalog list"},
+		"catalog nodes --quota":      {args: []string{"catalog", "nodes", "--quota", quota}, code: 1, err: "--quota has no effect on qm catalog nodes"},
+		"capacity-type preemptible":  {args: []string{"catalog", "nodes", "--capacity-type", "preemptible"}, code: 1, err: `--capacity-type "preemptible": want on-demand or spot`},
+		"capacity-type spot":         {args: []string{"catalog", "nodes", "--model", "H100", "--capacity-type", "spot"}, code: 0, out: "kind: Node"},
+		"migration-penalty NaN":      {args: optimize("--migration-penalty", "NaN"), code: 1, err: "--migration-penalty NaN: want a finite number"},
+		"migration-penalty +Inf":     {args: optimize("--migration-penalty", "+Inf"), code: 1, err: "--migration-penalty +Inf"},
+		"migration-penalty negative": {args: optimize("--migration-penalty", "-1"), code: 1, err: "--migration-penalty -1"},
+		"gap NaN":                    {args: optimize("--gap", "NaN"), code: 1, err: "--gap NaN: want 0 ≤ gap < 1"},
+		"gap 1":                      {args: optimize("--gap", "1"), code: 1, err: "--gap 1"},
+		"gap 0.01 works":             {args: optimize("--gap", "0.01"), code: 0, out: "total cost $138.00"},
+		"migration-penalty 5 works":  {args: optimize("--migration-penalty", "5"), code: 0, out: "total cost $138.00"},
+	})
+}
