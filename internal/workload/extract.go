@@ -523,7 +523,11 @@ func quantityMap(m map[string]any, path, field string) (map[string]resource.Quan
 		}
 		q, err := resource.ParseQuantity(s)
 		if err != nil || q.Sign() < 0 {
-			return nil, &ObjectError{Path: path + "." + name, Msg: fmt.Sprintf("%q: want a non-negative quantity such as 8, 500m or 64Gi", s)}
+			shown := strconv.Quote(s)
+			if _, isString := v.(string); !isString {
+				shown = describeValue(v) // as written (-1e+30), not as reformatted for parsing
+			}
+			return nil, &ObjectError{Path: path + "." + name, Msg: shown + ": want a non-negative quantity such as 8, 500m or 64Gi"}
 		}
 		out[name] = q
 	}

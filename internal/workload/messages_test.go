@@ -37,6 +37,18 @@ metadata: {name: p}
 spec:
   containers:
     - {name: a, image: i, resources: {limits: {nvidia.com/gpu: 0.5}}}`, "nvidia.com/gpu 0.5: want a whole number", "500m"},
+		"negative cpu number shown as written": {`apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  containers:
+    - {name: a, image: i, resources: {requests: {cpu: -1e30}}}`, "requests.cpu: -1e+30: want a non-negative quantity", "1000000000000000019884624838656"},
+		"bad cpu string still quoted": {`apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  containers:
+    - {name: a, image: i, resources: {requests: {cpu: lots}}}`, `requests.cpu: "lots": want a non-negative quantity`, ""},
 		"replicas as a string is called a string": {`apiVersion: apps/v1
 kind: Deployment
 metadata: {name: d}
