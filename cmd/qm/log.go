@@ -64,6 +64,8 @@ Exit codes: 0 intact, 1 usage or read error, 2 the chain is broken.`,
 			case "text":
 				if rep.Problem != nil {
 					fmt.Fprintf(s.out, "TAMPERED %s line %d: %s\n", rep.Problem.File, rep.Problem.Line, rep.Problem.Msg)
+				} else if rep.Lines == 0 {
+					fmt.Fprintf(s.out, "OK 0 lines in %d files: empty\n", rep.Files)
 				} else {
 					fmt.Fprintf(s.out, "OK %d lines in %d files from %s at sequence %d; head sequence %d, last hash %s\n",
 						rep.Lines, rep.Files, rep.Anchor, rep.FirstSeq, rep.LastSeq, rep.LastHash)

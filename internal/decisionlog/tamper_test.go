@@ -396,6 +396,7 @@ func TestHeadForAWitness(t *testing.T) {
 		"intact, earlier witness":      {lines: lines, witness: "40:" + lineHash(lines[39]), report: "matched"},
 		"tail of 3 lines removed":      {lines: lines[:97], witness: "100:" + head.Hash, want: "truncated: the log ends at sequence 97, but a witness saw sequence 100"},
 		"chain rewritten from line 96": {lines: rewritten, witness: "100:" + head.Hash, want: "the witness saw sequence 100 with hash"},
+		"emptied log":                  {lines: nil, witness: "100:" + head.Hash, want: "truncated: the log ends at sequence 0"},
 		"witness before the file":      {lines: lines[50:], witness: "10:" + lineHash(lines[9]), report: "precedes the files"},
 	}
 	for name, tc := range tests {
@@ -404,9 +405,18 @@ func TestHeadForAWitness(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			rep, err := Verifier{Witness: &wh, AllowUnanchored: true}.Files([]string{writeLines(t, tc.lines)})
+			file := writeLines(t, tc.lines)
+			if tc.lines == nil {
+				if err := os.WriteFile(file, nil, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			rep, err := Verifier{Witness: &wh, AllowUnanchored: true}.Files([]string{file})
 			if err != nil {
 				t.Fatal(err)
+			}
+			if rep.Problem != nil && rep.Problem.File != file {
+				t.Errorf("problem names %q, want %q", rep.Problem.File, file)
 			}
 			if tc.want == "" {
 				if rep.Problem != nil || rep.Witness != tc.report {

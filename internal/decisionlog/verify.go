@@ -127,6 +127,7 @@ func Verify(name string, r io.Reader) (*Report, error) { return Verifier{}.Strea
 func (vr Verifier) Files(paths []string) (*Report, error) {
 	v := &verifier{opts: vr}
 	for _, p := range paths {
+		v.current = p
 		f, err := os.Open(p)
 		if err != nil {
 			return nil, fmt.Errorf("opening decision log: %w", err)
@@ -146,7 +147,7 @@ func (vr Verifier) Files(paths []string) (*Report, error) {
 
 // Stream checks one stream, named name in the report.
 func (vr Verifier) Stream(name string, r io.Reader) (*Report, error) {
-	v := &verifier{opts: vr}
+	v := &verifier{opts: vr, current: name}
 	if err := v.read(name, r); err != nil {
 		return nil, err
 	}
@@ -159,11 +160,14 @@ type verifier struct {
 	rep  Report
 	// started is set once the chain has an anchor; seq and hash are the
 	// last accepted line's, before the hash of the line before it.
-	started         bool
-	seq             int64
-	hash, before    string
-	lastFile        string
-	lastLine        int
+	started      bool
+	seq          int64
+	hash, before string
+	lastFile     string
+	lastLine     int
+	// current is the file being read, named when the log ends before a
+	// witness and no line at all was read.
+	current         string
 	witnessChecked  bool
 	witnessPrecedes bool
 	// witnessFile and witnessLine hold the witness's sequence when its
@@ -387,7 +391,11 @@ func (v *verifier) finish() *Report {
 		v.rep.Problem = &Problem{File: v.witnessFile, Line: v.witnessLine,
 			Msg: fmt.Sprintf("the witness saw sequence %d with hash %s…, this line has that sequence but another hash: the log was rewritten from here or earlier", w.Seq, w.Hash)}
 	case !v.witnessChecked:
-		v.rep.Problem = &Problem{File: v.lastFile, Line: v.lastLine,
+		file := v.lastFile
+		if file == "" {
+			file = v.current
+		}
+		v.rep.Problem = &Problem{File: file, Line: v.lastLine,
 			Msg: fmt.Sprintf("truncated: the log ends at sequence %d, but a witness saw sequence %d: the lines after this one were removed", v.seq, w.Seq)}
 	default:
 		v.rep.Witness = "matched"
