@@ -28,16 +28,22 @@ the offer. Spot nodes carry the spot taint. Apply the output to a cluster runnin
   qm catalog nodes --cloud gcp --model H100 --capacity-type spot --count 2`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := refuseUnusedSources(cmd); err != nil {
+				return err
+			}
+			for _, c := range capTypes {
+				// Only the names the nodes are labelled with: a synonym such
+				// as preemptible would print spot nodes the user did not
+				// name.
+				ct := costing.CapacityType(c)
+				if ct != costing.OnDemand && ct != costing.Spot {
+					return &exitError{exitInput, fmt.Errorf("--capacity-type %q: want on-demand or spot (the node label values; GCP preemptible and Azure low-priority capacity is labelled spot)", c)}
+				}
+				sel.CapacityTypes = append(sel.CapacityTypes, ct)
+			}
 			cat, err := src.loadCatalog()
 			if err != nil {
 				return &exitError{exitInput, err}
-			}
-			for _, c := range capTypes {
-				ct, err := costing.ParseCapacityType(c)
-				if err != nil {
-					return &exitError{exitInput, err}
-				}
-				sel.CapacityTypes = append(sel.CapacityTypes, ct)
 			}
 			if sel.Count < 1 {
 				return &exitError{exitInput, fmt.Errorf("count %d: want at least 1", sel.Count)}
@@ -74,8 +80,9 @@ the offer. Spot nodes carry the spot taint. Apply the output to a cluster runnin
 	fs.StringSliceVar(&sel.Regions, "region", nil, "only these regions")
 	fs.StringSliceVar(&sel.Models, "model", nil, "only these canonical GPU models")
 	fs.StringSliceVar(&sel.InstanceTypes, "instance-type", nil, "only these instance types")
-	fs.StringSliceVar(&capTypes, "capacity-type", []string{"on-demand", "spot"}, "capacity types to make nodes for")
+	fs.StringSliceVar(&capTypes, "capacity-type", []string{"on-demand", "spot"}, "capacity types to make nodes for: on-demand, spot")
 	fs.IntVar(&sel.Count, "count", 1, "nodes per offer and capacity type")
 	fs.StringVarP(&output, "output", "o", "yaml", "yaml (one document per node) or json (a v1 List)")
+	hideUnusedSources(cmd)
 	return cmd
 }

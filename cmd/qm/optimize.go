@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"slices"
 	"strings"
@@ -75,10 +76,14 @@ func runOptimize(cmd *cobra.Command, s streams, o *optimizeOptions) error {
 	if o.output != "table" && o.output != "json" {
 		return &exitError{exitInput, fmt.Errorf("output %q: want table or json", o.output)}
 	}
-	if o.timeLimit < 0 || o.nodeLimit < 0 || o.migration < 0 {
-		return &exitError{exitInput, errors.New("--time-limit, --node-limit and --migration-penalty must not be negative")}
+	if o.timeLimit < 0 || o.nodeLimit < 0 {
+		return &exitError{exitInput, errors.New("--time-limit and --node-limit must not be negative")}
 	}
-	if o.gap < 0 || o.gap >= 1 {
+	// Written so that NaN fails too: every comparison with NaN is false.
+	if !(o.migration >= 0) || math.IsInf(o.migration, 0) {
+		return &exitError{exitInput, fmt.Errorf("--migration-penalty %g: want a finite number of USD, 0 or more", o.migration)}
+	}
+	if !(o.gap >= 0 && o.gap < 1) {
 		return &exitError{exitInput, fmt.Errorf("--gap %g: want 0 ≤ gap < 1", o.gap)}
 	}
 	restr, err := parseRestrictions(o.restrict, o.require)
