@@ -34,17 +34,18 @@ func buildPatch(obj map[string]any, w *workload.Workload, d *Decision, keys work
 		if spec == nil {
 			continue // extraction found it, so this cannot happen; never patch blind
 		}
-		want := []any{
-			requirement(keys.Cloud, d.Cloud),
-			requirement(keys.Region, d.Region),
+		want := make([]any, 0, 3)
+		if keys.Cloud != "" { // single-cloud profiles have no cloud label
+			want = append(want, requirement(keys.Cloud, d.Cloud))
 		}
+		want = append(want, requirement(keys.Region, d.Region))
 		gpu := ps.GPU.Count > 0
 		if gpu {
 			want = append(want, requirement(keys.InstanceType, d.InstanceType))
 		}
 		ops = appendAffinity(ops, spec, specPtr, want)
-		if gpu && d.CapacityType == spotValue {
-			ops = appendSpot(ops, spec, specPtr, keys)
+		if gpu && (d.CapacityType == spotValue || keys.PinsOnDemand()) {
+			ops = appendSpot(ops, spec, specPtr, keys, d.CapacityType)
 		}
 	}
 	ops = appendAnnotation(ops, obj, annotation, d)
@@ -116,19 +117,31 @@ func containsExpr(exprs []any, want any) bool {
 	return false
 }
 
-// appendSpot adds the spot node selector and toleration when missing.
-func appendSpot(ops []PatchOp, spec map[string]any, specPtr string, keys workload.LabelKeys) []PatchOp {
+// appendSpot pins the capacity type in the node selector, with the
+// profile's label value, and for spot adds the toleration of the profile's
+// spot taint, each when missing. A profile whose spot nodes lack a taint
+// gets no toleration; one whose on-demand nodes lack a value gets no
+// selector (buildPatch calls it for on-demand only when the profile pins it).
+func appendSpot(ops []PatchOp, spec map[string]any, specPtr string, keys workload.LabelKeys, capacity string) []PatchOp {
+	value := keys.CapacityValue(capacity)
 	ns, hasNS := spec["nodeSelector"].(map[string]any)
 	switch {
+	case value == "":
 	case !hasNS:
-		ops = append(ops, PatchOp{Op: "add", Path: specPtr + "/nodeSelector", Value: map[string]any{keys.CapacityType: spotValue}})
-	case ns[keys.CapacityType] != spotValue:
-		ops = append(ops, PatchOp{Op: "add", Path: specPtr + "/nodeSelector/" + workload.EscapePointer(keys.CapacityType), Value: spotValue})
+		ops = append(ops, PatchOp{Op: "add", Path: specPtr + "/nodeSelector", Value: map[string]any{keys.CapacityType: value}})
+	case ns[keys.CapacityType] != value:
+		ops = append(ops, PatchOp{Op: "add", Path: specPtr + "/nodeSelector/" + workload.EscapePointer(keys.CapacityType), Value: value})
+	}
+	if capacity != spotValue || keys.SpotTaint == "" {
+		return ops
 	}
 	tol := map[string]any{"key": keys.SpotTaint, "operator": "Exists", "effect": "NoSchedule"}
+	if keys.SpotTaintValue != "" {
+		tol = map[string]any{"key": keys.SpotTaint, "operator": "Equal", "value": keys.SpotTaintValue, "effect": "NoSchedule"}
+	}
 	tols, hasTols := spec["tolerations"].([]any)
 	for _, t := range tols {
-		if tm, ok := t.(map[string]any); ok && tm["key"] == keys.SpotTaint && tm["operator"] == "Exists" &&
+		if tm, ok := t.(map[string]any); ok && tm["key"] == keys.SpotTaint && tolerates(tm, keys.SpotTaintValue) &&
 			(tm["effect"] == nil || tm["effect"] == "" || tm["effect"] == "NoSchedule") {
 			return ops
 		}
@@ -137,6 +150,18 @@ func appendSpot(ops []PatchOp, spec map[string]any, specPtr string, keys workloa
 		return append(ops, PatchOp{Op: "add", Path: specPtr + "/tolerations", Value: []any{tol}})
 	}
 	return append(ops, PatchOp{Op: "add", Path: specPtr + "/tolerations/-", Value: tol})
+}
+
+// tolerates reports whether a toleration of the spot taint's key admits its
+// value: Exists admits any, Equal (the default operator) only the same.
+func tolerates(tm map[string]any, value string) bool {
+	switch tm["operator"] {
+	case "Exists":
+		return true
+	case "Equal", nil, "":
+		return value != "" && tm["value"] == value
+	}
+	return false
 }
 
 func appendAnnotation(ops []PatchOp, obj map[string]any, value string, d *Decision) []PatchOp {
