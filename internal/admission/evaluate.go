@@ -29,6 +29,7 @@ type Evaluator struct {
 	placer    *placement.Placer
 	policy    PolicyEngine
 	evidence  EvidenceCollector
+	prov      placement.Provisioner
 }
 
 // Deps are the Evaluator's collaborators, wired by the binaries.
@@ -41,6 +42,9 @@ type Deps struct {
 	// Evidence gathers encryption evidence for policy; nil means nothing
 	// is known (every volume and dataset "unknown").
 	Evidence EvidenceCollector
+	// Provisioner, when set, is the provisionable filter: offers the
+	// cluster has no node or node pool for are not candidates.
+	Provisioner placement.Provisioner
 }
 
 // NewEvaluator checks and wires its dependencies.
@@ -52,7 +56,7 @@ func NewEvaluator(d Deps) (*Evaluator, error) {
 	if ev == nil {
 		ev = &encryption.Collector{}
 	}
-	return &Evaluator{extractor: d.Extractor, placer: d.Placer, policy: d.Policy, evidence: ev}, nil
+	return &Evaluator{extractor: d.Extractor, placer: d.Placer, policy: d.Policy, evidence: ev, prov: d.Provisioner}, nil
 }
 
 // Input is one object to decide on.
@@ -164,7 +168,7 @@ func (e *Evaluator) Evaluate(ctx context.Context, in *Input) (*Outcome, error) {
 		restr = mergeRestrictions(restr, dec.Restrictions)
 	}
 	start := time.Now()
-	res, err := e.placer.Place(&placement.Request{Workload: w, Restrictions: restr, Usage: in.Usage})
+	res, err := e.placer.Place(&placement.Request{Workload: w, Restrictions: restr, Usage: in.Usage, Provisioner: e.prov})
 	out.PlacementDuration = time.Since(start)
 	if err != nil {
 		var nf *placement.NoFeasibleError

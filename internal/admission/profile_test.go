@@ -1,9 +1,13 @@
 package admission
 
 import (
+	"context"
+	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 
+	"github.com/quartermaster-io/quartermaster/internal/costing"
 	"github.com/quartermaster-io/quartermaster/internal/workload"
 )
 
@@ -147,5 +151,67 @@ func gpuPod() map[string]any {
 		"metadata": map[string]any{"name": "p", "namespace": "ml", "annotations": map[string]any{"quartermaster.io/interruptible": "true"}},
 		"spec": map[string]any{"containers": []any{map[string]any{"name": "c",
 			"resources": map[string]any{"limits": map[string]any{"nvidia.com/gpu": "1"}}}}},
+	}
+}
+
+// onlyInstance provisions one instance type.
+type onlyInstance string
+
+func (p onlyInstance) Provisionable(o *costing.Offer, _ costing.CapacityType) bool {
+	return o.InstanceType == string(p)
+}
+
+// TestDecisionNamesSkippedOffer checks that an offer cheaper than the choice
+// that the cluster cannot provide is named in the decision, and that a
+// workload nothing provisionable fits is denied naming the filter.
+func TestDecisionNamesSkippedOffer(t *testing.T) {
+	base := testEvaluator(t, nil)
+	tests := map[string]struct {
+		prov        onlyInstance
+		wantIT      string
+		wantSkipped string
+		wantDenied  string
+	}{
+		"cheaper L4 offer skipped": {prov: "g6.xlarge", wantIT: "g6.xlarge", wantSkipped: "g2-standard-4"},
+		"cheapest provisionable":   {prov: "g2-standard-4", wantIT: "g2-standard-4"},
+		"nothing provisionable":    {prov: "p5.48xlarge", wantDenied: "provisionable filter"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			ev, err := NewEvaluator(Deps{Extractor: base.extractor, Placer: base.placer, Provisioner: tc.prov})
+			if err != nil {
+				t.Fatal(err)
+			}
+			obj := gpuPod()
+			obj["metadata"].(map[string]any)["annotations"] = map[string]any{"quartermaster.io/gpu-models": "L4"}
+			out, err := ev.Evaluate(context.Background(), &Input{Object: obj})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.wantDenied != "" {
+				if out.Allowed || !out.HasCode(CodeNoFeasiblePlacement) || !strings.Contains(out.Violations[0].Msg, tc.wantDenied) {
+					t.Fatalf("outcome = %+v, want no-feasible-placement naming %q", out, tc.wantDenied)
+				}
+				return
+			}
+			if out.Decision == nil || out.Decision.InstanceType != tc.wantIT {
+				t.Fatalf("decision = %+v, want %s", out.Decision, tc.wantIT)
+			}
+			raw, _ := json.Marshal(out.Decision)
+			var d map[string]any
+			if err := json.Unmarshal(raw, &d); err != nil {
+				t.Fatal(err)
+			}
+			skipped, _ := d["skipped"].(map[string]any)
+			if tc.wantSkipped == "" {
+				if skipped != nil {
+					t.Errorf("skipped = %v, want none", skipped)
+				}
+				return
+			}
+			if skipped["instanceType"] != tc.wantSkipped || !strings.Contains(skipped["reason"].(string), "not provisionable") {
+				t.Errorf("skipped = %v, want %s not provisionable", skipped, tc.wantSkipped)
+			}
+		})
 	}
 }
