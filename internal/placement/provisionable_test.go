@@ -11,7 +11,9 @@ import (
 // provisionerFunc adapts a function to Provisioner.
 type provisionerFunc func(o *costing.Offer, ct costing.CapacityType) bool
 
-func (f provisionerFunc) Provisionable(o *costing.Offer, ct costing.CapacityType) bool { return f(o, ct) }
+func (f provisionerFunc) Provisionable(o *costing.Offer, ct costing.CapacityType) bool {
+	return f(o, ct)
+}
 
 var _ Provisioner = provisionerFunc(nil)
 
