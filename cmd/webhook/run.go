@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -85,7 +86,7 @@ func run(ctx context.Context, cfg *Config, stderr io.Writer) error {
 		return err
 	}
 	log.Info("catalog loaded", "offers", catalog.Len(), "source", catalog.Meta().Source, "asOf", catalog.Meta().AsOf)
-	state, err := buildState(ctx, cfg, catalog, ready, log)
+	state, prov, err := buildState(ctx, cfg, catalog, ready, log)
 	if err != nil {
 		return err
 	}
@@ -93,7 +94,7 @@ func run(ctx context.Context, cfg *Config, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ev, err := buildEvaluator(cfg, catalog, state, engine)
+	ev, err := buildEvaluator(cfg, catalog, state, prov, engine)
 	if err != nil {
 		return err
 	}
@@ -263,7 +264,7 @@ func buildPolicy(ctx context.Context, cfg *Config, catalog *costing.Catalog, reg
 	return r, func() string { return r.Bundle().Revision() }, nil
 }
 
-func buildEvaluator(cfg *Config, catalog *costing.Catalog, state clusterView, engine admission.PolicyEngine) (*admission.Evaluator, error) {
+func buildEvaluator(cfg *Config, catalog *costing.Catalog, state clusterView, prov placement.Provisioner, engine admission.PolicyEngine) (*admission.Evaluator, error) {
 	var quotas placement.GPUCounts
 	if cfg.Quota != "" {
 		f, err := os.Open(cfg.Quota)
@@ -280,7 +281,11 @@ func buildEvaluator(cfg *Config, catalog *costing.Catalog, state clusterView, en
 	for _, r := range catalog.Regions().All() {
 		jurisdictions = append(jurisdictions, r.Jurisdiction)
 	}
-	x, err := workload.New(workload.Options{Jurisdictions: jurisdictions})
+	labels, err := cfg.Labels()
+	if err != nil {
+		return nil, err
+	}
+	x, err := workload.New(workload.Options{Jurisdictions: jurisdictions, Labels: labels})
 	if err != nil {
 		return nil, err
 	}
@@ -297,7 +302,8 @@ func buildEvaluator(cfg *Config, catalog *costing.Catalog, state clusterView, en
 		}
 		evidence.Datasets = inv
 	}
-	return admission.NewEvaluator(admission.Deps{Extractor: x, Placer: placement.New(catalog, quotas), Policy: engine, Evidence: evidence})
+	return admission.NewEvaluator(admission.Deps{Extractor: x, Placer: placement.New(catalog, quotas), Policy: engine, Evidence: evidence,
+		Provisioner: prov})
 }
 
 func loadCatalog(cfg *Config) (*costing.Catalog, error) {
@@ -316,33 +322,56 @@ func loadCatalog(cfg *Config) (*costing.Catalog, error) {
 	return costing.ReadCSV(f, costing.DefaultRegions(), cfg.Catalog)
 }
 
-// buildState returns the snapshot (standalone) or starts informers.
-func buildState(ctx context.Context, cfg *Config, catalog *costing.Catalog, ready *readiness, log *slog.Logger) (clusterView, error) {
+// buildState returns the snapshot (standalone) or starts informers, and
+// the provisionable filter over the same state (nil when it is off).
+func buildState(ctx context.Context, cfg *Config, catalog *costing.Catalog, ready *readiness, log *slog.Logger) (clusterView, placement.Provisioner, error) {
+	labels, err := cfg.Labels()
+	if err != nil {
+		return nil, nil, err
+	}
+	mode, err := clusterstate.ParseProvisionableMode(cfg.ProvisionableFilter)
+	if err != nil {
+		return nil, nil, err
+	}
 	if cfg.Standalone {
 		s, err := clusterstate.ReadSnapshotFiles(cfg.ClusterState, cfg.Usage)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		log.Info("standalone: cluster state from files", "clusterState", cfg.ClusterState, "usage", cfg.Usage)
-		return s, nil
+		prov, holds := s.Provisioner(labels)
+		if !mode.Enabled(false, holds) {
+			prov = nil
+		}
+		log.Info("standalone: cluster state from files", "clusterState", cfg.ClusterState, "usage", cfg.Usage,
+			"labelProfile", labels.Profile, "provisionableFilter", prov != nil)
+		return s, prov, nil
 	}
 	restCfg, err := kubeConfig(cfg.Kubeconfig)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	client, err := kubernetes.NewForConfig(restCfg)
 	if err != nil {
-		return nil, fmt.Errorf("building Kubernetes client: %w", err)
+		return nil, nil, fmt.Errorf("building Kubernetes client: %w", err)
+	}
+	opts := clusterstate.InformerOptions{Labels: labels, Provisionable: mode.Enabled(true, false)}
+	if opts.Provisionable {
+		if opts.Dynamic, err = dynamic.NewForConfig(restCfg); err != nil {
+			return nil, nil, fmt.Errorf("building Kubernetes dynamic client: %w", err)
+		}
 	}
 	models := map[[2]string]string{}
 	for _, o := range catalog.Offers() {
 		models[[2]string{o.Cloud, o.InstanceType}] = o.GPUModel
 	}
-	inf, err := clusterstate.NewInformers(client, clusterstate.InformerOptions{
-		ModelOf: func(cloud, it string) string { return models[[2]string{cloud, it}] }})
+	opts.ModelOf = func(cloud, it string) string { return models[[2]string{cloud, it}] }
+	inf, err := clusterstate.NewInformers(client, opts)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	prov, pools := inf.Provisioner()
+	log.Info("cluster state from informers", "labelProfile", labels.Profile, "provisionableFilter", opts.Provisionable,
+		"karpenterNodePools", pools)
 	inf.Start(ctx)
 	var logged atomic.Bool
 	ready.add("cluster caches", func() bool {
@@ -352,7 +381,7 @@ func buildState(ctx context.Context, cfg *Config, catalog *costing.Catalog, read
 		}
 		return ok
 	})
-	return inf, nil
+	return inf, prov, nil
 }
 
 func kubeConfig(path string) (*rest.Config, error) {

@@ -315,3 +315,30 @@ func TestInformersProvisionable(t *testing.T) {
 		})
 	}
 }
+
+func TestProvisionableMode(t *testing.T) {
+	tests := map[string]struct {
+		inCluster, holds bool
+		want             bool
+	}{
+		"auto in-cluster":         {inCluster: true, want: true},
+		"auto file with nodes":    {holds: true, want: true},
+		"auto file without nodes": {want: false},
+		"on file without nodes":   {want: true},
+		"off in-cluster":          {inCluster: true, want: false},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			m, err := ParseProvisionableMode(strings.Fields(name)[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := m.Enabled(tc.inCluster, tc.holds); got != tc.want {
+				t.Errorf("enabled = %v, want %v", got, tc.want)
+			}
+		})
+	}
+	if _, err := ParseProvisionableMode("sometimes"); err == nil {
+		t.Error("bad mode accepted")
+	}
+}

@@ -170,3 +170,26 @@ func (k LabelKeys) CloudOf(labels map[string]string) string {
 	}
 	return labels[k.Cloud]
 }
+
+// ResolveLabelKeys is the label keys of a named profile with NAME=VALUE
+// overrides applied in order (the webhook's --label-key flags and the
+// chart's labelKeys value), validated.
+func ResolveLabelKeys(profile string, overrides []string) (LabelKeys, error) {
+	k, err := Profile(profile)
+	if err != nil {
+		return LabelKeys{}, err
+	}
+	for _, o := range overrides {
+		name, value, ok := strings.Cut(o, "=")
+		if !ok {
+			return LabelKeys{}, fmt.Errorf("label key %q: want NAME=VALUE", o)
+		}
+		if k, err = k.Override(name, value); err != nil {
+			return LabelKeys{}, err
+		}
+	}
+	if err := k.Validate(); err != nil {
+		return LabelKeys{}, err
+	}
+	return k, nil
+}

@@ -83,3 +83,18 @@ func TestCloudOfSingleCloudProfile(t *testing.T) {
 		t.Errorf("CloudOf = %q, want gcp (the cluster's cloud)", got)
 	}
 }
+
+func TestResolveLabelKeys(t *testing.T) {
+	k, err := ResolveLabelKeys("karpenter", []string{"clusterCloud=azure", "region=example.com/region"})
+	if err != nil || k.ClusterCloud != "azure" || k.Region != "example.com/region" || k.CapacityType != "karpenter.sh/capacity-type" {
+		t.Errorf("keys = %+v, err %v", k, err)
+	}
+	for _, bad := range [][]string{{"region"}, {"nope=x"}, {"cloud="}} {
+		if _, err := ResolveLabelKeys("quartermaster", bad); err == nil {
+			t.Errorf("%v: no error", bad)
+		}
+	}
+	if _, err := ResolveLabelKeys("openshift", nil); err == nil {
+		t.Error("unknown profile accepted")
+	}
+}
