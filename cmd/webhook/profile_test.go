@@ -113,7 +113,7 @@ func TestStandaloneKarpenterProfile(t *testing.T) {
 		wantIT      []string
 		wantSkipped bool
 	}{
-		"filter auto: the NodePool decides": {filter: "auto", wantCloud: "aws", wantIT: []string{"g6.xlarge", "g6.2xlarge"}, wantSkipped: true},
+		"filter auto: the NodePool decides":  {filter: "auto", wantCloud: "aws", wantIT: []string{"g6.xlarge", "g6.2xlarge"}, wantSkipped: true},
 		"filter off: the catalog's cheapest": {filter: "off", wantCloud: "gcp"},
 	}
 	for name, tc := range tests {
