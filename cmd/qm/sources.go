@@ -19,6 +19,9 @@ type sourceFlags struct {
 	catalogCloud  string
 	quota         string
 	usage         string
+	// labels are the node label keys the extractor reads pins with; zero
+	// is the quartermaster profile.
+	labels workload.LabelKeys
 }
 
 func (f *sourceFlags) addFlags(fs *pflag.FlagSet) {
@@ -99,7 +102,7 @@ func (f *sourceFlags) loadEngine() (*placement.Placer, placement.GPUCounts, *wor
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	x, err := workload.New(workload.Options{Jurisdictions: jurisdictions(placer.Catalog())})
+	x, err := workload.New(workload.Options{Jurisdictions: jurisdictions(placer.Catalog()), Labels: f.labels})
 	if err != nil {
 		return nil, nil, nil, err
 	}
