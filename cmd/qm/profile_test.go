@@ -110,3 +110,46 @@ func TestEvalProvisionableFilterModes(t *testing.T) {
 		})
 	}
 }
+
+func TestCatalogNodesLabelProfile(t *testing.T) {
+	tests := map[string]struct {
+		args     []string
+		code     int
+		want     []string
+		wantNone []string
+	}{
+		"default keeps the quartermaster labels": {
+			args: []string{"--cloud", "gcp", "--model", "L4", "--capacity-type", "spot"},
+			want: []string{"quartermaster.io/cloud: gcp", "quartermaster.io/capacity-type: spot", "key: quartermaster.io/spot"},
+		},
+		"gke spot nodes": {
+			args:     []string{"--cloud", "gcp", "--model", "L4", "--capacity-type", "spot", "--label-profile", "gke"},
+			want:     []string{`cloud.google.com/gke-spot: "true"`, "key: cloud.google.com/gke-spot"},
+			wantNone: []string{"quartermaster.io/cloud", "quartermaster.io/capacity-type"},
+		},
+		"karpenter with a key override": {
+			args:     []string{"--cloud", "aws", "--model", "L4", "--capacity-type", "on-demand", "--label-profile", "karpenter", "--label-key", "capacityType=example.com/capacity"},
+			want:     []string{"example.com/capacity: on-demand"},
+			wantNone: []string{"quartermaster.io/cloud", "quartermaster.io/capacity-type", "taints"},
+		},
+		"bad profile": {args: []string{"--label-profile", "nope"}, code: exitInput, want: []string{`label profile "nope"`}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			code, out, errOut := runQM(t, "", append([]string{"catalog", "nodes"}, tc.args...)...)
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d: %s", code, tc.code, errOut)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out+errOut, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+			for _, w := range tc.wantNone {
+				if strings.Contains(out, w) {
+					t.Errorf("output has %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+}

@@ -15,7 +15,10 @@ import (
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	"k8s.io/client-go/kubernetes/fake"
 
+	"sigs.k8s.io/yaml"
+
 	"github.com/quartermaster-io/quartermaster/internal/costing"
+	"github.com/quartermaster-io/quartermaster/internal/fakenode"
 	"github.com/quartermaster-io/quartermaster/internal/workload"
 )
 
@@ -340,5 +343,50 @@ func TestProvisionableMode(t *testing.T) {
 	}
 	if _, err := ParseProvisionableMode("sometimes"); err == nil {
 		t.Error("bad mode accepted")
+	}
+}
+
+// TestFakeNodesAreProvisionable closes the loop between the fake fleet and
+// the filter: under every profile, the nodes `qm catalog nodes` makes for an
+// offer provide exactly that offer and capacity type (and, in single-cloud
+// profiles, only offers of the profile's cloud).
+func TestFakeNodesAreProvisionable(t *testing.T) {
+	cat, err := costing.DefaultCatalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	offers := cat.Offers()[:40]
+	for _, name := range workload.ProfileNames() {
+		t.Run(name, func(t *testing.T) {
+			keys := profile(t, name)
+			var data strings.Builder
+			for i, o := range offers {
+				if i%2 == 1 {
+					continue // every other offer has no node
+				}
+				for _, n := range fakenode.Nodes([]costing.Offer{o}, fakenode.Selector{CapacityTypes: []costing.CapacityType{costing.OnDemand}}, keys) {
+					b, err := yaml.Marshal(n)
+					if err != nil {
+						t.Fatal(err)
+					}
+					data.WriteString("---\n" + string(b))
+				}
+			}
+			s, err := ReadSnapshot(strings.NewReader(data.String()), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			prov, _ := s.Provisioner(keys)
+			for i := range offers {
+				o := &offers[i]
+				want := i%2 == 0 && (keys.Cloud != "" || o.Cloud == keys.ClusterCloud)
+				if got := prov.Provisionable(o, costing.OnDemand); got != want {
+					t.Errorf("%s on-demand: %v, want %v", o.Key(), got, want)
+				}
+				if prov.Provisionable(o, costing.Spot) {
+					t.Errorf("%s spot: provisionable without a spot node", o.Key())
+				}
+			}
+		})
 	}
 }

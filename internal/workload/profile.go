@@ -193,3 +193,7 @@ func ResolveLabelKeys(profile string, overrides []string) (LabelKeys, error) {
 	}
 	return k, nil
 }
+
+// Complete returns the keys with the quartermaster profile's values in the
+// empty fields, unless they name a profile (whose empty fields mean "none").
+func (k LabelKeys) Complete() LabelKeys { return k.withDefaults() }
