@@ -40,7 +40,8 @@ type provisionWatch struct {
 	keys    workload.LabelKeys
 	dynamic dynamicinformer.DynamicSharedInformerFactory // nil without the CRD
 	synced  []cache.InformerSynced
-	// PoolsWatched reports whether NodePools are watched (the CRD exists).
+	// poolsWatched is set when NodePools are watched (discovery served
+	// the CRD at start).
 	poolsWatched bool
 
 	mu    sync.Mutex
