@@ -113,10 +113,22 @@ func TestProvisionable(t *testing.T) {
 			pools:   []NodePool{pool(req("karpenter.k8s.aws/instance-memory", "Lt", "32768"))},
 			probes:  []probe{{g6, od, true}, {p5, od, false}},
 		},
+		"instance cpu In on aws": {
+			profile: "karpenter",
+			pools:   []NodePool{pool(req("karpenter.k8s.aws/instance-cpu", "In", "4", "8"))},
+			probes:  []probe{{g6, od, true}, {p5, od, false}},
+		},
+		"azure sku name and gpu count": {
+			profile: "aks",
+			pools: []NodePool{pool(req("karpenter.azure.com/sku-name", "In", "Standard_NC24ads_A100_v4"),
+				req("karpenter.azure.com/sku-gpu-count", "Lt", "2"))},
+			probes: []probe{{ncAzure, od, true}, {ncAzure, spot, true}, {g6, od, false}},
+		},
 		"zone requirement only limits offers with a zone": {
 			profile: "karpenter",
 			pools:   []NodePool{pool(req("topology.kubernetes.io/zone", "In", "us-east-1a"))},
-			probes:  []probe{{g6, od, true}},
+			probes: []probe{{g6, od, true}, {&costing.Offer{Cloud: "aws", Region: "us-east-1", Zone: "us-east-1b", InstanceType: "g6.xlarge"}, od, false},
+				{&costing.Offer{Cloud: "aws", Region: "us-east-1", Zone: "us-east-1a", InstanceType: "g6.xlarge"}, od, true}},
 		},
 		"multi-cloud profile needs the pool to name its cloud": {
 			profile: "quartermaster",
