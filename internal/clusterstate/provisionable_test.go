@@ -455,3 +455,33 @@ func withCPUMem(w *workload.Workload, milli, mib int64) *workload.Workload {
 	w.PodSets[0].CPUMilli, w.PodSets[0].MemoryBytes = milli, mib<<20
 	return w
 }
+
+// TestUsageUnderSingleCloudProfile: with no cloud label, GPUs held count in
+// the profile's cloud, for bound pods and for pods pinned by the patch.
+func TestUsageUnderSingleCloudProfile(t *testing.T) {
+	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1", Labels: map[string]string{
+		"topology.kubernetes.io/region": "us-east-1", "node.kubernetes.io/instance-type": "p5.48xlarge", "karpenter.sh/capacity-type": "on-demand"}}}
+	client := fake.NewClientset(node, gpuPod("bound", "n1", 8, corev1.PodRunning),
+		pinnedPod("pinned", 2, "", "us-east-1", "p5.48xlarge")) // the karpenter patch pins no cloud
+	inf, err := NewInformers(client, InformerOptions{Debounce: time.Millisecond, Labels: profile(t, "karpenter"),
+		ModelOf: func(cloud, it string) string {
+			if cloud == "aws" && it == "p5.48xlarge" {
+				return "H100"
+			}
+			return ""
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	inf.Start(ctx)
+	if !inf.WaitForSync(ctx) {
+		t.Fatal("caches did not sync")
+	}
+	if p, _ := inf.Provisioner(); p != nil {
+		t.Error("a provisioner without InformerOptions.Provisionable")
+	}
+	want := placement.GPUCounts{{Cloud: "aws", Region: "us-east-1", GPUModel: "H100"}: 10}
+	waitFor(t, ctx, inf, func() bool { return equalCounts(inf.GPUUsage(), want) })
+}
