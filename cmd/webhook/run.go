@@ -369,19 +369,17 @@ func buildState(ctx context.Context, cfg *Config, catalog *costing.Catalog, read
 	if err != nil {
 		return nil, nil, err
 	}
-	prov, pools := inf.Provisioner()
-	log.Info("cluster state from informers", "labelProfile", labels.Profile, "provisionableFilter", opts.Provisionable,
-		"karpenterNodePools", pools)
+	log.Info("cluster state from informers", "labelProfile", labels.Profile, "provisionableFilter", opts.Provisionable)
 	inf.Start(ctx)
 	var logged atomic.Bool
 	ready.add("cluster caches", func() bool {
 		ok := inf.HasSynced()
 		if ok && !logged.Swap(true) {
-			log.Info("cluster caches synced")
+			log.Info("cluster caches synced", "karpenterNodePools", inf.NodePoolsWatched())
 		}
 		return ok
 	})
-	return inf, prov, nil
+	return inf, inf.Provisioner(), nil
 }
 
 func kubeConfig(path string) (*rest.Config, error) {

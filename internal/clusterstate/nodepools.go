@@ -32,17 +32,21 @@ import (
 var NodePoolGVR = schema.GroupVersionResource{Group: "karpenter.sh", Version: "v1", Resource: "nodepools"}
 
 // provisionWatch keeps the provisionable filter's facts from the node
-// informer and, when Karpenter's CRD is installed, a dynamic NodePool
+// informer and, when Karpenter's CRD is served, a dynamic NodePool
 // informer, and publishes an immutable provisionable after each change
 // that matters (a node's key or readiness, a pool's requirements): node
 // heartbeats change neither and publish nothing.
 type provisionWatch struct {
-	keys    workload.LabelKeys
-	dynamic dynamicinformer.DynamicSharedInformerFactory // nil without the CRD
-	synced  []cache.InformerSynced
-	// poolsWatched is set when NodePools are watched (discovery served
-	// the CRD at start).
-	poolsWatched bool
+	keys        workload.LabelKeys
+	disc        discovery.DiscoveryInterface
+	dyn         dynamic.Interface // nil: nodes only
+	resync      time.Duration
+	nodesSynced cache.InformerSynced
+	// poolsSynced is set once discovery has answered: the NodePool
+	// informer's HasSynced, or true at once without the CRD. Until then the
+	// cluster caches are not synced and the webhook is not ready.
+	poolsSynced  atomic.Pointer[cache.InformerSynced]
+	poolsWatched atomic.Bool
 
 	mu    sync.Mutex
 	nodes map[string]nodeKey // name → key of a Ready, schedulable node
@@ -52,44 +56,83 @@ type provisionWatch struct {
 
 var _ placement.Provisioner = (*provisionWatch)(nil)
 
-// newProvisionWatch registers on the shared node informer and, if the API
-// server serves karpenter.sh/v1 nodepools, on a NodePool informer. A
-// missing CRD is not an error: only nodes count then. The CRD is looked up
-// once, at start; installing Karpenter later needs a restart.
+// discoveryRetry bounds the wait between attempts to ask the API server
+// whether it serves NodePools.
+const discoveryRetry = 30 * time.Second
+
+// newProvisionWatch registers on the shared node informer. Whether the API
+// server serves karpenter.sh/v1 nodepools is asked when the watch starts,
+// and again with backoff until it answers, so that an API server that is
+// briefly away delays readiness rather than failing the start. A missing
+// CRD is not an error: only nodes count then. The CRD is looked up once;
+// installing Karpenter later needs a restart.
 func newProvisionWatch(disc discovery.DiscoveryInterface, dyn dynamic.Interface, factory informers.SharedInformerFactory,
 	keys workload.LabelKeys, resync time.Duration) (*provisionWatch, error) {
-	w := &provisionWatch{keys: keys, nodes: map[string]nodeKey{}, pools: map[string]NodePool{}}
+	w := &provisionWatch{keys: keys, disc: disc, dyn: dyn, resync: resync, nodes: map[string]nodeKey{}, pools: map[string]NodePool{}}
 	w.publish()
 	nodes := factory.Core().V1().Nodes().Informer()
 	if _, err := nodes.AddEventHandler(handlers(w.setNode, w.deleteNode)); err != nil {
 		return nil, fmt.Errorf("watching nodes for the provisionable filter: %w", err)
 	}
-	w.synced = append(w.synced, nodes.HasSynced)
-	if dyn == nil {
-		return w, nil
+	w.nodesSynced = nodes.HasSynced
+	if dyn == nil || disc == nil {
+		w.noPools()
 	}
-	served, err := servesNodePools(disc)
-	if err != nil {
-		return nil, err
-	}
-	if !served {
-		return w, nil
-	}
-	w.poolsWatched = true
-	w.dynamic = dynamicinformer.NewDynamicSharedInformerFactory(dyn, resync)
-	pools := w.dynamic.ForResource(NodePoolGVR).Informer()
-	if _, err := pools.AddEventHandler(handlers(w.setPool, w.deletePool)); err != nil {
-		return nil, fmt.Errorf("watching NodePools: %w", err)
-	}
-	w.synced = append(w.synced, pools.HasSynced)
 	return w, nil
+}
+
+// hasSynced reports whether nodes are listed and NodePools, if served, too.
+func (w *provisionWatch) hasSynced() bool {
+	pools := w.poolsSynced.Load()
+	return w.nodesSynced() && pools != nil && (*pools)()
+}
+
+func (w *provisionWatch) noPools() {
+	always := cache.InformerSynced(func() bool { return true })
+	w.poolsSynced.Store(&always)
+}
+
+// start asks discovery about NodePools, in the background, and runs their
+// informer if they are served (the node informer runs with the shared
+// factory).
+func (w *provisionWatch) start(ctx context.Context) {
+	if w.poolsSynced.Load() != nil {
+		return
+	}
+	go w.watchPools(ctx)
+}
+
+func (w *provisionWatch) watchPools(ctx context.Context) {
+	delay := 250 * time.Millisecond
+	for {
+		served, err := servesNodePools(w.disc)
+		if err == nil && !served {
+			w.noPools()
+			return
+		}
+		if err == nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, discoveryRetry)
+	}
+	factory := dynamicinformer.NewDynamicSharedInformerFactory(w.dyn, w.resync)
+	pools := factory.ForResource(NodePoolGVR).Informer()
+	if _, err := pools.AddEventHandler(handlers(w.setPool, w.deletePool)); err != nil {
+		return // only a stopped informer refuses a handler; the webhook then never turns ready
+	}
+	w.poolsWatched.Store(true)
+	factory.Start(ctx.Done())
+	synced := cache.InformerSynced(pools.HasSynced)
+	w.poolsSynced.Store(&synced)
 }
 
 // servesNodePools asks discovery whether karpenter.sh/v1 nodepools exist.
 func servesNodePools(disc discovery.DiscoveryInterface) (bool, error) {
-	if disc == nil {
-		return false, nil
-	}
 	list, err := disc.ServerResourcesForGroupVersion(NodePoolGVR.GroupVersion().String())
 	if apierrors.IsNotFound(err) {
 		return false, nil
@@ -110,14 +153,6 @@ func handlers(set, del func(obj any)) cache.ResourceEventHandlerFuncs {
 			}
 			del(obj)
 		},
-	}
-}
-
-// start runs the NodePool informer (the node informer runs with the shared
-// factory).
-func (w *provisionWatch) start(ctx context.Context) {
-	if w.dynamic != nil {
-		w.dynamic.Start(ctx.Done())
 	}
 }
 
@@ -214,7 +249,7 @@ func (s *Informers) watchProvisionable(client kubernetes.Interface, opts Informe
 		return err
 	}
 	s.prov = w
-	s.synced = append(s.synced, w.synced...)
+	s.synced = append(s.synced, w.hasSynced)
 	return nil
 }
 
@@ -225,11 +260,17 @@ func (s *Informers) startProvisionable(ctx context.Context) {
 }
 
 // Provisioner returns the provisionable filter over the watched nodes and
-// NodePools, nil unless InformerOptions.Provisionable; the bool reports
-// whether NodePools are watched (Karpenter's CRD was served at start).
-func (s *Informers) Provisioner() (placement.Provisioner, bool) {
+// NodePools, nil unless InformerOptions.Provisionable.
+func (s *Informers) Provisioner() placement.Provisioner {
 	if s.prov == nil {
-		return nil, false
+		return nil
 	}
-	return s.prov, s.prov.poolsWatched
+	return s.prov
+}
+
+// NodePoolsWatched reports whether Karpenter NodePools are watched: the
+// filter is on and discovery served their CRD. It is final once the
+// caches have synced.
+func (s *Informers) NodePoolsWatched() bool {
+	return s.prov != nil && s.prov.poolsWatched.Load()
 }

@@ -2,7 +2,9 @@ package clusterstate
 
 import (
 	"context"
+	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,6 +16,7 @@ import (
 	fakediscovery "k8s.io/client-go/discovery/fake"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 
 	"sigs.k8s.io/yaml"
 
@@ -292,8 +295,8 @@ func TestInformersProvisionable(t *testing.T) {
 			if !inf.WaitForSync(ctx) {
 				t.Fatal("caches did not sync")
 			}
-			prov, pools := inf.Provisioner()
-			if pools != crd {
+			prov := inf.Provisioner()
+			if pools := inf.NodePoolsWatched(); pools != crd {
 				t.Fatalf("pools watched = %v, want %v", pools, crd)
 			}
 			g5 := &costing.Offer{Cloud: "aws", Region: "us-east-1", InstanceType: "g5.xlarge"}
@@ -479,9 +482,52 @@ func TestUsageUnderSingleCloudProfile(t *testing.T) {
 	if !inf.WaitForSync(ctx) {
 		t.Fatal("caches did not sync")
 	}
-	if p, _ := inf.Provisioner(); p != nil {
+	if inf.Provisioner() != nil {
 		t.Error("a provisioner without InformerOptions.Provisionable")
 	}
 	want := placement.GPUCounts{{Cloud: "aws", Region: "us-east-1", GPUModel: "H100"}: 10}
 	waitFor(t, ctx, inf, func() bool { return equalCounts(inf.GPUUsage(), want) })
+}
+
+// TestNodePoolDiscoveryRetried: an API server that does not answer
+// discovery at first delays readiness instead of failing the start; once it
+// answers, NodePools are watched.
+func TestNodePoolDiscoveryRetried(t *testing.T) {
+	client := fake.NewClientset()
+	disc := client.Discovery().(*fakediscovery.FakeDiscovery)
+	disc.Resources = []*metav1.APIResourceList{{GroupVersion: "karpenter.sh/v1", APIResources: []metav1.APIResource{{Name: "nodepools", Kind: "NodePool"}}}}
+	var failures atomic.Int32
+	failures.Store(3)
+	disc.PrependReactor("get", "resource", func(k8stesting.Action) (bool, runtime.Object, error) {
+		if failures.Add(-1) >= 0 {
+			return true, nil, errors.New("connection refused")
+		}
+		return false, nil, nil
+	})
+	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
+		map[schema.GroupVersionResource]string{NodePoolGVR: "NodePoolList"}, nodePoolObject("pool-a", "g5.xlarge"))
+	inf, err := NewInformers(client, InformerOptions{Debounce: time.Millisecond, Labels: profile(t, "karpenter"), Provisionable: true, Dynamic: dyn})
+	if err != nil {
+		t.Fatalf("a failing discovery failed the start: %v", err)
+	}
+	if inf.HasSynced() {
+		t.Fatal("synced before discovery answered")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	inf.Start(ctx)
+	if !inf.WaitForSync(ctx) {
+		t.Fatal("caches did not sync")
+	}
+	if !inf.NodePoolsWatched() || failures.Load() >= 0 {
+		t.Fatalf("pools watched %v after %d failures left", inf.NodePoolsWatched(), failures.Load())
+	}
+	g5 := &costing.Offer{Cloud: "aws", Region: "us-east-1", InstanceType: "g5.xlarge"}
+	for !inf.Provisioner().Provisionable(g5, costing.OnDemand) {
+		select {
+		case <-ctx.Done():
+			t.Fatal("the pool never provided its instance type")
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
 }
