@@ -31,6 +31,7 @@ type Evaluator struct {
 	placer    atomic.Pointer[placement.Placer] // swapped by SetPlacer (reload.go)
 	policy    PolicyEngine
 	evidence  EvidenceCollector
+	prov      placement.Provisioner
 }
 
 // Deps are the Evaluator's collaborators, wired by the binaries.
@@ -43,6 +44,9 @@ type Deps struct {
 	// Evidence gathers encryption evidence for policy; nil means nothing
 	// is known (every volume and dataset "unknown").
 	Evidence EvidenceCollector
+	// Provisioner, when set, is the provisionable filter: offers the
+	// cluster has no node or node pool for are not candidates.
+	Provisioner placement.Provisioner
 }
 
 // NewEvaluator checks and wires its dependencies.
@@ -54,7 +58,7 @@ func NewEvaluator(d Deps) (*Evaluator, error) {
 	if ev == nil {
 		ev = &encryption.Collector{}
 	}
-	e := &Evaluator{extractor: d.Extractor, policy: d.Policy, evidence: ev}
+	e := &Evaluator{extractor: d.Extractor, policy: d.Policy, evidence: ev, prov: d.Provisioner}
 	e.placer.Store(d.Placer)
 	return e, nil
 }
@@ -175,7 +179,7 @@ func (e *Evaluator) Evaluate(ctx context.Context, in *Input) (*Outcome, error) {
 	placer := e.placer.Load() // one catalog for the whole decision, even across a reload
 	out.CatalogRevision = placer.Catalog().Meta().Revision
 	start := time.Now()
-	req := &placement.Request{Workload: w, Restrictions: restr, Usage: withoutUsage(in.Usage, in.OwnUsage)}
+	req := &placement.Request{Workload: w, Restrictions: restr, Usage: withoutUsage(in.Usage, in.OwnUsage), Provisioner: e.prov}
 	scaledToZero := w.TotalGPUReplicas() == 0
 	if scaledToZero {
 		// It holds no GPUs, so no quota limits it; but its template is

@@ -61,7 +61,7 @@ func stripSpec(spec map[string]any, c *contributions, keys workload.LabelKeys) m
 		}
 	}
 	if ns, ok := spec[fieldNodeSelector].(map[string]any); ok {
-		if c.spot && ns[keys.CapacityType] == spotValue {
+		if c.capacityValue != "" && ns[keys.CapacityType] == c.capacityValue {
 			ns = maps.Clone(ns)
 			delete(ns, keys.CapacityType)
 			set(fieldNodeSelector, ns)
@@ -198,8 +198,7 @@ func stripDecision(obj map[string]any, w *workload.Workload, rec *Decision, keys
 
 // samePins reports whether two decisions pin pods alike (contributionsFor).
 func samePins(a, b *Decision) bool {
-	return a.Cloud == b.Cloud && a.Region == b.Region && a.InstanceType == b.InstanceType &&
-		(a.CapacityType == spotValue) == (b.CapacityType == spotValue)
+	return a.Cloud == b.Cloud && a.Region == b.Region && a.InstanceType == b.InstanceType && a.CapacityType == b.CapacityType
 }
 
 // withValue returns a copy of node with the value at ptr replaced, copying
