@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -114,20 +115,6 @@ func runEval(ctx context.Context, s streams, o *evalOptions) error {
 	if err != nil {
 		return err
 	}
-	docs, err := readDocuments(s.in, o.files)
-	if err != nil {
-		return &exitError{exitInput, err}
-	}
-	if len(docs) == 0 {
-		// A wrong path or an empty pipe in CI must not pass as "all allowed".
-		names := slices.Clone(o.files)
-		for i, f := range names {
-			if f == "-" {
-				names[i] = "standard input"
-			}
-		}
-		return &exitError{exitInput, fmt.Errorf("no objects found in %s", strings.Join(names, ", "))}
-	}
 	if asOf, err := time.Parse(time.DateOnly, placer.Catalog().Meta().AsOf); err == nil && time.Since(asOf) > staleCatalogAge {
 		fmt.Fprintf(s.err, "qm: warning: the catalog's prices are as of %s, %d days ago\n", asOf.Format(time.DateOnly), int(time.Since(asOf).Hours()/24))
 	}
@@ -137,9 +124,12 @@ func runEval(ctx context.Context, s streams, o *evalOptions) error {
 	if usage == nil {
 		usage = placement.GPUCounts{}
 	}
-	results := make([]evalResult, 0, len(docs))
-	consumed := 0
-	for _, d := range docs {
+	// One object at a time: decoded, decided, printed and dropped, so that
+	// memory stays flat in the size of the input.
+	printer := newResultPrinter(s.out, o.output, o.wide)
+	objects, consumed, code := 0, 0, exitOK
+	err = scanDocuments(s.in, o.files, func(d sourcedObject) error {
+		objects++
 		out, err := ev.Evaluate(ctx, &admission.Input{ID: decisionID(d.source, d.obj), Object: d.obj, Restrictions: restr, Usage: usage,
 			Request: admission.RequestInfo{Username: o.policy.user, Groups: o.policy.groups}, NamespaceLabels: pol.namespaceLabels(d.obj)})
 		if err != nil {
@@ -149,15 +139,33 @@ func runEval(ctx context.Context, s streams, o *evalOptions) error {
 			usage[placement.QuotaKey{Cloud: dec.Cloud, Region: dec.Region, GPUModel: dec.GPUModel}] += out.Workload.WholeGPUs()
 			consumed++
 		}
-		results = append(results, evalResult{Source: d.source, Outcome: out})
+		code = worseExit(code, out)
+		return printer.add(evalResult{Source: d.source, Outcome: out})
+	})
+	var inputErr *inputError
+	switch {
+	case errors.As(err, &inputErr):
+		return &exitError{exitInput, inputErr.err}
+	case err != nil:
+		return err
+	}
+	if objects == 0 {
+		// A wrong path or an empty pipe in CI must not pass as "all allowed".
+		names := slices.Clone(o.files)
+		for i, f := range names {
+			if f == "-" {
+				names[i] = "standard input"
+			}
+		}
+		return &exitError{exitInput, fmt.Errorf("no objects found in %s", strings.Join(names, ", "))}
+	}
+	if err := printer.close(); err != nil {
+		return err
 	}
 	if o.sources.quota != "" && consumed > 1 {
 		fmt.Fprintln(s.err, "qm: each placement holds its GPUs against the quota for the workloads after it, in input order; qm optimize places them jointly")
 	}
-	if err := printResults(s.out, o.output, o.wide, results); err != nil {
-		return err
-	}
-	if code := exitCode(results); code != exitOK {
+	if code != exitOK {
 		return quiet{code}
 	}
 	return nil
@@ -184,20 +192,17 @@ func (o *evalOptions) provisioner(labels workload.LabelKeys) (placement.Provisio
 	return prov, nil
 }
 
-// exitCode is 2 when anything was denied by policy, else 3 when anything
-// could not be placed, else 0.
-func exitCode(results []evalResult) int {
-	code := exitOK
-	for _, r := range results {
-		switch {
-		case r.Allowed:
-		case r.NoPlacement:
-			if code == exitOK {
-				code = exitNoPlacement
-			}
-		default:
-			code = exitDenied
+// worseExit is the exit code after out: 2 once anything was denied by
+// policy, else 3 once anything could not be placed, else 0.
+func worseExit(code int, out *admission.Outcome) int {
+	switch {
+	case out.Allowed:
+	case out.NoPlacement:
+		if code == exitOK {
+			return exitNoPlacement
 		}
+	default:
+		return exitDenied
 	}
 	return code
 }
@@ -247,33 +252,58 @@ type sourcedObject struct {
 	obj    map[string]any
 }
 
-// readDocuments expands files and directories into objects, in order.
+// inputError marks a failure to read the manifests (exit 1), as opposed to
+// a fault of the evaluation.
+type inputError struct{ err error }
+
+func (e *inputError) Error() string { return e.err.Error() }
+
+// readDocuments expands files and directories into objects, in order, all
+// in memory (qm optimize places them jointly).
 func readDocuments(stdin io.Reader, paths []string) ([]sourcedObject, error) {
 	var out []sourcedObject
+	err := scanDocuments(stdin, paths, func(d sourcedObject) error {
+		out = append(out, d)
+		return nil
+	})
+	var inputErr *inputError
+	if errors.As(err, &inputErr) {
+		return nil, inputErr.err
+	}
+	return out, err
+}
+
+// scanDocuments expands files and directories into objects, in order, one
+// at a time. Reading errors come back as *inputError; fn's as they are.
+func scanDocuments(stdin io.Reader, paths []string, fn func(sourcedObject) error) error {
 	read := func(name string, r io.Reader) error {
-		docs, err := workload.DecodeManifests(r)
-		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-		for _, d := range docs {
+		var fnErr error
+		err := workload.ScanManifests(r, func(d workload.Document) error {
 			src := name + "#" + strconv.Itoa(d.Index)
 			if d.Item > 0 {
 				src += "." + strconv.Itoa(d.Item)
 			}
-			out = append(out, sourcedObject{src, d.Object})
+			fnErr = fn(sourcedObject{src, d.Object})
+			return fnErr
+		})
+		switch {
+		case fnErr != nil:
+			return fnErr
+		case err != nil:
+			return &inputError{fmt.Errorf("%s: %w", name, err)}
 		}
 		return nil
 	}
 	for _, p := range paths {
 		if p == "-" {
 			if err := read("stdin", stdin); err != nil {
-				return nil, err
+				return err
 			}
 			continue
 		}
 		info, err := os.Stat(p)
 		if err != nil {
-			return nil, fmt.Errorf("reading manifests: %w", err)
+			return &inputError{fmt.Errorf("reading manifests: %w", err)}
 		}
 		files := []string{p}
 		if info.IsDir() {
@@ -291,22 +321,22 @@ func readDocuments(stdin io.Reader, paths []string) ([]sourcedObject, error) {
 				return nil
 			})
 			if err != nil {
-				return nil, fmt.Errorf("reading manifests in %s: %w", p, err)
+				return &inputError{fmt.Errorf("reading manifests in %s: %w", p, err)}
 			}
 		}
 		for _, f := range files {
 			file, err := os.Open(f)
 			if err != nil {
-				return nil, fmt.Errorf("reading manifests: %w", err)
+				return &inputError{fmt.Errorf("reading manifests: %w", err)}
 			}
 			err = read(f, file)
 			file.Close()
 			if err != nil {
-				return nil, err
+				return err
 			}
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // decisionID is stable for the same object from the same source, so that

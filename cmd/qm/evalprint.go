@@ -84,58 +84,135 @@ func rowOf(r evalResult) evalRow {
 	}
 }
 
-func printResults(w io.Writer, format string, wide bool, results []evalResult) error {
+// resultPrinter writes results as they come, so that qm eval keeps no
+// object or outcome once printed and runs in memory flat in its input.
+type resultPrinter interface {
+	add(r evalResult) error
+	close() error
+}
+
+func newResultPrinter(w io.Writer, format string, wide bool) resultPrinter {
 	switch format {
 	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(results)
+		return &jsonPrinter{w: w}
 	case "yaml":
-		js, err := json.Marshal(results)
-		if err != nil {
-			return err
-		}
-		y, err := yaml.JSONToYAML(js)
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(y)
-		return err
+		return &yamlPrinter{w: w}
 	case "csv":
 		cw := csv.NewWriter(w)
 		_ = cw.Write(evalColumns)
-		for _, r := range results {
-			row := rowOf(r)
-			for i, c := range row.cells {
-				row.cells[i] = escapeControl(c)
-			}
-			_ = cw.Write(row.cells)
-		}
-		cw.Flush()
-		return cw.Error()
+		return &csvPrinter{cw: cw}
 	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, strings.Join(evalColumns, "\t"))
-	var perHour, estimate float64
-	placed := 0
-	for _, r := range results {
-		row := rowOf(r)
-		for i, c := range row.cells {
-			row.cells[i] = escapeControl(c)
-		}
-		if last := len(row.cells) - 1; !wide {
-			row.cells[last] = truncate(row.cells[last], noteWidth)
-		}
-		fmt.Fprintln(tw, strings.Join(row.cells, "\t"))
-		if row.placed {
-			perHour, estimate, placed = perHour+row.pricePerHour, estimate+row.estimate, placed+1
-		}
+	p := &tablePrinter{w: w, wide: wide}
+	p.start()
+	return p
+}
+
+// jsonPrinter writes one JSON array, element by element, exactly as one
+// indented encoding of the whole list would.
+type jsonPrinter struct {
+	w io.Writer
+	n int
+}
+
+func (p *jsonPrinter) add(r evalResult) error {
+	js, err := json.MarshalIndent(r, "  ", "  ")
+	if err != nil {
+		return fmt.Errorf("encoding %s: %w", r.Object, err)
 	}
-	if placed > 0 {
-		fmt.Fprintf(tw, "TOTAL (%d placed)\t\t\t\t\t\t\t\t%.2f\t%.2f\t$%.2f per month of %d h at these rates\n",
-			placed, perHour, estimate, perHour*hoursPerMonth, hoursPerMonth)
+	sep := ",\n  "
+	if p.n == 0 {
+		sep = "[\n  "
 	}
-	return tw.Flush()
+	p.n++
+	_, err = io.WriteString(p.w, sep+string(js))
+	return err
+}
+
+func (p *jsonPrinter) close() error {
+	end := "\n]\n"
+	if p.n == 0 {
+		end = "[]\n"
+	}
+	_, err := io.WriteString(p.w, end)
+	return err
+}
+
+// yamlPrinter writes one YAML list, an item at a time.
+type yamlPrinter struct{ w io.Writer }
+
+func (p *yamlPrinter) add(r evalResult) error {
+	js, err := json.Marshal([]evalResult{r})
+	if err != nil {
+		return fmt.Errorf("encoding %s: %w", r.Object, err)
+	}
+	y, err := yaml.JSONToYAML(js)
+	if err != nil {
+		return fmt.Errorf("encoding %s: %w", r.Object, err)
+	}
+	_, err = p.w.Write(y)
+	return err
+}
+
+func (p *yamlPrinter) close() error { return nil }
+
+type csvPrinter struct{ cw *csv.Writer }
+
+func (p *csvPrinter) add(r evalResult) error {
+	row := rowOf(r)
+	for i, c := range row.cells {
+		row.cells[i] = escapeControl(c)
+	}
+	return p.cw.Write(row.cells)
+}
+
+func (p *csvPrinter) close() error {
+	p.cw.Flush()
+	return p.cw.Error()
+}
+
+// tableRowsPerBlock bounds what the table holds to align its columns: a
+// long run prints in blocks of this many rows, each aligned on its own.
+const tableRowsPerBlock = 1000
+
+type tablePrinter struct {
+	w       io.Writer
+	wide    bool
+	tw      *tabwriter.Writer
+	rows    int
+	perHour float64
+	total   float64
+	placed  int
+}
+
+func (p *tablePrinter) start() {
+	p.tw = tabwriter.NewWriter(p.w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(p.tw, strings.Join(evalColumns, "\t"))
+}
+
+func (p *tablePrinter) add(r evalResult) error {
+	row := rowOf(r)
+	for i, c := range row.cells {
+		row.cells[i] = escapeControl(c)
+	}
+	if last := len(row.cells) - 1; !p.wide {
+		row.cells[last] = truncate(row.cells[last], noteWidth)
+	}
+	fmt.Fprintln(p.tw, strings.Join(row.cells, "\t"))
+	if row.placed {
+		p.perHour, p.total, p.placed = p.perHour+row.pricePerHour, p.total+row.estimate, p.placed+1
+	}
+	if p.rows++; p.rows%tableRowsPerBlock == 0 {
+		return p.tw.Flush()
+	}
+	return nil
+}
+
+func (p *tablePrinter) close() error {
+	if p.placed > 0 {
+		fmt.Fprintf(p.tw, "TOTAL (%d placed)\t\t\t\t\t\t\t\t%.2f\t%.2f\t$%.2f per month of %d h at these rates\n",
+			p.placed, p.perHour, p.total, p.perHour*hoursPerMonth, hoursPerMonth)
+	}
+	return p.tw.Flush()
 }
 
 // escapeControl makes control characters visible (\x1b, \n): names come from

@@ -29,45 +29,65 @@ type Document struct {
 // JSON objects. Empty documents are skipped and kind: List is expanded into
 // its items. Errors name the document at fault.
 func DecodeManifests(r io.Reader) ([]Document, error) {
-	yr := utilyaml.NewYAMLReader(bufio.NewReaderSize(r, 64<<10))
 	var docs []Document
+	err := ScanManifests(r, func(d Document) error {
+		docs = append(docs, d)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return docs, nil
+}
+
+// ScanManifests is DecodeManifests one document at a time: fn gets each
+// object as soon as it is decoded, and nothing is kept after it returns, so
+// that a caller that does not keep them either (qm eval) runs in memory flat
+// in the size of the stream. An error from fn stops the scan and is
+// returned as it is.
+func ScanManifests(r io.Reader, fn func(Document) error) error {
+	yr := utilyaml.NewYAMLReader(bufio.NewReaderSize(r, 64<<10))
 	for i := 1; ; i++ {
 		raw, err := yr.Read()
 		if errors.Is(err, io.EOF) {
-			return docs, nil
+			return nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("reading document %d: %w", i, err)
+			return fmt.Errorf("reading document %d: %w", i, err)
 		}
 		if len(raw) > MaxManifestBytes {
-			return nil, fmt.Errorf("document %d is larger than %d MiB", i, MaxManifestBytes>>20)
+			return fmt.Errorf("document %d is larger than %d MiB", i, MaxManifestBytes>>20)
 		}
 		if len(bytes.TrimSpace(stripComments(raw))) == 0 {
 			continue
 		}
 		js, err := yaml.YAMLToJSON(raw)
 		if err != nil {
-			return nil, fmt.Errorf("document %d: %w", i, err)
+			return fmt.Errorf("document %d: %w", i, err)
 		}
 		if bytes.Equal(bytes.TrimSpace(js), []byte("null")) {
 			continue
 		}
 		obj, err := DecodeObject(js)
 		if err != nil {
-			return nil, fmt.Errorf("document %d: %w", i, err)
+			return fmt.Errorf("document %d: %w", i, err)
 		}
 		if kind, _ := obj["kind"].(string); kind == "List" {
 			items, _ := obj["items"].([]any)
 			for j, it := range items {
 				m, ok := it.(map[string]any)
 				if !ok {
-					return nil, fmt.Errorf("document %d item %d: want an object", i, j+1)
+					return fmt.Errorf("document %d item %d: want an object", i, j+1)
 				}
-				docs = append(docs, Document{Index: i, Item: j + 1, Object: m})
+				if err := fn(Document{Index: i, Item: j + 1, Object: m}); err != nil {
+					return err
+				}
 			}
 			continue
 		}
-		docs = append(docs, Document{Index: i, Object: obj})
+		if err := fn(Document{Index: i, Object: obj}); err != nil {
+			return err
+		}
 	}
 }
 
