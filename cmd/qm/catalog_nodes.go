@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -56,30 +58,45 @@ to match a webhook running with the same flags.`,
 			if err != nil {
 				return &exitError{exitInput, err}
 			}
-			nodes := fakenode.Nodes(cat.Offers(), sel, keys)
-			if len(nodes) == 0 {
-				return &exitError{exitInput, fmt.Errorf("no offer matches the selection")}
+			if output != "yaml" && output != "json" {
+				return &exitError{exitInput, fmt.Errorf("output %q: want yaml or json", output)}
 			}
-			switch output {
-			case "json":
-				items := make([]any, len(nodes))
-				for i, n := range nodes {
-					items[i] = n
-				}
-				enc := json.NewEncoder(s.out)
-				enc.SetIndent("", "  ")
-				return enc.Encode(map[string]any{"apiVersion": "v1", "kind": "List", "items": items})
-			case "yaml":
-				for _, n := range nodes {
-					b, err := yaml.Marshal(n)
+			// Node by node through a buffer: a fleet of any size in
+			// constant memory. The JSON is the v1 List one indented
+			// encoding would give.
+			out := bufio.NewWriterSize(s.out, 64<<10)
+			n := 0
+			err = fakenode.EachNode(cat.Offers(), sel, keys, func(node map[string]any) error {
+				n++
+				if output == "yaml" {
+					b, err := yaml.Marshal(node)
 					if err != nil {
 						return err
 					}
-					fmt.Fprintf(s.out, "---\n%s", b)
+					_, err = fmt.Fprintf(out, "---\n%s", b)
+					return err
 				}
-				return nil
+				b, err := json.MarshalIndent(node, "    ", "  ")
+				if err != nil {
+					return err
+				}
+				sep := ",\n    "
+				if n == 1 {
+					sep = "{\n  \"apiVersion\": \"v1\",\n  \"items\": [\n    "
+				}
+				_, err = io.WriteString(out, sep+string(b))
+				return err
+			})
+			if err != nil {
+				return err
 			}
-			return &exitError{exitInput, fmt.Errorf("output %q: want yaml or json", output)}
+			if n == 0 {
+				return &exitError{exitInput, fmt.Errorf("no offer matches the selection")}
+			}
+			if output == "json" {
+				_, _ = io.WriteString(out, "\n  ],\n  \"kind\": \"List\"\n}\n")
+			}
+			return out.Flush()
 		},
 	}
 	src.addFlags(cmd.Flags())

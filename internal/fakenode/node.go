@@ -53,12 +53,22 @@ type Selector struct {
 // Nodes returns the Node objects for every offer the selector matches, in
 // catalog order, each node once per capacity type and index.
 func Nodes(offers []costing.Offer, sel Selector, keys workload.LabelKeys) []map[string]any {
+	var nodes []map[string]any
+	_ = EachNode(offers, sel, keys, func(n map[string]any) error {
+		nodes = append(nodes, n)
+		return nil
+	})
+	return nodes
+}
+
+// EachNode is Nodes one node at a time, keeping none: a fleet of any size
+// is generated in constant memory. An error from fn stops it.
+func EachNode(offers []costing.Offer, sel Selector, keys workload.LabelKeys, fn func(map[string]any) error) error {
 	capTypes := sel.CapacityTypes
 	if len(capTypes) == 0 {
 		capTypes = []costing.CapacityType{costing.OnDemand, costing.Spot}
 	}
 	count := max(sel.Count, 1)
-	var nodes []map[string]any
 	for _, o := range offers {
 		if !matches(sel.Clouds, o.Cloud) || !matches(sel.Regions, o.Region) ||
 			!matches(sel.Models, o.GPUModel) || !matches(sel.InstanceTypes, o.InstanceType) {
@@ -69,11 +79,13 @@ func Nodes(offers []costing.Offer, sel Selector, keys workload.LabelKeys) []map[
 				continue
 			}
 			for i := range count {
-				nodes = append(nodes, Node(o, ct, i, keys))
+				if err := fn(Node(o, ct, i, keys)); err != nil {
+					return err
+				}
 			}
 		}
 	}
-	return nodes
+	return nil
 }
 
 func matches(allowed []string, v string) bool {
