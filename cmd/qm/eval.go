@@ -81,6 +81,9 @@ func runEval(ctx context.Context, s streams, o *evalOptions) error {
 	if err != nil {
 		return &exitError{exitInput, err}
 	}
+	if err := restr.Check(placer.Catalog().Names()); err != nil {
+		return &exitError{exitInput, err}
+	}
 	pol, err := o.policy.load(ctx, placer.Catalog().Regions())
 	if err != nil {
 		return &exitError{exitInput, err}

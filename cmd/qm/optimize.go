@@ -93,6 +93,9 @@ func runOptimize(cmd *cobra.Command, s streams, o *optimizeOptions) error {
 	if err != nil {
 		return &exitError{exitInput, err}
 	}
+	if err := restr.Check(placer.Catalog().Names()); err != nil {
+		return &exitError{exitInput, err}
+	}
 	docs, err := readDocuments(s.in, o.files)
 	if err != nil {
 		return &exitError{exitInput, err}

@@ -39,7 +39,8 @@ func ReadSnapshot(state, usage io.Reader) (*Snapshot, error) {
 		s.state = cs
 	}
 	if usage != nil {
-		u, err := placement.ReadGPUCounts(usage, "usage")
+		// nil: checked against the embedded region table and GPU models.
+		u, err := placement.ReadGPUCounts(usage, "usage", nil)
 		if err != nil {
 			return nil, err
 		}

@@ -82,6 +82,23 @@ func (n *Names) Region(cloud, region string) error {
 	return &NameError{Field: "region", Value: region, Want: want + " (known: " + strings.Join(n.regionsOf(cloud), ", ") + ")"}
 }
 
+// AnyRegion checks a region name without its cloud (a region restriction):
+// some cloud of the region table must have it.
+func (n *Names) AnyRegion(region string) error {
+	var all []string
+	for _, r := range n.regions.All() {
+		if r.Region == region {
+			return nil
+		}
+		all = append(all, r.Region)
+	}
+	want := "not a region of any cloud in the region table"
+	if s := suggest(region, all); s != "" {
+		return &NameError{Field: "region", Value: region, Want: want + s}
+	}
+	return &NameError{Field: "region", Value: region, Want: want + " (internal/costing/data/regions.csv)"}
+}
+
 // regionHint suggests the known region a misspelt one means, or "".
 func (n *Names) regionHint(cloud, region string) string { return suggest(region, n.regionsOf(cloud)) }
 
@@ -125,7 +142,10 @@ func suggest(v string, known []string) string {
 	fold := func(s string) string { return strings.ToLower(nameFolder.Replace(s)) }
 	for _, k := range known {
 		if fold(k) == fold(v) {
-			return fmt.Sprintf("; did you mean %q? (names are lower case, as in node labels)", k)
+			if strings.ToLower(v) == k {
+				return fmt.Sprintf("; did you mean %q? (names are lower case, as in node labels)", k)
+			}
+			return fmt.Sprintf("; did you mean %q?", k)
 		}
 	}
 	return ""
