@@ -77,3 +77,15 @@ func TestEvalDeclaredRegion(t *testing.T) {
 		t.Errorf("a quota of 0 on the declared region must move the pod to us-east-1:\n%s", out)
 	}
 }
+
+// TestCatalogImportAsOf: qm catalog import refuses an --as-of that is not a
+// date before writing anything, rather than writing a file ReadCSV refuses
+// (issue 17 item 15).
+func TestCatalogImportAsOf(t *testing.T) {
+	in := writeFile(t, "in.csv", "cloud,region,zone,instance_type,gpu_model,gpu_count,gpu_memory_gib,vcpus,memory_gib,price_hourly,spot_price_hourly,capabilities\n"+
+		"aws,us-east-1,,g6.xlarge,L4,1,24,4,16,0.8,,\n")
+	code, out, errOut := runQM(t, "", "catalog", "import", "--format", "csv", "--as-of", "yesterday", in)
+	if code != exitInput || !strings.Contains(errOut, `--as-of: as-of "yesterday": want a date YYYY-MM-DD`) || out != "" {
+		t.Errorf("exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+}
