@@ -89,3 +89,23 @@ func TestCatalogImportAsOf(t *testing.T) {
 		t.Errorf("exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
 	}
 }
+
+// TestEvalRefusesDuplicateKeysInStateFiles: the cluster-state and inventory
+// readers refuse a key set twice too (issue 17 item 3).
+func TestEvalRefusesDuplicateKeysInStateFiles(t *testing.T) {
+	state := writeFile(t, "state.yaml", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ns\n  labels: {quartermaster.io/team: research, quartermaster.io/team: vision}\n")
+	inv := writeFile(t, "inv.yaml", "datasets:\n- {location: s3://a/, cloud: aws, region: us-east-1, encrypted: false, encrypted: true}\n")
+	for flag, want := range map[string]string{
+		"--cluster-state": `state.yaml: reading cluster state: document 1: key "quartermaster.io/team" is set twice (line 5 of the document)`,
+		"--inventory":     `inv.yaml: reading inventory: error converting YAML to JSON: yaml: unmarshal errors: line 2: key "encrypted" already set in map` + "\n",
+	} {
+		path := state
+		if flag == "--inventory" {
+			path = inv
+		}
+		code, _, errOut := runQM(t, gpuPod, "eval", "-f", "-", flag, path)
+		if code != exitInput || !strings.Contains(errOut, want) {
+			t.Errorf("%s: exit %d, stderr %q, want %q", flag, code, errOut, want)
+		}
+	}
+}
