@@ -13,8 +13,9 @@ import (
 
 // FuzzEval drives the whole qm eval input path as a user would, through
 // run(): manifests (documents and their annotations), a quota file, a usage
-// file, a catalog file and a --restrict flag, all fuzzed together, with the
-// embedded policy library or without policies. It asserts that nothing
+// file, a catalog file, a cluster-state file, an inventory file and a
+// --restrict flag, all fuzzed together, with the embedded policy library or
+// without policies. It asserts that nothing
 // panics, that the exit code is one of contract 4.5's, that an input error
 // is one clear line ("qm: " and a message with no Go internals in it), and
 // that every other outcome prints one JSON result per object.
@@ -31,23 +32,28 @@ func FuzzEval(f *testing.F) {
 		return b
 	}
 	quota, usage := read("../../examples/quotas.yaml"), read("../../examples/usage.yaml")
+	state, inv := read("../../examples/cluster-state.yaml"), read("../../examples/inventory.yaml")
 	optCatalog := read("../../examples/optimizer/catalog.csv")
+	var none []byte
 	for i, p := range examples {
-		f.Add(read(p), quota, usage, []byte(nil), "", i%2 == 0)
+		f.Add(read(p), quota, usage, none, state, inv, "", i%2 == 0)
 	}
-	f.Add([]byte(gpuPod), []byte("quotas:\n- {cloud: Azure, region: EastUS, gpuModel: h100, gpus: 0}\n"), []byte(nil), optCatalog, "", false)
-	f.Add([]byte(gpuPod), []byte(nil), []byte("usage:\n- {cloud: gcp, region: us-central1, gpuModel: L4}\n"), []byte(nil), "cloud=AWS", false)
+	f.Add([]byte(gpuPod), []byte("quotas:\n- {cloud: Azure, region: EastUS, gpuModel: h100, gpus: 0}\n"), none, optCatalog, none, none, "", false)
+	f.Add([]byte(gpuPod), none, []byte("usage:\n- {cloud: gcp, region: us-central1, gpuModel: L4}\n"), none, none, none, "cloud=AWS", false)
 	f.Add([]byte(strings.Replace(gpuPod, "{quartermaster.io/team: research}",
 		"{quartermaster.io/team: research, quartermaster.io/interruptible: \"false\", quartermaster.io/interruptible: \"true\"}", 1)),
-		[]byte(nil), []byte(nil), []byte(nil), "", false)
+		none, none, none, none, none, "", false)
 	f.Add([]byte(strings.Replace(gpuPod, "{quartermaster.io/team: research}",
 		"{quartermaster.io/team: research, quartermaster.io/gpu-models: 'h100,A100-80GB', quartermaster.io/residency: 'eu,xx', quartermaster.io/expected-duration: 1e9h}", 1)),
-		[]byte(nil), []byte(nil), []byte("# as-of: 2026-11-01\n# region: aws/mars-1=xx\n"+costing.CSVHeader+"\naws,mars-1,,g6.xlarge,L4,1,24,4,16,0.8,0.3,\n"),
-		"jurisdiction=xx", false)
+		none, none, []byte("# as-of: 2026-11-01\n# region: aws/mars-1=xx\n"+costing.CSVHeader+"\naws,mars-1,,g6.xlarge,L4,1,24,4,16,0.8,0.3,\n"),
+		none, none, "jurisdiction=xx", false)
 	f.Add([]byte(`{"apiVersion":"v1","kind":"List","items":[{"kind":"Pod","metadata":{"name":"a"},"spec":{"containers":[{"name":"c","resources":{"limits":{"nvidia.com/gpu":"1e30"}}}]}}]}`),
-		[]byte("quotas: []"), []byte(nil), []byte("# as-of: yesterday\n"+costing.CSVHeader+"\n"), "region=eastus", true)
+		[]byte("quotas: []"), none, []byte("# as-of: yesterday\n"+costing.CSVHeader+"\n"), none, none, "region=eastus", true)
+	f.Add([]byte(gpuPod), none, none, none,
+		[]byte("apiVersion: v1\nkind: Namespace\nmetadata: {name: ns, labels: {quartermaster.io/team: a, quartermaster.io/team: b}}\n"),
+		[]byte("datasets:\n- {location: s3://a/, cloud: AWS, region: us-east-1, encrypted: true}\n"), "", true)
 
-	f.Fuzz(func(t *testing.T, manifests, quota, usage, catalog []byte, restrict string, policies bool) {
+	f.Fuzz(func(t *testing.T, manifests, quota, usage, catalog, state, inventory []byte, restrict string, policies bool) {
 		dir := t.TempDir()
 		write := func(name string, b []byte) string {
 			p := filepath.Join(dir, name)
@@ -60,7 +66,8 @@ func FuzzEval(f *testing.F) {
 		for _, in := range []struct {
 			flag, name string
 			data       []byte
-		}{{"--quota", "quotas.yaml", quota}, {"--usage", "usage.yaml", usage}, {"--catalog", "catalog.csv", catalog}} {
+		}{{"--quota", "quotas.yaml", quota}, {"--usage", "usage.yaml", usage}, {"--catalog", "catalog.csv", catalog},
+			{"--cluster-state", "state.yaml", state}, {"--inventory", "inventory.yaml", inventory}} {
 			if len(in.data) > 0 {
 				args = append(args, in.flag, write(in.name, in.data))
 			}
