@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"regexp"
+	"strconv"
 	"strings"
 
 	sjson "sigs.k8s.io/json"
@@ -38,6 +40,10 @@ type quotaEntry struct {
 	// by forgetting a line.
 	GPUs *float64 `json:"gpus"`
 }
+
+// maxGPUs bounds one entry's count: far above any real quota, far below
+// where sums of counts could overflow.
+const maxGPUs = 1e9
 
 // MaxQuotaBytes bounds a quota or usage file.
 const MaxQuotaBytes = 16 << 20
@@ -105,8 +111,8 @@ func (e *quotaEntry) key(names *costing.Names) (QuotaKey, error) {
 	case e.GPUs == nil:
 		return QuotaKey{}, fmt.Errorf("%s/%s/%s: gpus is required (gpus: 0 forbids the model in the region)", e.Cloud, e.Region, e.GPUModel)
 	}
-	if g := *e.GPUs; g < 0 || g != math.Trunc(g) || g > 1e9 {
-		return QuotaKey{}, fmt.Errorf("gpus %v: want a non-negative whole number", g)
+	if g := *e.GPUs; g < 0 || g != math.Trunc(g) || g > maxGPUs {
+		return QuotaKey{}, fmt.Errorf("gpus %s: want a whole number from 0 to %d", strconv.FormatFloat(g, 'f', -1, 64), int64(maxGPUs))
 	}
 	if err := names.Region(e.Cloud, e.Region); err != nil {
 		return QuotaKey{}, err
@@ -132,12 +138,35 @@ func decodeQuotaFile(data []byte) (quotaFile, error) {
 	}
 	strict, err := sjson.UnmarshalStrict(js, &f)
 	if err != nil {
-		return f, oneLine(err)
+		return f, typeError(err)
 	}
 	if len(strict) > 0 {
 		return f, oneLine(strict[0])
 	}
 	return f, nil
+}
+
+// jsonTypeError matches the JSON decoder's report of a value of the wrong
+// type, which names Go types rather than the file's fields.
+var jsonTypeError = regexp.MustCompile(`^json: cannot unmarshal (.+?) into Go (?:struct field \w+\.(\S+)|value) of type (\S+)$`)
+
+// typeError rewrites a JSON type error in the file's terms: the field (as
+// a path such as quotas.gpus) and the kinds of value found and wanted.
+func typeError(err error) error {
+	m := jsonTypeError.FindStringSubmatch(err.Error())
+	if m == nil {
+		return oneLine(err)
+	}
+	want := map[string]string{"float64": "a number", "string": "a string", "[]placement.quotaEntry": "a list of entries",
+		"placement.quotaEntry": "an entry {cloud, region, gpuModel, gpus}", "placement.quotaFile": "a mapping"}[m[3]]
+	if want == "" {
+		return oneLine(err)
+	}
+	field := m[2]
+	if field == "" {
+		field = "the file"
+	}
+	return fmt.Errorf("%s: got %s, want %s", field, m[1], want)
 }
 
 // oneLine folds a decoder's multi-line error into one line.
