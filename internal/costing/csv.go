@@ -124,9 +124,12 @@ func scanHead(data []byte) (catalogHead, error) {
 			inHead = false
 			continue
 		}
+		// "#as-of:" and "#  region:" are directives too, not comments
+		// that would be silently skipped.
 		text := string(line)
-		asOf, isAsOf := strings.CutPrefix(text, asOfPrefix)
-		decl, isRegion := strings.CutPrefix(text, regionPrefix)
+		body := "# " + strings.TrimSpace(text[1:])
+		asOf, isAsOf := strings.CutPrefix(body, asOfPrefix)
+		decl, isRegion := strings.CutPrefix(body, regionPrefix)
 		switch {
 		case (isAsOf || isRegion) && !inHead:
 			return h, fmt.Errorf("catalog line %d: %q: directives go before the header", n, text)
