@@ -372,3 +372,21 @@ func TestReadSkyPilotUnknownRegion(t *testing.T) {
 		t.Errorf("offers %d, report %+v", c.Len(), rep)
 	}
 }
+
+// TestReadSkyPilotZoneFold: zones fold at their lowest prices, and a spot
+// price that is then not below the folded on-demand price is dropped (found
+// by FuzzReadSkyPilot: zone a on-demand 1 without spot, zone b on-demand 10
+// with spot 1 became on-demand 1 with spot 1).
+func TestReadSkyPilotZoneFold(t *testing.T) {
+	in := "InstanceType,AcceleratorName,AcceleratorCount,vCPUs,MemoryGiB,Price,SpotPrice,Region,AvailabilityZone\n" +
+		"p5.48xlarge,H100,8,192,2048,1,,us-east-1,us-east-1a\n" +
+		"p5.48xlarge,H100,8,192,2048,10,1,us-east-1,us-east-1b\n"
+	c, rep, err := ReadSkyPilot(strings.NewReader(in), AWS, nil, "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := c.Offers()[0]
+	if o.PriceHourly != 1 || o.HasSpot() || rep.SpotDropped != 1 {
+		t.Errorf("offer %+v, report %+v: want on-demand 1 and no spot", o, rep)
+	}
+}

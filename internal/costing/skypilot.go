@@ -134,6 +134,12 @@ func ReadSkyPilot(r io.Reader, cloud string, regions *Regions, source string) (*
 	offers := make([]Offer, 0, len(order))
 	for _, k := range order {
 		o := agg[k]
+		// Zones fold at their lowest prices independently: one zone's
+		// cheap on-demand price can fall to or below another zone's spot
+		// price, and spot must stay cheaper than on-demand.
+		if o.SpotPriceHourly >= o.PriceHourly {
+			o.SpotPriceHourly = 0
+		}
 		if o.SpotPriceHourly == 0 {
 			rep.SpotDropped++
 		}
