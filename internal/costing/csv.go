@@ -57,7 +57,7 @@ func ReadCSV(r io.Reader, regions *Regions, source string) (*Catalog, error) {
 	cr.ReuseRecord = true
 	header, err := cr.Read()
 	if err != nil {
-		return nil, fmt.Errorf("reading catalog header: %w", err)
+		return nil, fmt.Errorf("reading catalog header: %w (want %s)", err, CSVHeader)
 	}
 	if got := strings.TrimPrefix(strings.Join(header, ","), "\ufeff"); got != CSVHeader {
 		return nil, fmt.Errorf("catalog header %q: want %q", got, CSVHeader)
