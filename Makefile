@@ -152,7 +152,8 @@ fuzz: ## Run every fuzz target for FUZZTIME each (default 2m).
 	  ./internal/encryption:FuzzReadClusterState \
 	  ./internal/encryption:FuzzReadInventory \
 	  ./internal/policy:FuzzLoadData \
-	  ./internal/admission:FuzzReview; do \
+	  ./internal/admission:FuzzReview \
+	  ./cmd/qm:FuzzEval; do \
 	  pkg=$${spec%%:*}; target=$${spec##*:}; \
 	  echo "== $$target ($$pkg) for $(FUZZTIME)"; \
 	  $(GO) test -run='^$$' -fuzz="^$$target$$" -fuzztime=$(FUZZTIME) $$pkg; \

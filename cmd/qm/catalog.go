@@ -155,6 +155,9 @@ it in the project's CSV format, reporting every row it dropped and why.`,
 				return &exitError{exitInput, fmt.Errorf("%s: %w", args[0], err)}
 			}
 			if asOf != "" {
+				if err := costing.ParseAsOf(asOf); err != nil {
+					return &exitError{exitInput, fmt.Errorf("--as-of: %w", err)}
+				}
 				cat, err = costing.NewCatalog(cat.Offers(), cat.Regions(), costing.Meta{AsOf: asOf, Source: cat.Meta().Source})
 				if err != nil {
 					return err

@@ -102,6 +102,9 @@ func runEval(ctx context.Context, s streams, o *evalOptions) error {
 	if err != nil {
 		return &exitError{exitInput, err}
 	}
+	if err := restr.Check(placer.Catalog().Names()); err != nil {
+		return &exitError{exitInput, err}
+	}
 	prov, err := o.provisioner(labels)
 	if err != nil {
 		return &exitError{exitInput, err}

@@ -105,6 +105,9 @@ func runOptimize(cmd *cobra.Command, s streams, o *optimizeOptions) error {
 	if err != nil {
 		return &exitError{exitInput, err}
 	}
+	if err := restr.Check(placer.Catalog().Names()); err != nil {
+		return &exitError{exitInput, err}
+	}
 	pol, err := o.policy.load(cmd.Context(), placer.Catalog().Regions())
 	if err != nil {
 		return &exitError{exitInput, err}

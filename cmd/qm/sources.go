@@ -64,7 +64,9 @@ func loadCatalogFile(path, format, cloud string) (*costing.Catalog, error) {
 	return nil, fmt.Errorf("catalog format %q: want csv or skypilot", format)
 }
 
-func readCounts(path, kind string) (placement.GPUCounts, error) {
+// readCounts reads a quota or usage file, checking its entries against the
+// catalog's regions and GPU models.
+func readCounts(path, kind string, names *costing.Names) (placement.GPUCounts, error) {
 	if path == "" {
 		return nil, nil
 	}
@@ -73,7 +75,7 @@ func readCounts(path, kind string) (placement.GPUCounts, error) {
 		return nil, fmt.Errorf("opening %s file: %w", kind, err)
 	}
 	defer file.Close()
-	c, err := placement.ReadGPUCounts(file, kind)
+	c, err := placement.ReadGPUCounts(file, kind, names)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -85,11 +87,11 @@ func (f *sourceFlags) loadPlacer() (*placement.Placer, placement.GPUCounts, erro
 	if err != nil {
 		return nil, nil, err
 	}
-	quotas, err := readCounts(f.quota, "quota")
+	quotas, err := readCounts(f.quota, "quota", cat.Names())
 	if err != nil {
 		return nil, nil, err
 	}
-	usage, err := readCounts(f.usage, "usage")
+	usage, err := readCounts(f.usage, "usage", cat.Names())
 	if err != nil {
 		return nil, nil, err
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strings"
 
 	"github.com/quartermaster-io/quartermaster/internal/encryption"
 	"github.com/quartermaster-io/quartermaster/internal/placement"
@@ -54,7 +56,8 @@ func ReadSnapshot(state, usage io.Reader) (*Snapshot, error) {
 		s.state = cs
 	}
 	if usage != nil {
-		u, err := placement.ReadGPUCounts(usage, "usage")
+		// nil: checked against the embedded region table and GPU models.
+		u, err := placement.ReadGPUCounts(usage, "usage", nil)
 		if err != nil {
 			return nil, err
 		}
@@ -79,7 +82,7 @@ func ReadSnapshotFiles(statePath, usagePath string) (*Snapshot, error) {
 	}
 	s, err := ReadSnapshot(readers[0], readers[1])
 	if err != nil {
-		return nil, fmt.Errorf("reading %s %s: %w", statePath, usagePath, err)
+		return nil, fmt.Errorf("reading %s: %w", strings.Join(slices.DeleteFunc([]string{statePath, usagePath}, func(p string) bool { return p == "" }), " and "), err)
 	}
 	return s, nil
 }

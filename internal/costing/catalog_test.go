@@ -134,16 +134,36 @@ func TestReadCSVErrors(t *testing.T) {
 		"empty":         {"", "reading catalog header"},
 		"wrong header":  {"cloud,region\n", "catalog header"},
 		"short row":     {row("aws,us-east-1"), "wrong number of fields"},
-		"bad cloud":     {row("oracle,r,,i,H100,8,80,1,1,1,,"), `cloud "oracle"`},
-		"bad count":     {row("aws,r,,i,H100,eight,80,1,1,1,,"), `gpu_count "eight"`},
-		"zero count":    {row("aws,r,,i,H100,0,80,1,1,1,,"), "gpu count 0"},
-		"bad price":     {row("aws,r,,i,H100,8,80,1,1,free,,"), `price_hourly "free"`},
-		"nan price":     {row("aws,r,,i,H100,8,80,1,1,NaN,,"), `price_hourly "NaN"`},
-		"zero price":    {row("aws,r,,i,H100,8,80,1,1,0,,"), "positive hourly price"},
-		"negative spot": {row("aws,r,,i,H100,8,80,1,1,1,-1,"), "spot price"},
+		"bad cloud":     {row("oracle,us-east-1,,i,H100,8,80,1,1,1,,"), `cloud "oracle"`},
+		"bad count":     {row("aws,us-east-1,,i,H100,eight,80,1,1,1,,"), `gpu_count "eight"`},
+		"zero count":    {row("aws,us-east-1,,i,H100,0,80,1,1,1,,"), "gpu count 0"},
+		"bad price":     {row("aws,us-east-1,,i,H100,8,80,1,1,free,,"), `price_hourly "free"`},
+		"nan price":     {row("aws,us-east-1,,i,H100,8,80,1,1,NaN,,"), `price_hourly "NaN"`},
+		"zero price":    {row("aws,us-east-1,,i,H100,8,80,1,1,0,,"), "positive hourly price"},
+		"negative spot": {row("aws,us-east-1,,i,H100,8,80,1,1,1,-1,"), "spot price"},
 		"no region":     {row("aws,,,i,H100,8,80,1,1,1,,"), "region is empty"},
-		"duplicate":     {row("aws,r,,i,H100,8,80,1,1,1,,") + "aws,r,,i,H100,8,80,1,1,2,,\n", "listed twice"},
-		"line number":   {header + "aws,r,,i,H100,8,80,1,1,1,,\naws,r,,j,H100,8,80,1,1,x,,\n", "catalog line 3"},
+		"duplicate":     {row("aws,us-east-1,,i,H100,8,80,1,1,1,,") + "aws,us-east-1,,i,H100,8,80,1,1,2,,\n", "listed twice"},
+		"line number":   {header + "aws,us-east-1,,i,H100,8,80,1,1,1,,\naws,us-east-1,,j,H100,8,80,1,1,x,,\n", "catalog line 3"},
+
+		// Issue 17 item 15: a region without a jurisdiction, and an as-of
+		// that is not a date, are refused, naming the line.
+		"unknown region": {row("aws,mars-1,,i,H100,8,80,1,1,1,,"),
+			`catalog line 2: region "mars-1" of aws has no jurisdiction: it is not in the region table; declare it before the header as "# region: aws/mars-1=JURISDICTION"`},
+		"region in upper case":  {row("azure,EastUS,,i,H100,8,80,1,1,1,,"), `region "EastUS" of azure has no jurisdiction: it is not in the region table; did you mean "eastus"?`},
+		"as-of not a date":      {"# as-of: yesterday\n" + row("aws,us-east-1,,i,H100,8,80,1,1,1,,"), `catalog line 1: as-of "yesterday": want a date YYYY-MM-DD`},
+		"as-of not a day":       {"# as-of: 2026-02-30\n" + header, `as-of "2026-02-30"`},
+		"as-of without a space": {"#as-of: yesterday\n" + header, `catalog line 1: as-of "yesterday"`},
+		"as-of empty":           {"# as-of:\n" + header, `as-of "": want a date`},
+		"as-of twice":           {"# as-of: 2026-01-01\n# as-of: 2026-01-02\n" + header, "catalog line 2: as-of is set twice"},
+		"as-of after header":    {header + "# as-of: 2026-01-01\n", `catalog line 2: "# as-of: 2026-01-01": directives go before the header`},
+		"declaration syntax":    {"# region: mars-1=xx\n" + header, `catalog line 1: region declaration "mars-1=xx": want CLOUD/REGION=JURISDICTION`},
+		"declaration cloud":     {"# region: AWS/mars-1=xx\n" + header, `cloud "AWS": want one of aws, azure, gcp; did you mean "aws"?`},
+		"declaration region":    {"# region: aws/Mars 1=xx\n" + header, `region "Mars 1"`},
+		"declaration no juris":  {"# region: aws/mars-1=\n" + header, `jurisdiction "": want a lower-case code`},
+		"declaration twice":     {"# region: aws/mars-1=xx\n# region: aws/mars-1=yy\n" + header, "catalog line 2: region aws/mars-1 is declared twice"},
+		"declaration contradicts the table": {"# region: aws/eu-west-1=us\n" + header,
+			`catalog line 1: region aws/eu-west-1 is declared in jurisdiction "us" but the region table has "eu"`},
+		"declaration after header": {header + "# region: aws/mars-1=xx\n", "directives go before the header"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -315,5 +335,82 @@ func TestOfferJSON(t *testing.T) {
 				t.Errorf("got %s, %v\nwant %s", got, err, tc.want)
 			}
 		})
+	}
+}
+
+// TestReadCSVDeclaredRegion is issue 17 item 15: a region the table lacks is
+// accepted with a declared jurisdiction, which placement and WriteCSV keep.
+func TestReadCSVDeclaredRegion(t *testing.T) {
+	in := "# as-of: 2026-11-01\n# region: aws/mars-1=xx\n# region: aws/eu-west-1=eu\n" + header +
+		"aws,mars-1,,p5.48xlarge,H100,8,80,192,2048,55.04,,\n" +
+		"aws,eu-west-1,,p5.48xlarge,H100,8,80,192,2048,60,,\n"
+	c, err := ReadCSV(strings.NewReader(in), nil, "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	byRegion := map[string]string{}
+	for _, o := range c.Offers() {
+		byRegion[o.Region] = o.Jurisdiction
+	}
+	if byRegion["mars-1"] != "xx" || byRegion["eu-west-1"] != "eu" {
+		t.Errorf("jurisdictions = %v", byRegion)
+	}
+	if err := c.Names().Region(AWS, "mars-1"); err != nil {
+		t.Errorf("a declared region must be known to the catalog's names: %v", err)
+	}
+	if DefaultRegions().Known(AWS, "mars-1") {
+		t.Error("a declaration must not change the embedded table")
+	}
+	var b strings.Builder
+	if err := WriteCSV(&b, c); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "# region: aws/mars-1=xx\n") || strings.Contains(b.String(), "eu-west-1=eu") {
+		t.Errorf("WriteCSV must write back exactly the declared regions:\n%s", b.String())
+	}
+	back, err := ReadCSV(strings.NewReader(b.String()), nil, "t")
+	if err != nil || back.Len() != 2 {
+		t.Fatalf("round trip: %v", err)
+	}
+	bad, err := NewCatalog(c.Offers(), c.Regions(), Meta{AsOf: "yesterday"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteCSV(&b, bad); err == nil || !strings.Contains(err.Error(), `as-of "yesterday"`) {
+		t.Errorf("WriteCSV must refuse to write an as-of ReadCSV refuses: %v", err)
+	}
+}
+
+// TestReadSkyPilotUnknownRegion is issue 17 item 15 for the importer: a row in
+// a region the table lacks is dropped and counted, never kept without a
+// jurisdiction.
+func TestReadSkyPilotUnknownRegion(t *testing.T) {
+	in := "InstanceType,AcceleratorName,AcceleratorCount,vCPUs,MemoryGiB,Price,SpotPrice,Region\n" +
+		"g6.xlarge,L4,1,4,16,0.8,0.3,us-east-1\n" +
+		"g6.xlarge,L4,1,4,16,0.8,0.3,mars-1\n"
+	c, rep, err := ReadSkyPilot(strings.NewReader(in), AWS, nil, "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Len() != 1 || c.Offers()[0].Jurisdiction != "us" || rep.Skipped[SkipUnknownRegion] != 1 {
+		t.Errorf("offers %d, report %+v", c.Len(), rep)
+	}
+}
+
+// TestReadSkyPilotZoneFold: zones fold at their lowest prices, and a spot
+// price that is then not below the folded on-demand price is dropped (found
+// by FuzzReadSkyPilot: zone a on-demand 1 without spot, zone b on-demand 10
+// with spot 1 became on-demand 1 with spot 1).
+func TestReadSkyPilotZoneFold(t *testing.T) {
+	in := "InstanceType,AcceleratorName,AcceleratorCount,vCPUs,MemoryGiB,Price,SpotPrice,Region,AvailabilityZone\n" +
+		"p5.48xlarge,H100,8,192,2048,1,,us-east-1,us-east-1a\n" +
+		"p5.48xlarge,H100,8,192,2048,10,1,us-east-1,us-east-1b\n"
+	c, rep, err := ReadSkyPilot(strings.NewReader(in), AWS, nil, "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := c.Offers()[0]
+	if o.PriceHourly != 1 || o.HasSpot() || rep.SpotDropped != 1 {
+		t.Errorf("offer %+v, report %+v: want on-demand 1 and no spot", o, rep)
 	}
 }

@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // CSVHeader is the catalog file header of contract 4.4.
@@ -22,23 +24,42 @@ const MaxCatalogBytes = 256 << 20
 const asOfPrefix = "# as-of:"
 
 // ReadCSV reads a catalog in the project's CSV format. Lines starting with #
-// are comments; a comment "# as-of: YYYY-MM-DD" sets the catalog's date.
+// are comments. Before the header, two comments are directives:
+//
+//	# as-of: YYYY-MM-DD                      the date the prices were read
+//	# region: CLOUD/REGION=JURISDICTION      a region the region table lacks
+//
+// Every offer's region must have a jurisdiction, from regions (nil: the
+// embedded table) or a declaration: an offer in an unknown region would
+// satisfy no residency rule and be silently unplaceable for every workload
+// that has one, and a typo in a region name would go unnoticed.
 // Errors name the line and column at fault.
 func ReadCSV(r io.Reader, regions *Regions, source string) (*Catalog, error) {
 	data, err := readBounded(r)
 	if err != nil {
 		return nil, err
 	}
-	meta := Meta{Source: source, AsOf: scanAsOf(data), Revision: ContentRevision(data)}
+	if regions == nil {
+		regions = DefaultRegions()
+	}
+	head, err := scanHead(data)
+	if err != nil {
+		return nil, err
+	}
+	if regions, err = regions.WithDeclared(head.regions); err != nil {
+		return nil, fmt.Errorf("catalog line %d: %w", head.regionLine, err)
+	}
+	names := NewNames(regions, nil)
+	meta := Meta{Source: source, AsOf: head.asOf, Revision: ContentRevision(data)}
 	cr := csv.NewReader(bytes.NewReader(data))
 	cr.Comment = '#'
 	cr.FieldsPerRecord = 12
 	cr.ReuseRecord = true
-	head, err := cr.Read()
+	header, err := cr.Read()
 	if err != nil {
-		return nil, fmt.Errorf("reading catalog header: %w", err)
+		return nil, fmt.Errorf("reading catalog header: %w (want %s)", err, CSVHeader)
 	}
-	if got := strings.TrimPrefix(strings.Join(head, ","), "\ufeff"); got != CSVHeader {
+	if got := strings.TrimPrefix(strings.Join(header, ","), "\ufeff"); got != CSVHeader {
 		return nil, fmt.Errorf("catalog header %q: want %q", got, CSVHeader)
 	}
 	var offers []Offer
@@ -55,9 +76,103 @@ func ReadCSV(r io.Reader, regions *Regions, source string) (*Catalog, error) {
 		if err != nil {
 			return nil, fmt.Errorf("catalog line %d: %w", line, err)
 		}
+		if !regions.Known(o.Cloud, o.Region) {
+			return nil, fmt.Errorf("catalog line %d: region %q of %s has no jurisdiction: it is not in the region table%s; "+
+				"declare it before the header as \"# region: %s/%s=JURISDICTION\" (docs/catalog.md)",
+				line, o.Region, o.Cloud, names.regionHint(o.Cloud, o.Region), o.Cloud, o.Region)
+		}
 		offers = append(offers, o)
 	}
 	return NewCatalog(offers, regions, meta)
+}
+
+// ParseAsOf checks a catalog date: YYYY-MM-DD, a real day.
+func ParseAsOf(s string) error {
+	if _, err := time.Parse(time.DateOnly, s); err != nil {
+		return fmt.Errorf("as-of %q: want a date YYYY-MM-DD", s)
+	}
+	return nil
+}
+
+const regionPrefix = "# region:"
+
+// catalogHead is what the comment lines before a catalog's header say.
+type catalogHead struct {
+	asOf       string
+	regions    []Region
+	regionLine int // the line of the last declaration, for errors
+}
+
+// scanHead reads the directives of the comment block before the header.
+// A directive after the header is an error rather than ignored, since the
+// CSV reader skips every comment: a date or region there would not count.
+func scanHead(data []byte) (catalogHead, error) {
+	var h catalogHead
+	inHead := true
+	for n := 1; len(data) > 0; n++ {
+		line := data
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			line, data = data[:i], data[i+1:]
+		} else {
+			data = nil
+		}
+		line = bytes.TrimSpace(line)
+		if len(line) == 0 {
+			continue
+		}
+		if line[0] != '#' {
+			inHead = false
+			continue
+		}
+		// "#as-of:" and "#  region:" are directives too, not comments
+		// that would be silently skipped.
+		text := string(line)
+		body := "# " + strings.TrimSpace(text[1:])
+		asOf, isAsOf := strings.CutPrefix(body, asOfPrefix)
+		decl, isRegion := strings.CutPrefix(body, regionPrefix)
+		switch {
+		case (isAsOf || isRegion) && !inHead:
+			return h, fmt.Errorf("catalog line %d: %q: directives go before the header", n, text)
+		case isAsOf && h.asOf != "":
+			return h, fmt.Errorf("catalog line %d: as-of is set twice", n)
+		case isAsOf:
+			h.asOf = strings.TrimSpace(asOf)
+			if err := ParseAsOf(h.asOf); err != nil {
+				return h, fmt.Errorf("catalog line %d: %w", n, err)
+			}
+		case isRegion:
+			row, err := parseRegionDecl(strings.TrimSpace(decl))
+			if err != nil {
+				return h, fmt.Errorf("catalog line %d: %w", n, err)
+			}
+			if slices.ContainsFunc(h.regions, func(r Region) bool { return r.Cloud == row.Cloud && r.Region == row.Region }) {
+				return h, fmt.Errorf("catalog line %d: region %s/%s is declared twice", n, row.Cloud, row.Region)
+			}
+			h.regions = append(h.regions, row)
+			h.regionLine = n
+		}
+	}
+	return h, nil
+}
+
+// parseRegionDecl parses CLOUD/REGION=JURISDICTION.
+func parseRegionDecl(s string) (Region, error) {
+	const want = "want CLOUD/REGION=JURISDICTION in lower case, e.g. aws/mars-1=us"
+	place, j, ok := strings.Cut(s, "=")
+	cloud, region, ok2 := strings.Cut(place, "/")
+	row := Region{Cloud: strings.TrimSpace(cloud), Region: strings.TrimSpace(region), Jurisdiction: strings.TrimSpace(j),
+		Location: "declared in the catalog"}
+	switch {
+	case !ok || !ok2:
+		return row, fmt.Errorf("region declaration %q: %s", s, want)
+	case !slices.Contains(Clouds, row.Cloud):
+		return row, fmt.Errorf("region declaration %q: cloud %q: want one of %s%s", s, row.Cloud, strings.Join(Clouds, ", "), suggest(row.Cloud, Clouds))
+	case !identifier.MatchString(row.Region):
+		return row, fmt.Errorf("region declaration %q: region %q: %s", s, row.Region, want)
+	case !jurisdictionName.MatchString(row.Jurisdiction):
+		return row, fmt.Errorf("region declaration %q: jurisdiction %q: want a lower-case code of 2 to 8 letters such as us, eu or uk", s, row.Jurisdiction)
+	}
+	return row, nil
 }
 
 func parseCSVOffer(rec []string) (Offer, error) {
@@ -112,7 +227,16 @@ func parseCSVOffer(rec []string) (Offer, error) {
 func WriteCSV(w io.Writer, c *Catalog) error {
 	bw := bufio.NewWriter(w)
 	if c.meta.AsOf != "" {
+		// Never write a file ReadCSV would refuse (qm catalog import --as-of).
+		if err := ParseAsOf(c.meta.AsOf); err != nil {
+			return fmt.Errorf("writing catalog: %w", err)
+		}
 		fmt.Fprintf(bw, "%s %s\n", asOfPrefix, c.meta.AsOf)
+	}
+	for _, r := range c.regions.All() {
+		if c.regions.Declared(r.Cloud, r.Region) {
+			fmt.Fprintf(bw, "%s %s/%s=%s\n", regionPrefix, r.Cloud, r.Region, r.Jurisdiction)
+		}
 	}
 	if c.meta.Source != "" {
 		fmt.Fprintf(bw, "# source: %s\n", strings.ReplaceAll(c.meta.Source, "\n", " "))
@@ -150,27 +274,4 @@ func readBounded(r io.Reader) ([]byte, error) {
 		return nil, fmt.Errorf("catalog is larger than %d MiB", MaxCatalogBytes>>20)
 	}
 	return data, nil
-}
-
-// scanAsOf finds the first "# as-of: DATE" comment line.
-func scanAsOf(data []byte) string {
-	for len(data) > 0 {
-		line := data
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			line, data = data[:i], data[i+1:]
-		} else {
-			data = nil
-		}
-		line = bytes.TrimSpace(line)
-		if len(line) == 0 || line[0] != '#' {
-			if len(line) > 0 {
-				return "" // comments after the header do not count
-			}
-			continue
-		}
-		if s, ok := strings.CutPrefix(string(line), asOfPrefix); ok {
-			return strings.TrimSpace(s)
-		}
-	}
-	return ""
 }

@@ -11,14 +11,21 @@ func FuzzReadCSV(f *testing.F) {
 	f.Add([]byte(defaultCatalogCSV))
 	f.Add([]byte(header + "aws,us-east-1,,p5.48xlarge,H100,8,80,192,2048,55.04,27.5,efa\n"))
 	f.Add([]byte("# as-of: x\n" + header + "\"a\nb\",,,,,,,,,,,\n"))
+	f.Add([]byte("# as-of: 2026-11-01\n# region: aws/mars-1=xx\n" + header + "aws,mars-1,,i,H100,8,80,1,1,1,,\n"))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		c, err := ReadCSV(bytes.NewReader(in), nil, "fuzz")
 		if err != nil {
 			return
 		}
+		if a := c.Meta().AsOf; a != "" && ParseAsOf(a) != nil {
+			t.Fatalf("accepted as-of %q", a)
+		}
 		for _, o := range c.Offers() {
 			if err := o.validate(); err != nil {
 				t.Fatalf("accepted an invalid offer %s: %v", o.Key(), err)
+			}
+			if o.Jurisdiction == "" {
+				t.Fatalf("accepted offer %s without a jurisdiction", o.Key())
 			}
 		}
 	})

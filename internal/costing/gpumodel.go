@@ -18,6 +18,9 @@ const (
 	MI300X   = "MI300X"
 )
 
+// canonicalModels lists the canonical names, newest first.
+var canonicalModels = []string{H200, H100, A100_80G, A100, L40S, L4, A10G, A10, T4, V100, MI300X}
+
 // gpuAliases maps a normalised spelling (upper case, vendor prefix and
 // separators removed) to the canonical name.
 var gpuAliases = map[string]string{

@@ -5,6 +5,8 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -25,6 +27,9 @@ type Region struct {
 type Regions struct {
 	rows  []Region
 	index map[regionKey]int
+	// declared marks the rows a catalog file added (WithDeclared), which
+	// WriteCSV writes back into the file.
+	declared map[regionKey]bool
 }
 
 type regionKey struct{ cloud, region string }
@@ -84,6 +89,45 @@ func (r *Regions) Jurisdiction(cloud, region string) string {
 		return r.rows[i].Jurisdiction
 	}
 	return ""
+}
+
+// Known reports whether the table has a region.
+func (r *Regions) Known(cloud, region string) bool {
+	_, ok := r.index[regionKey{cloud, region}]
+	return ok
+}
+
+// Declared reports whether a catalog file declared the region rather than
+// the table listing it.
+func (r *Regions) Declared(cloud, region string) bool { return r.declared[regionKey{cloud, region}] }
+
+// WithDeclared returns a copy of the table with rows a catalog file declares
+// (docs/catalog.md: "# region: CLOUD/REGION=JURISDICTION"), for regions the
+// table does not list. A declaration must not contradict the table: the
+// policies read the table, and two answers to "where is this region" would
+// let a residency rule and placement disagree. Redeclaring a row with the
+// same jurisdiction is allowed.
+func (r *Regions) WithDeclared(rows []Region) (*Regions, error) {
+	if len(rows) == 0 {
+		return r, nil
+	}
+	out := &Regions{rows: slices.Clone(r.rows), index: maps.Clone(r.index), declared: maps.Clone(r.declared)}
+	if out.declared == nil {
+		out.declared = map[regionKey]bool{}
+	}
+	for _, row := range rows {
+		k := regionKey{row.Cloud, row.Region}
+		if i, ok := out.index[k]; ok {
+			if j := out.rows[i].Jurisdiction; j != row.Jurisdiction {
+				return nil, fmt.Errorf("region %s/%s is declared in jurisdiction %q but the region table has %q", row.Cloud, row.Region, row.Jurisdiction, j)
+			}
+			continue
+		}
+		out.index[k] = len(out.rows)
+		out.rows = append(out.rows, row)
+		out.declared[k] = true
+	}
+	return out, nil
 }
 
 // All returns the rows in file order. Callers must not modify them.

@@ -25,6 +25,10 @@ type ImportReport struct {
 	SpotDropped int `json:"spotDropped,omitempty"`
 }
 
+// SkipUnknownRegion is the ImportReport reason of rows in a region the
+// region table does not list.
+const SkipUnknownRegion = "region not in the region table (no jurisdiction)"
+
 func (r *ImportReport) skip(reason string) {
 	if r.Skipped == nil {
 		r.Skipped = map[string]int{}
@@ -53,9 +57,15 @@ func gcpAttachHost(count int) string { return "n1-standard-" + strconv.Itoa(min(
 // GPU's own row; GPUs that attach to N1 hosts are paired with one; TPU rows
 // (placeholder prices) and CPU-only rows are skipped; a missing spot price, or
 // one not below on-demand, leaves the offer on-demand only. Zones are folded
-// into their region at the lowest price. The report counts every dropped row.
+// into their region at the lowest price. Rows in a region the region table
+// (nil: the embedded one) does not list are dropped: with no jurisdiction
+// they would satisfy no residency rule (ReadCSV, where a file can declare a
+// region, refuses them instead). The report counts every dropped row.
 func ReadSkyPilot(r io.Reader, cloud string, regions *Regions, source string) (*Catalog, ImportReport, error) {
 	var rep ImportReport
+	if regions == nil {
+		regions = DefaultRegions()
+	}
 	if !slices.Contains(Clouds, cloud) {
 		return nil, rep, fmt.Errorf("cloud %q: want one of %s", cloud, strings.Join(Clouds, ", "))
 	}
@@ -79,6 +89,9 @@ func ReadSkyPilot(r io.Reader, cloud string, regions *Regions, source string) (*
 			continue
 		case row.accel == "":
 			rep.skip("no accelerator")
+			continue
+		case !regions.Known(cloud, row.region):
+			rep.skip(SkipUnknownRegion)
 			continue
 		case strings.HasPrefix(strings.ToLower(row.accel), "tpu"):
 			rep.skip("tpu (placeholder price)")
@@ -121,6 +134,12 @@ func ReadSkyPilot(r io.Reader, cloud string, regions *Regions, source string) (*
 	offers := make([]Offer, 0, len(order))
 	for _, k := range order {
 		o := agg[k]
+		// Zones fold at their lowest prices independently: one zone's
+		// cheap on-demand price can fall to or below another zone's spot
+		// price, and spot must stay cheaper than on-demand.
+		if o.SpotPriceHourly >= o.PriceHourly {
+			o.SpotPriceHourly = 0
+		}
 		if o.SpotPriceHourly == 0 {
 			rep.SpotDropped++
 		}

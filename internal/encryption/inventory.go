@@ -54,7 +54,8 @@ func ReadInventory(r io.Reader) (*Inventory, error) {
 	}
 	var f inventoryFile
 	if err := yaml.UnmarshalStrict(raw, &f); err != nil {
-		return nil, fmt.Errorf("reading inventory: %w", err)
+		// One line: the YAML decoder lists its errors one per line.
+		return nil, fmt.Errorf("reading inventory: %s", strings.Join(strings.Fields(err.Error()), " "))
 	}
 	inv := &Inventory{}
 	seen := map[string]bool{}

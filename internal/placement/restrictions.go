@@ -1,6 +1,7 @@
 package placement
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 
@@ -69,6 +70,37 @@ func (r *Restrictions) Restrict(field string, allowed []string, reason, policy s
 	*dst = intersect(*dst, allowed)
 	r.Reasons = append(r.Reasons, Reason{Field: field, Allowed: slices.Clone(allowed), Reason: reason, Policy: policy})
 	return true
+}
+
+// Check verifies that every cloud, region, jurisdiction and GPU model a
+// restriction allows is a name the catalog knows (costing.Names), and names
+// the restriction (its Reason, e.g. "--restrict cloud=AWS") when one is not.
+// A misspelt value would otherwise allow nothing, and the workload would be
+// reported unplaceable for a reason that is not the real one. A nil
+// receiver has nothing to check.
+func (r *Restrictions) Check(names *costing.Names) error {
+	if r == nil {
+		return nil
+	}
+	for _, rs := range r.Reasons {
+		for _, v := range rs.Allowed {
+			var err error
+			switch rs.Field {
+			case FieldCloud:
+				err = names.Cloud(v)
+			case FieldRegion:
+				err = names.AnyRegion(v)
+			case FieldJurisdiction:
+				err = names.Jurisdiction(v)
+			case FieldGPUModel:
+				_, err = names.GPUModel(v)
+			}
+			if err != nil {
+				return fmt.Errorf("%s: %w", rs.Reason, err)
+			}
+		}
+	}
+	return nil
 }
 
 // Require adds a capability every offer must have.

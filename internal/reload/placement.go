@@ -88,7 +88,15 @@ func New(o Options) (*Placement, error) {
 	}
 	quota := noQuota
 	if o.QuotaPath != "" {
-		f, err := NewFile(o.QuotaPath, parseQuota)
+		// Quota entries are checked against the names (regions, GPU
+		// models) of the catalog in service when the file is read.
+		names := func() *costing.Names {
+			if s := p.current.Load(); s != nil {
+				return s.catalog.Value.Names()
+			}
+			return cat.Value.Names()
+		}
+		f, err := NewFile(o.QuotaPath, func(data []byte) (placement.GPUCounts, error) { return parseQuota(data, names()) })
 		if err != nil {
 			return nil, fmt.Errorf("loading quotas: %w", err)
 		}
@@ -197,12 +205,14 @@ func (p *Placement) publish(cat *Version[*costing.Catalog], quota *Version[place
 // parseQuota reads a quota file. An empty file is rejected rather than
 // read as "no limits": it is what a file being rewritten in place looks
 // like, and lifting every quota by accident is the costlier mistake. No
-// limits is written `quotas: []`.
-func parseQuota(data []byte) (placement.GPUCounts, error) {
+// limits is written `quotas: []`. Entries naming a cloud, region or GPU
+// model that names does not know are rejected like any broken file: the
+// version in service stays.
+func parseQuota(data []byte, names *costing.Names) (placement.GPUCounts, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, errors.New("empty quota file (write `quotas: []` for no limits)")
 	}
-	return placement.ReadGPUCounts(bytes.NewReader(data), "quota")
+	return placement.ReadGPUCounts(bytes.NewReader(data), "quota", names)
 }
 
 // CatalogParser returns the parser of a catalog file in format ("csv" or

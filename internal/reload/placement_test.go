@@ -147,6 +147,14 @@ func TestPlacementReload(t *testing.T) {
 			quota: "quotas: [{cloud: gcp, region: us-central1, gpuModel: L4, gpus: many}]\n", err: "quotas.yaml", place: "gcp 0.70",
 			failures: map[string]float64{"quota": 1}, asOf: "2026-11-01", offers: 2,
 		},
+		"a misspelt quota region is rejected, not silently ignored (issue 17 item 2)": {
+			quota: "quotas: [{cloud: gcp, region: US-Central1, gpuModel: L4, gpus: 0}]\n", err: `region "US-Central1"`, place: "gcp 0.70",
+			failures: map[string]float64{"quota": 1}, asOf: "2026-11-01", offers: 2,
+		},
+		"a catalog region without a jurisdiction is rejected (issue 17 item 15)": {
+			catalog: catalogCSV("2026-11-10", 0.50) + "aws,mars-1,,g6.xlarge,L4,1,24,4,16,0.1,,\n", err: `region "mars-1" of aws has no jurisdiction`,
+			place: "gcp 0.70", failures: map[string]float64{"catalog": 1}, asOf: "2026-11-01", offers: 2,
+		},
 		"an empty quota file is not read as no limits": {
 			quota: " \n", err: "empty quota file", place: "gcp 0.70",
 			failures: map[string]float64{"quota": 1}, asOf: "2026-11-01", offers: 2,

@@ -150,3 +150,54 @@ items:
 		})
 	}
 }
+
+// TestDecodeManifestsDuplicateKeys is issue 17 item 3: a key set twice is
+// refused, naming the key and the document, in YAML and in JSON, at any depth.
+func TestDecodeManifestsDuplicateKeys(t *testing.T) {
+	for name, tc := range map[string]struct {
+		in, want string
+	}{
+		"annotation twice (yaml)": {
+			in: `apiVersion: v1
+kind: Pod
+metadata: {name: ok}
+---
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: train
+  annotations:
+    quartermaster.io/interruptible: "false"
+    quartermaster.io/interruptible: "true"
+`,
+			want: `document 2: key "quartermaster.io/interruptible" is set twice (line 7 of the document)`,
+		},
+		"annotation twice (json)": {
+			in:   `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","annotations":{"quartermaster.io/interruptible":"false","quartermaster.io/interruptible":"true"}}}`,
+			want: `document 1: key "quartermaster.io/interruptible" is set twice`,
+		},
+		"top-level kind twice": {
+			in:   "apiVersion: v1\nkind: Pod\nkind: Job\n",
+			want: `document 1: key "kind" is set twice (line 3 of the document)`,
+		},
+		"inside a list item": {
+			in:   "kind: List\nitems:\n- {kind: Pod, metadata: {name: a, name: b}}\n",
+			want: `document 1: key "name" is set twice`,
+		},
+		"resource limit twice": {
+			in:   "kind: Pod\nspec:\n  containers:\n  - name: c\n    resources:\n      limits:\n        nvidia.com/gpu: 1\n        nvidia.com/gpu: 8\n",
+			want: `key "nvidia.com/gpu" is set twice`,
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := DecodeManifests(strings.NewReader(tc.in))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+			var dk *DuplicateKeyError
+			if !errors.As(err, &dk) {
+				t.Errorf("err %T is not a *DuplicateKeyError", err)
+			}
+		})
+	}
+}

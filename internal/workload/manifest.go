@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
+	"strings"
 
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
@@ -28,6 +30,11 @@ type Document struct {
 // DecodeManifests reads a stream of YAML documents (separated by ---) or of
 // JSON objects. Empty documents are skipped and kind: List is expanded into
 // its items. Errors name the document at fault.
+//
+// A key set twice in one mapping (YAML or JSON) is an error naming the key,
+// as kubectl's strict decoding makes it: a lenient decoder keeps the last
+// value, so `interruptible: "false"` followed by `"true"` would silently
+// land a workload on spot capacity.
 func DecodeManifests(r io.Reader) ([]Document, error) {
 	var docs []Document
 	err := ScanManifests(r, func(d Document) error {
@@ -61,9 +68,9 @@ func ScanManifests(r io.Reader, fn func(Document) error) error {
 		if len(bytes.TrimSpace(stripComments(raw))) == 0 {
 			continue
 		}
-		js, err := yaml.YAMLToJSON(raw)
+		js, err := yaml.YAMLToJSONStrict(raw)
 		if err != nil {
-			return fmt.Errorf("document %d: %w", i, err)
+			return fmt.Errorf("document %d: %w", i, yamlError(err))
 		}
 		if bytes.Equal(bytes.TrimSpace(js), []byte("null")) {
 			continue
@@ -104,6 +111,31 @@ func DecodeObject(js []byte) (map[string]any, error) {
 		return nil, errors.New("object has no kind")
 	}
 	return obj, nil
+}
+
+// duplicateKey matches the YAML decoder's report of a key set twice.
+var duplicateKey = regexp.MustCompile(`line (\d+): key (.+?) already set in map`)
+
+// yamlError rewrites the YAML decoder's multi-line error into one line and
+// spells out a duplicate key, the one strict-decoding error users hit.
+func yamlError(err error) error {
+	if m := duplicateKey.FindStringSubmatch(err.Error()); m != nil {
+		return &DuplicateKeyError{Key: m[2], Line: m[1]}
+	}
+	return errors.New(strings.Join(strings.Fields(err.Error()), " "))
+}
+
+// DuplicateKeyError is a manifest that sets one key twice in a mapping.
+type DuplicateKeyError struct {
+	// Key is the key as the YAML decoder quotes it, e.g. "quartermaster.io/interruptible".
+	Key string
+	// Line is the line of the second occurrence, counted from the start of
+	// its document.
+	Line string
+}
+
+func (e *DuplicateKeyError) Error() string {
+	return fmt.Sprintf("key %s is set twice (line %s of the document): refused, as kubectl's strict decoding does; keep one value", e.Key, e.Line)
 }
 
 // stripComments drops whole-line YAML comments, to spot comment-only
