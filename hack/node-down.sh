@@ -52,6 +52,8 @@ done
 for h in /sys/fs/cgroup/*/; do
 	[[ -d "${h}qm-node-$QM_E2E_PORT_BASE" ]] && find "${h}qm-node-$QM_E2E_PORT_BASE" -depth -type d -exec rmdir {} + 2>/dev/null || true
 done
+# The kubelet's links to containers' logs (its /var/log/containers is fixed) that point into the node's folder.
+find /var/log/containers -maxdepth 1 -lname "$NODE_DIR/*" -delete 2>/dev/null || true
 bridge=qmbr$((QM_E2E_PORT_BASE % 10000))
 ip link show "$bridge" >/dev/null 2>&1 && ip link delete "$bridge" 2>/dev/null || true
 # The Node object, so that the scheduler stops considering it (the control plane may already be gone).

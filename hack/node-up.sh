@@ -182,6 +182,8 @@ imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
 serializeImagePulls: false
 resolvConf: /etc/resolv.conf
+# Containers' logs in the node's folder, not the host's /var/log/pods (only /var/log/containers' links are fixed).
+podLogsDir: $NODE_DIR/pod-logs
 YAML
 }
 
