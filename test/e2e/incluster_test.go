@@ -3,9 +3,11 @@
 package e2e
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -24,16 +26,21 @@ const (
 
 // webhookPod is the part of the webhook's pod the test reads.
 type webhookPod struct {
-	Metadata objectMeta `json:"metadata"`
-	Spec     struct {
-		NodeName    string `json:"nodeName"`
-		HostNetwork bool   `json:"hostNetwork"`
+	Metadata struct {
+		Name string `json:"name"`
+		UID  string `json:"uid"`
+	} `json:"metadata"`
+	Spec struct {
+		NodeName          string `json:"nodeName"`
+		PriorityClassName string `json:"priorityClassName"`
+		Priority          int    `json:"priority"`
 	} `json:"spec"`
 	Status struct {
 		Phase             string                          `json:"phase"`
 		Conditions        []struct{ Type, Status string } `json:"conditions"`
 		ContainerStatuses []struct {
 			Image, ImageID string
+			ContainerID    string `json:"containerID"`
 			Ready          bool
 			RestartCount   int `json:"restartCount"`
 		} `json:"containerStatuses"`
@@ -107,6 +114,14 @@ func TestInClusterWebhook(t *testing.T) {
 	if c := p.Status.ContainerStatuses[0]; c.ImageID != imageID.String() || c.Image != b.ref {
 		t.Errorf("webhook runs %s (%s), want the image built: %s (%s)", c.Image, c.ImageID, b.ref, imageID)
 	}
+	// Admitted at the chart's priority (the API server resolved the class), and the Go runtime got its memory limit
+	// from the downward API: the process's own environment says so.
+	if p.Spec.PriorityClassName != "system-cluster-critical" || p.Spec.Priority != 2000000000 {
+		t.Errorf("webhook pod priority %q (%d), want system-cluster-critical (2000000000)", p.Spec.PriorityClassName, p.Spec.Priority)
+	}
+	if environ := containerEnviron(t, p.Status.ContainerStatuses[0].ContainerID); !strings.Contains(environ, "\x00GOMEMLIMIT=536870912\x00") {
+		t.Errorf("the webhook process's environment lacks GOMEMLIMIT=536870912 (512Mi): %q", environ)
+	}
 	// The chart made the serving certificate, and the API server calls the Service, not a URL.
 	kubectl(t, "get", "secret", inClusterRelease+"-quartermaster-webhook-tls", "-n", inClusterNamespace).must(t, "the chart's TLS Secret")
 	var mwc struct {
@@ -149,6 +164,22 @@ func TestInClusterWebhook(t *testing.T) {
 		t.Errorf("the webhook pod's request counters moved by %v, want one patched mutate and one allowed validate of a Job", moved)
 	}
 
+	// The decision, in the pod's hash-chained decision log on its emptyDir, which qm log verify accepts.
+	logFile := filepath.Join(cluster.clusterDir, "node", "kubelet", "pods", p.Metadata.UID, "volumes", "kubernetes.io~empty-dir",
+		"decision-log", "decisions-"+p.Metadata.Name+".log")
+	eventually(t, 30*time.Second, "the Job's decision in the decision log", func() error {
+		data, err := os.ReadFile(logFile)
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(string(data), `"object":"Job ic-vision/train"`) {
+			return fmt.Errorf("%d bytes, no line for Job ic-vision/train", len(data))
+		}
+		return nil
+	})
+	verify := qm(t, "log", "verify", logFile).must(t, "qm log verify of the pod's decision log")
+	t.Logf("qm log verify: %s", strings.TrimSpace(verify))
+
 	// Memory, as the kubelet measures it (working set), against the chart's limit.
 	var summary struct {
 		Pods []struct {
@@ -173,4 +204,26 @@ func TestInClusterWebhook(t *testing.T) {
 			}
 		}
 	}
+}
+
+// containerEnviron is /proc/PID/environ of a container's process on the real node, found through its containerd.
+func containerEnviron(t testing.TB, containerID string) string {
+	t.Helper()
+	id := strings.TrimPrefix(containerID, "containerd://")
+	out, err := exec.Command("ctr", "--address", filepath.Join(cluster.clusterDir, "node", "containerd", "containerd.sock"),
+		"--namespace", "k8s.io", "tasks", "ls").CombinedOutput()
+	if err != nil {
+		t.Fatalf("ctr tasks ls: %v\n%s", err, out)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == id {
+			environ, err := os.ReadFile(filepath.Join("/proc", f[1], "environ"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return "\x00" + string(bytes.TrimRight(environ, "\x00")) + "\x00"
+		}
+	}
+	t.Fatalf("container %s not among containerd's tasks:\n%s", id, out)
+	return ""
 }
