@@ -133,6 +133,7 @@ state = "$NODE_DIR/containerd/state"
       runtime_type = "io.containerd.runc.v2"
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
         BinaryName = "$(command -v runc)"
+        Root = "$NODE_DIR/containerd/runc"
         SystemdCgroup = false
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
@@ -201,7 +202,8 @@ main() {
 	[[ -x "$QM_TOOLS_BIN/kubelet" ]] || { trap - ERR; log "$QM_TOOLS_BIN/kubelet is missing: run make tools-cluster"; exit 1; }
 	[[ -d "$NODE_DIR/pids" ]] && "$REPO_ROOT/hack/node-down.sh"
 	if [[ -z "${QM_NODE_IP:-}" ]]; then
-		QM_NODE_IP=$(ip -4 -o addr show scope global | awk '{ sub(/\/.*/, "", $4); print $4; exit }')
+		QM_NODE_IP=$(ip -4 -o addr show scope global 2>/dev/null | awk '{ sub(/\/.*/, "", $4); print $4; exit }' || true)
+		[[ -n "$QM_NODE_IP" ]] || QM_NODE_IP=$(hostname -I 2>/dev/null | tr ' ' '\n' | grep -m1 -E '^[0-9]+\.' || true)
 	fi
 	[[ -n "$QM_NODE_IP" ]] || { trap - ERR; log "no global IPv4 address for the kubelet: set QM_NODE_IP"; exit 1; }
 	ensure_packages
