@@ -31,6 +31,10 @@ build: ## Build every command (qm, webhook) into ./bin.
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/ ./cmd/...
 
+.PHONY: image
+image: ## Build the container image (static webhook and qm, empty base, user 65532, no shell) without Docker: bin/image (OCI layout), bin/image.tar; prints digest and size.
+	$(GO) run ./hack/image --out $(BIN)
+
 .PHONY: demo
 demo: build ## Decide on the example workloads with the embedded catalog (qm eval).
 	@echo "\$$ qm eval -f examples/workloads/ --quota examples/quotas.yaml --usage examples/usage.yaml --cluster-state examples/cluster-state.yaml --inventory examples/inventory.yaml"

@@ -41,6 +41,8 @@ case "${1:-}" in
 esac
 
 [[ -d "$DIR" ]] || exit 0
+# A real node (hack/node-up.sh) first: its kubelet talks to the apiserver, and its containers outlive containerd.
+[[ -d "$DIR/node" ]] && "$(dirname "${BASH_SOURCE[0]}")/node-down.sh"
 # Reverse start order: clients before the apiserver, the apiserver before etcd.
 for name in kwok kube-controller-manager kube-scheduler kube-apiserver etcd; do
 	stop "$name"

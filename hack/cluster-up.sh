@@ -179,6 +179,9 @@ start_control_plane() {
 		--initial-cluster="qm=http://127.0.0.1:$ETCD_PEER_PORT" --listen-metrics-urls="http://127.0.0.1:$ETCD_METRICS_PORT" \
 		--unsafe-no-fsync --log-level=warn
 
+	# --enable-aggregator-routing: the API server calls a Service-backed webhook (the chart installed in-cluster, on the
+	# real node of hack/node-up.sh) at a ready endpoint's address; there is no kube-proxy to route its ClusterIP.
+	# --kubelet-preferred-address-types: that node's kubelet (logs, exec, stats) by its address; its name resolves nowhere.
 	start kube-apiserver "$QM_TOOLS_BIN/kube-apiserver" \
 		--etcd-servers="http://127.0.0.1:$ETCD_PORT" \
 		--bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$API_PORT" \
@@ -187,6 +190,7 @@ start_control_plane() {
 		--service-account-issuer=https://kubernetes.default.svc.cluster.local \
 		--service-account-key-file="$PKI/sa.pub" --service-account-signing-key-file="$PKI/sa.key" \
 		--service-cluster-ip-range=10.0.0.0/24 --endpoint-reconciler-type=none \
+		--enable-aggregator-routing=true --kubelet-preferred-address-types=InternalIP,Hostname \
 		--authorization-mode=Node,RBAC --allow-privileged=true \
 		--enable-admission-plugins=NamespaceLifecycle,LimitRanger,ServiceAccount,DefaultTolerationSeconds,Priority,ResourceQuota,MutatingAdmissionWebhook,ValidatingAdmissionWebhook,ValidatingAdmissionPolicy \
 		--cert-dir="$DIR/apiserver-certs"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the local control plane's tools from the Go module proxy into a cached folder:
-#   etcd, kube-apiserver, kube-scheduler, kube-controller-manager, kubectl, kwok (+ its default stages), helm.
+#   etcd, kube-apiserver, kube-scheduler, kube-controller-manager, kubectl, kubelet (the in-cluster e2e's one real
+#   node), kwok (+ its default stages), helm.
 # They all come from one module, hack/tools (its go.mod pins the versions, its go.sum the sums), in one `go build`: the
 # dependencies they share compile once and the links run side by side. The folder is named after a hash of that
 # module, this script and the Go version, so nothing is rebuilt until one of them changes; `.complete` marks a finished
@@ -88,7 +89,7 @@ build() {
 link() {
 	mkdir -p "$QM_TOOLS_BIN"
 	local tool
-	for tool in etcd kube-apiserver kube-scheduler kube-controller-manager kubectl kwok kwok-stages.yaml helm; do
+	for tool in etcd kube-apiserver kube-scheduler kube-controller-manager kubectl kubelet kwok kwok-stages.yaml helm; do
 		ln -sfn "$TOOLS_DIR/$tool" "$QM_TOOLS_BIN/$tool"
 	done
 }
