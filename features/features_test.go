@@ -15,8 +15,9 @@ func TestFeatures(t *testing.T) {
 		Name:                "quartermaster",
 		ScenarioInitializer: steps.Register,
 		Options: &godog.Options{
-			Format:   "pretty",
+			Format:   "progress",
 			Paths:    []string{"."},
+			NoColors: true,
 			Strict:   true, // undefined or pending steps fail the run
 			TestingT: t,
 		},

@@ -1,0 +1,120 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/cucumber/godog"
+
+	"github.com/quartermaster-io/quartermaster/internal/costing"
+	"github.com/quartermaster-io/quartermaster/internal/placement"
+	"github.com/quartermaster-io/quartermaster/internal/policy"
+	"github.com/quartermaster-io/quartermaster/policies"
+)
+
+// Options choose what the steps run against. The zero value is the product
+// as shipped: the embedded default policy library and catalog.
+type Options struct {
+	// Policies is the policy bundle to load through policy.Load, as qm eval
+	// and the webhook load theirs; nil is the embedded library
+	// (policies.FS()). The broken-policy test points it at an edited copy.
+	Policies fs.FS
+}
+
+// Initializer returns the godog scenario initializer: the steps of every
+// feature and the Before hook that gives each scenario a fresh world.
+func Initializer(o Options) func(*godog.ScenarioContext) {
+	bundle := sync.OnceValues(func() (*policy.Bundle, error) {
+		fsys := o.Policies
+		if fsys == nil {
+			fsys = policies.FS()
+		}
+		b, err := policy.Load(context.Background(), fsys, policy.Options{Regions: costing.DefaultRegions()})
+		if err != nil {
+			return nil, fmt.Errorf("loading the policy library: %w", err)
+		}
+		return b, nil
+	})
+	return func(sc *godog.ScenarioContext) {
+		sc.Before(func(ctx context.Context, _ *godog.Scenario) (context.Context, error) {
+			b, err := bundle()
+			if err != nil {
+				return ctx, err
+			}
+			cat, err := costing.DefaultCatalog()
+			if err != nil {
+				return ctx, err
+			}
+			dir, err := os.MkdirTemp("", "qm-feature-")
+			if err != nil {
+				return ctx, err
+			}
+			w := &world{
+				bundle: b, catalog: cat, quotas: placement.GPUCounts{}, usage: placement.GPUCounts{},
+				deadline: 30 * time.Second, dir: dir, user: "alice@example.com",
+			}
+			return context.WithValue(ctx, worldKey{}, w), nil
+		})
+		sc.After(func(ctx context.Context, _ *godog.Scenario, err error) (context.Context, error) {
+			w, ok := ctx.Value(worldKey{}).(*world)
+			if !ok {
+				return ctx, err
+			}
+			// err is the scenario's own failure, reported by godog; the hook
+			// reports only its own.
+			return ctx, w.close()
+		})
+		for _, d := range definitions {
+			sc.Step(d.pattern, d.fn)
+		}
+	}
+}
+
+// Register wires the steps against the product as shipped.
+func Register(sc *godog.ScenarioContext) { Initializer(Options{})(sc) }
+
+// Patterns lists the regular expressions of every step definition, for the
+// test that each is used by some scenario.
+func Patterns() []string {
+	out := make([]string, len(definitions))
+	for i, d := range definitions {
+		out[i] = d.pattern
+	}
+	return out
+}
+
+type worldKey struct{}
+
+// get returns the scenario's world; the Before hook always sets it.
+func get(ctx context.Context) *world { return ctx.Value(worldKey{}).(*world) }
+
+// step is one step definition: a pattern and the function it runs.
+type step struct {
+	pattern string
+	fn      any
+}
+
+// definitions are all the steps, grouped by what they describe. Each
+// group's file appends its own in init-free form: the slices are joined
+// here so that the order (and so godog's matching) is fixed.
+var definitions = join(
+	catalogSteps,
+	workloadSteps,
+	admissionSteps,
+	updateSteps,
+	webhookSteps,
+	logSteps,
+	batchSteps,
+)
+
+func join(groups ...[]step) []step {
+	var out []step
+	for _, g := range groups {
+		out = append(out, g...)
+	}
+	return out
+}
