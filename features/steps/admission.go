@@ -20,8 +20,8 @@ var admissionSteps = []step{
 	{`^it is admitted as a dry run$`, admittedDryRun},
 	{`^it is allowed$`, isAllowed},
 	{`^it is denied with code "([^"]*)"$`, deniedWithCode},
-	{`^the denial says "([^"]*)"$`, denialSays},
-	{`^it is warned "([^"]*)"$`, warned},
+	{`^the denial says "(.*)"$`, denialSays},
+	{`^it is warned "(.*)"$`, warned},
 	{`^it is not warned$`, notWarned},
 	{`^it is placed in "([^"]*)" "([^"]*)" on "([^"]*)" as "([^"]*)"$`, placedIn},
 	{`^it is placed in the jurisdiction "([^"]*)"$`, placedInJurisdiction},
@@ -98,7 +98,11 @@ func deniedWithCode(ctx context.Context, code string) error {
 	return nil
 }
 
+// unquote undoes the \" a quoted step argument needs for a quote.
+func unquote(s string) string { return strings.ReplaceAll(s, `\"`, `"`) }
+
 func denialSays(ctx context.Context, text string) error {
+	text = unquote(text)
 	r, err := answered(ctx)
 	if err != nil {
 		return err
@@ -110,6 +114,7 @@ func denialSays(ctx context.Context, text string) error {
 }
 
 func warned(ctx context.Context, text string) error {
+	text = unquote(text)
 	r, err := answered(ctx)
 	if err != nil {
 		return err

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/cucumber/godog"
+
 	"github.com/quartermaster-io/quartermaster/internal/admission"
 	"github.com/quartermaster-io/quartermaster/internal/decisionlog"
 )
@@ -22,7 +24,7 @@ var webhookSteps = []step{
 	{`^policy evaluation takes longer than the webhook's deadline$`, slowPolicyEvaluation},
 	{`^a missed deadline (denies|allows) the request$`, onDeadline},
 	{`^the API server sends a body larger than the webhook accepts$`, oversizedBody},
-	{`^the API server sends the body "([^"]*)"$`, rawBody},
+	{`^the API server sends this body:$`, rawBody},
 	{`^the API server sends it with content type "([^"]*)"$`, withContentType},
 	{`^it is deleted$`, deleted},
 	{`^the webhook answers with HTTP status (\d+)$`, httpStatus},
@@ -54,8 +56,8 @@ func oversizedBody(ctx context.Context) error {
 	return w.post(body, "application/json")
 }
 
-func rawBody(ctx context.Context, body string) error {
-	return get(ctx).post([]byte(body), "application/json")
+func rawBody(ctx context.Context, body *godog.DocString) error {
+	return get(ctx).post([]byte(body.Content), "application/json")
 }
 
 func withContentType(ctx context.Context, ct string) error {
