@@ -25,10 +25,15 @@ type Options struct {
 	Policies fs.FS
 }
 
-// Initializer returns the godog scenario initializer: the steps of every
-// feature and the Before hook that gives each scenario a fresh world.
-func Initializer(o Options) func(*godog.ScenarioContext) {
-	bundle := sync.OnceValues(func() (*policy.Bundle, error) {
+// Hooks give each scenario a fresh world over one policy bundle, loaded
+// once (as the binaries load theirs) and shared by every scenario.
+type Hooks struct {
+	bundle func() (*policy.Bundle, error)
+}
+
+// NewHooks returns the hooks for o.
+func NewHooks(o Options) *Hooks {
+	return &Hooks{bundle: sync.OnceValues(func() (*policy.Bundle, error) {
 		fsys := o.Policies
 		if fsys == nil {
 			fsys = policies.FS()
@@ -38,44 +43,54 @@ func Initializer(o Options) func(*godog.ScenarioContext) {
 			return nil, fmt.Errorf("loading the policy library: %w", err)
 		}
 		return b, nil
-	})
-	return func(sc *godog.ScenarioContext) {
-		sc.Before(func(ctx context.Context, _ *godog.Scenario) (context.Context, error) {
-			b, err := bundle()
-			if err != nil {
-				return ctx, err
-			}
-			cat, err := costing.DefaultCatalog()
-			if err != nil {
-				return ctx, err
-			}
-			dir, err := os.MkdirTemp("", "qm-feature-")
-			if err != nil {
-				return ctx, err
-			}
-			w := &world{
-				bundle: b, catalog: cat, quotas: placement.GPUCounts{}, usage: placement.GPUCounts{},
-				deadline: 30 * time.Second, dir: dir, user: "alice@example.com",
-			}
-			return context.WithValue(ctx, worldKey{}, w), nil
-		})
-		sc.After(func(ctx context.Context, _ *godog.Scenario, err error) (context.Context, error) {
-			w, ok := ctx.Value(worldKey{}).(*world)
-			if !ok {
-				return ctx, err
-			}
-			// err is the scenario's own failure, reported by godog; the hook
-			// reports only its own.
-			return ctx, w.close()
-		})
-		for _, d := range definitions {
-			sc.Step(d.pattern, d.fn)
-		}
-	}
+	})}
 }
 
-// Register wires the steps against the product as shipped.
-func Register(sc *godog.ScenarioContext) { Initializer(Options{})(sc) }
+// Register adds the Before hook that puts the scenario's world in ctx and
+// the After hook that cleans it up.
+func (h *Hooks) Register(sc *godog.ScenarioContext) {
+	sc.Before(func(ctx context.Context, _ *godog.Scenario) (context.Context, error) {
+		b, err := h.bundle()
+		if err != nil {
+			return ctx, err
+		}
+		cat, err := costing.DefaultCatalog()
+		if err != nil {
+			return ctx, err
+		}
+		dir, err := os.MkdirTemp("", "qm-feature-")
+		if err != nil {
+			return ctx, err
+		}
+		w := &world{
+			bundle: b, catalog: cat, quotas: placement.GPUCounts{}, usage: placement.GPUCounts{},
+			deadline: 30 * time.Second, dir: dir, user: "alice@example.com",
+		}
+		return context.WithValue(ctx, worldKey{}, w), nil
+	})
+	sc.After(func(ctx context.Context, _ *godog.Scenario, _ error) (context.Context, error) {
+		w, ok := ctx.Value(worldKey{}).(*world)
+		if !ok {
+			return ctx, nil
+		}
+		// The scenario's own error is godog's to report; the hook reports
+		// only its own.
+		return ctx, w.close()
+	})
+}
+
+var shipped = NewHooks(Options{})
+
+// RegisterHooks adds the hooks for the product as shipped: the embedded
+// default policy library.
+func RegisterHooks(sc *godog.ScenarioContext) { shipped.Register(sc) }
+
+// RegisterSteps adds every step definition.
+func RegisterSteps(sc *godog.ScenarioContext) {
+	for _, d := range definitions {
+		sc.Step(d.pattern, d.fn)
+	}
+}
 
 // Patterns lists the regular expressions of every step definition, for the
 // test that each is used by some scenario.
@@ -98,9 +113,8 @@ type step struct {
 	fn      any
 }
 
-// definitions are all the steps, grouped by what they describe. Each
-// group's file appends its own in init-free form: the slices are joined
-// here so that the order (and so godog's matching) is fixed.
+// definitions are all the steps, grouped by what they describe; each group
+// lives in its own file, joined here in a fixed order.
 var definitions = join(
 	catalogSteps,
 	workloadSteps,
