@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+	"sigs.k8s.io/yaml"
 
 	"github.com/quartermaster-io/quartermaster/internal/costing"
 )
@@ -27,6 +28,14 @@ func newCatalogListCommand(s streams) *cobra.Command {
 		Short: "List the offers of a catalog (default: the embedded one), cheapest first",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := refuseUnusedSources(cmd); err != nil {
+				return err
+			}
+			switch output {
+			case "table", "json", "yaml", "csv":
+			default:
+				return &exitError{exitInput, fmt.Errorf("output %q: want table, json, yaml or csv", output)}
+			}
 			cat, err := src.loadCatalog()
 			if err != nil {
 				return &exitError{exitInput, err}
@@ -40,13 +49,31 @@ func newCatalogListCommand(s streams) *cobra.Command {
 			slices.SortStableFunc(offers, func(a, b costing.Offer) int {
 				return cmpFloat(a.PriceHourly/float64(a.GPUCount), b.PriceHourly/float64(b.GPUCount))
 			})
-			if output == "json" {
+			listing := struct {
+				Meta   costing.Meta    `json:"meta"`
+				Offers []costing.Offer `json:"offers"`
+			}{cat.Meta(), offers}
+			switch output {
+			case "json":
 				enc := json.NewEncoder(s.out)
 				enc.SetIndent("", "  ")
-				return enc.Encode(struct {
-					Meta   costing.Meta    `json:"meta"`
-					Offers []costing.Offer `json:"offers"`
-				}{cat.Meta(), offers})
+				return enc.Encode(listing)
+			case "yaml":
+				// Through the JSON encoding, so that YAML has JSON's names.
+				b, err := yaml.Marshal(listing)
+				if err != nil {
+					return fmt.Errorf("encoding the offers as YAML: %w", err)
+				}
+				_, err = s.out.Write(b)
+				return err
+			case "csv":
+				// The catalog format itself (contract 4.4): a selection can be
+				// saved and read back with --catalog.
+				sel, err := costing.NewCatalog(offers, cat.Regions(), cat.Meta())
+				if err != nil {
+					return fmt.Errorf("writing the selected offers: %w", err)
+				}
+				return costing.WriteCSV(s.out, sel)
 			}
 			fmt.Fprintf(s.out, "# %d offers, as of %s (%s)\n", len(offers), cat.Meta().AsOf, cat.Meta().Source)
 			tw := tabwriter.NewWriter(s.out, 0, 4, 2, ' ', 0)
@@ -66,8 +93,33 @@ func newCatalogListCommand(s streams) *cobra.Command {
 	src.addFlags(cmd.Flags())
 	cmd.Flags().StringSliceVar(&models, "model", nil, "only these canonical GPU models")
 	cmd.Flags().StringSliceVar(&clouds, "cloud", nil, "only these clouds")
-	cmd.Flags().StringVarP(&output, "output", "o", "table", "table or json")
+	cmd.Flags().StringVarP(&output, "output", "o", "table", "table, json, yaml or csv (the catalog format, readable with --catalog)")
+	hideUnusedSources(cmd)
 	return cmd
+}
+
+// unusedSources are the source flags a catalog command accepts through
+// sourceFlags but has no use for: quotas and usage limit placement, not
+// which offers exist.
+var unusedSources = []string{"quota", "usage"}
+
+// hideUnusedSources keeps the unused source flags out of the help.
+func hideUnusedSources(cmd *cobra.Command) {
+	for _, name := range unusedSources {
+		_ = cmd.Flags().MarkHidden(name)
+	}
+}
+
+// refuseUnusedSources fails when an unused source flag is given: a flag
+// that is accepted and ignored misleads more than an error does.
+func refuseUnusedSources(cmd *cobra.Command) error {
+	for _, name := range unusedSources {
+		if cmd.Flags().Changed(name) {
+			return &exitError{exitInput, fmt.Errorf("--%s has no effect on %s: quotas and usage limit placement, not the catalog (qm eval or qm optimize read them)",
+				name, cmd.CommandPath())}
+		}
+	}
+	return nil
 }
 
 func newCatalogImportCommand(s streams) *cobra.Command {

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/yaml"
@@ -16,33 +17,46 @@ func newCatalogNodesCommand(s streams) *cobra.Command {
 	var src sourceFlags
 	var sel fakenode.Selector
 	var capTypes []string
-	var output string
+	var output, labelProfile string
+	var labelKeys []string
 	cmd := &cobra.Command{
 		Use:   "nodes",
 		Short: "Print KWOK fake GPU Node objects for catalog offers",
 		Long: `nodes prints one fake Node per selected offer and capacity type (spot only where the
 offer has a spot price), labelled exactly as placement pins workloads: cloud, region,
 instance type, capacity type and GPU product, with nvidia.com/gpu, cpu and memory from
-the offer. Spot nodes carry the spot taint. Apply the output to a cluster running KWOK.`,
+the offer. Spot nodes carry the spot taint. Apply the output to a cluster running KWOK.
+--label-profile (and --label-key) label and taint the nodes as that profile's clusters do,
+to match a webhook running with the same flags.`,
 		Example: `  qm catalog nodes --region us-east-1,westeurope,us-central1 | kubectl apply -f -
   qm catalog nodes --cloud gcp --model H100 --capacity-type spot --count 2`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := refuseUnusedSources(cmd); err != nil {
+				return err
+			}
+			for _, c := range capTypes {
+				// Only the names the nodes are labelled with: a synonym such
+				// as preemptible would print spot nodes the user did not
+				// name.
+				ct := costing.CapacityType(c)
+				if ct != costing.OnDemand && ct != costing.Spot {
+					return &exitError{exitInput, fmt.Errorf("--capacity-type %q: want on-demand or spot (the node label values; GCP preemptible and Azure low-priority capacity is labelled spot)", c)}
+				}
+				sel.CapacityTypes = append(sel.CapacityTypes, ct)
+			}
 			cat, err := src.loadCatalog()
 			if err != nil {
 				return &exitError{exitInput, err}
 			}
-			for _, c := range capTypes {
-				ct, err := costing.ParseCapacityType(c)
-				if err != nil {
-					return &exitError{exitInput, err}
-				}
-				sel.CapacityTypes = append(sel.CapacityTypes, ct)
-			}
 			if sel.Count < 1 {
 				return &exitError{exitInput, fmt.Errorf("count %d: want at least 1", sel.Count)}
 			}
-			nodes := fakenode.Nodes(cat.Offers(), sel, workload.DefaultLabelKeys())
+			keys, err := workload.ResolveLabelKeys(labelProfile, labelKeys)
+			if err != nil {
+				return &exitError{exitInput, err}
+			}
+			nodes := fakenode.Nodes(cat.Offers(), sel, keys)
 			if len(nodes) == 0 {
 				return &exitError{exitInput, fmt.Errorf("no offer matches the selection")}
 			}
@@ -74,8 +88,11 @@ the offer. Spot nodes carry the spot taint. Apply the output to a cluster runnin
 	fs.StringSliceVar(&sel.Regions, "region", nil, "only these regions")
 	fs.StringSliceVar(&sel.Models, "model", nil, "only these canonical GPU models")
 	fs.StringSliceVar(&sel.InstanceTypes, "instance-type", nil, "only these instance types")
-	fs.StringSliceVar(&capTypes, "capacity-type", []string{"on-demand", "spot"}, "capacity types to make nodes for")
+	fs.StringSliceVar(&capTypes, "capacity-type", []string{"on-demand", "spot"}, "capacity types to make nodes for: on-demand, spot")
 	fs.IntVar(&sel.Count, "count", 1, "nodes per offer and capacity type")
 	fs.StringVarP(&output, "output", "o", "yaml", "yaml (one document per node) or json (a v1 List)")
+	hideUnusedSources(cmd)
+	fs.StringVar(&labelProfile, "label-profile", workload.ProfileQuartermaster, "label and taint nodes as this profile's clusters do: "+strings.Join(workload.ProfileNames(), ", "))
+	fs.StringArrayVar(&labelKeys, "label-key", nil, "override one field of the label profile, NAME=VALUE (repeatable)")
 	return cmd
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/quartermaster-io/quartermaster/internal/admission"
+	"github.com/quartermaster-io/quartermaster/internal/clusterstate"
 	"github.com/quartermaster-io/quartermaster/internal/costing"
 	"github.com/quartermaster-io/quartermaster/internal/placement"
 	"github.com/quartermaster-io/quartermaster/internal/workload"
@@ -32,6 +33,13 @@ type evalOptions struct {
 	require  []string
 	sources  sourceFlags
 	policy   policyFlags
+	// labelProfile and labelKeys choose the node labels the patch pins, as
+	// the webhook's flags of the same names do.
+	labelProfile string
+	labelKeys    []string
+	// provisionable is auto, on or off: auto filters offers by the Nodes
+	// and Karpenter NodePools of --cluster-state when it holds any.
+	provisionable string
 }
 
 func newEvalCommand(s streams) *cobra.Command {
@@ -49,6 +57,8 @@ Exit codes: 0 all allowed, 1 usage or input error, 2 a workload was denied,
   qm eval -f job.yaml --restrict jurisdiction=eu -o json
   qm eval -f examples/workloads/ --cluster-state examples/cluster-state.yaml --inventory examples/inventory.yaml
   qm eval -f job.yaml --policies ./my-policies --group ml-platform
+  kubectl get nodes,nodepools,sc,pvc,ns -A -o yaml > state.yaml
+  qm eval -f job.yaml --cluster-state state.yaml --label-profile karpenter
   kubectl get deploy -A -o yaml | qm eval -f -`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runEval(cmd.Context(), s, &o) },
@@ -59,6 +69,9 @@ Exit codes: 0 all allowed, 1 usage or input error, 2 a workload was denied,
 	fs.BoolVar(&o.wide, "wide", false, "table: show each note whole instead of cutting it at 110 characters")
 	fs.StringArrayVar(&o.restrict, "restrict", nil, "restrict placement, FIELD=V1,V2 with FIELD one of cloud, region, jurisdiction, capacityType, gpuModel (repeatable)")
 	fs.StringArrayVar(&o.require, "require", nil, "capability every offer must have, e.g. confidential-computing (repeatable)")
+	fs.StringVar(&o.labelProfile, "label-profile", workload.ProfileQuartermaster, "node label convention the patch pins: "+strings.Join(workload.ProfileNames(), ", "))
+	fs.StringArrayVar(&o.labelKeys, "label-key", nil, "override one field of the label profile, NAME=VALUE (repeatable; as the webhook's flag)")
+	fs.StringVar(&o.provisionable, "provisionable-filter", string(clusterstate.ProvisionableAuto), "skip offers no Ready node or Karpenter NodePool of --cluster-state can provide: auto (when the file holds Nodes or NodePools), on or off")
 	o.sources.addFlags(fs)
 	o.policy.addFlags(fs)
 	_ = cmd.MarkFlagRequired("filename")
@@ -79,7 +92,16 @@ func runEval(ctx context.Context, s streams, o *evalOptions) error {
 	if err != nil {
 		return &exitError{exitInput, err}
 	}
+	labels, err := workload.ResolveLabelKeys(o.labelProfile, o.labelKeys)
+	if err != nil {
+		return &exitError{exitInput, err}
+	}
+	o.sources.labels = labels
 	placer, usage, x, err := o.sources.loadEngine()
+	if err != nil {
+		return &exitError{exitInput, err}
+	}
+	prov, err := o.provisioner(labels)
 	if err != nil {
 		return &exitError{exitInput, err}
 	}
@@ -87,7 +109,8 @@ func runEval(ctx context.Context, s streams, o *evalOptions) error {
 	if err != nil {
 		return &exitError{exitInput, err}
 	}
-	ev, err := admission.NewEvaluator(admission.Deps{Extractor: x, Placer: placer, Policy: pol.engine, Evidence: pol.evidence})
+	ev, err := admission.NewEvaluator(admission.Deps{Extractor: x, Placer: placer, Policy: pol.engine, Evidence: pol.evidence,
+		Provisioner: prov})
 	if err != nil {
 		return err
 	}
@@ -138,6 +161,27 @@ func runEval(ctx context.Context, s streams, o *evalOptions) error {
 		return quiet{code}
 	}
 	return nil
+}
+
+// provisioner is the provisionable filter over the Nodes and NodePools of
+// --cluster-state, or nil when it is off.
+func (o *evalOptions) provisioner(labels workload.LabelKeys) (placement.Provisioner, error) {
+	mode, err := clusterstate.ParseProvisionableMode(o.provisionable)
+	if err != nil {
+		return nil, err
+	}
+	if mode == clusterstate.ProvisionableOff || (o.policy.clusterState == "" && mode == clusterstate.ProvisionableAuto) {
+		return nil, nil
+	}
+	snap, err := clusterstate.ReadSnapshotFiles(o.policy.clusterState, "")
+	if err != nil {
+		return nil, err
+	}
+	prov, holds := snap.Provisioner(labels)
+	if !mode.Enabled(false, holds) {
+		return nil, nil
+	}
+	return prov, nil
 }
 
 // exitCode is 2 when anything was denied by policy, else 3 when anything

@@ -57,6 +57,9 @@ func rowOf(r evalResult) evalRow {
 	if d == nil {
 		return evalRow{cells: []string{r.Object, result, "-", "-", "-", "-", "-", "-", "-", "-", note}}
 	}
+	if s := d.Skipped; note == "" && s != nil {
+		note = fmt.Sprintf("skipped cheaper %s %s %s %s $%.2f/h: %s", s.Cloud, s.Region, s.InstanceType, s.CapacityType, s.PricePerHour, s.Reason)
+	}
 	if note == "" && r.Workload != nil && r.Workload.ExpectedDuration <= 0 {
 		note = fmt.Sprintf("est. cost for %g h: no quartermaster.io/expected-duration", placement.DefaultDuration.Hours())
 	}

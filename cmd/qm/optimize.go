@@ -5,14 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
-	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/quartermaster-io/quartermaster/internal/admission"
 	"github.com/quartermaster-io/quartermaster/internal/costing"
 	"github.com/quartermaster-io/quartermaster/internal/placement"
 	"github.com/quartermaster-io/quartermaster/internal/workload"
@@ -31,6 +32,7 @@ type optimizeOptions struct {
 	restrict  []string
 	require   []string
 	sources   sourceFlags
+	policy    policyFlags
 }
 
 func newOptimizeCommand(s streams) *cobra.Command {
@@ -44,10 +46,15 @@ that the total cost (compute × expected duration + dataset egress + migration) 
 the lowest the quotas allow. It proves optimality by branch-and-bound; when a limit
 (or --gap) stops the search it reports the best assignment found, a lower bound and
 the gap.
-Objects without GPUs are ignored.
+Objects without GPUs are ignored. Every workload is judged by the same policies as
+in admission (qm eval) first: a denied one is left out and listed with its reasons,
+an allowed one is placed under the restrictions the policies set. Rules that judge a
+chosen placement (budget) are not applied to the joint assignment; qm eval applies
+them per workload.
 
-Exit codes: 0 every workload placed, 1 usage or input error, 3 no assignment places
-every workload (the workloads and the reasons are printed).`,
+Exit codes: 0 every workload placed, 1 usage or input error, 2 a workload was denied
+by policy (the others are still placed), 3 no assignment places every workload (the
+workloads and the reasons are printed).`,
 		Example: `  qm optimize -f examples/optimizer/ --quota examples/optimizer/quotas.yaml \
     --catalog examples/optimizer/catalog.csv
   qm optimize -f examples/workloads/ --quota examples/quotas.yaml -o json --export-lp model.lp`,
@@ -67,6 +74,7 @@ every workload (the workloads and the reasons are printed).`,
 	fs.StringArrayVar(&o.restrict, "restrict", nil, "restrict every workload's placement, FIELD=V1,V2 (repeatable)")
 	fs.StringArrayVar(&o.require, "require", nil, "capability every offer must have (repeatable)")
 	o.sources.addFlags(fs)
+	o.policy.addFlags(fs)
 	_ = cmd.MarkFlagRequired("filename")
 	return cmd
 }
@@ -75,10 +83,14 @@ func runOptimize(cmd *cobra.Command, s streams, o *optimizeOptions) error {
 	if o.output != "table" && o.output != "json" {
 		return &exitError{exitInput, fmt.Errorf("output %q: want table or json", o.output)}
 	}
-	if o.timeLimit < 0 || o.nodeLimit < 0 || o.migration < 0 {
-		return &exitError{exitInput, errors.New("--time-limit, --node-limit and --migration-penalty must not be negative")}
+	if o.timeLimit < 0 || o.nodeLimit < 0 {
+		return &exitError{exitInput, errors.New("--time-limit and --node-limit must not be negative")}
 	}
-	if o.gap < 0 || o.gap >= 1 {
+	// Written so that NaN fails too: every comparison with NaN is false.
+	if !(o.migration >= 0) || math.IsInf(o.migration, 0) {
+		return &exitError{exitInput, fmt.Errorf("--migration-penalty %g: want a finite number of USD, 0 or more", o.migration)}
+	}
+	if !(o.gap >= 0 && o.gap < 1) {
 		return &exitError{exitInput, fmt.Errorf("--gap %g: want 0 ≤ gap < 1", o.gap)}
 	}
 	restr, err := parseRestrictions(o.restrict, o.require)
@@ -93,6 +105,14 @@ func runOptimize(cmd *cobra.Command, s streams, o *optimizeOptions) error {
 	if err != nil {
 		return &exitError{exitInput, err}
 	}
+	pol, err := o.policy.load(cmd.Context(), placer.Catalog().Regions())
+	if err != nil {
+		return &exitError{exitInput, err}
+	}
+	ev, err := admission.NewEvaluator(admission.Deps{Extractor: x, Placer: placer, Policy: pol.engine, Evidence: pol.evidence})
+	if err != nil {
+		return err
+	}
 	docs, err := readDocuments(s.in, o.files)
 	if err != nil {
 		return &exitError{exitInput, err}
@@ -101,27 +121,34 @@ func runOptimize(cmd *cobra.Command, s streams, o *optimizeOptions) error {
 		Usage: usage, Locate: locate, MigrationPenalty: o.migration,
 		Limits: placement.Limits{Time: o.timeLimit, Nodes: o.nodeLimit, Gap: o.gap},
 	}
+	var denied []*admission.Outcome
 	for _, d := range docs {
-		w, err := x.Extract(d.obj, nil)
-		if errors.Is(err, workload.ErrNotWorkload) {
-			continue
-		}
+		// As admission judges it: the same policies, evidence and
+		// namespace labels; the flags' restrictions merged with the rules'.
+		j, err := ev.Judge(cmd.Context(), &admission.Input{ID: decisionID(d.source, d.obj), Object: d.obj, Restrictions: restr,
+			Request: admission.RequestInfo{Username: o.policy.user, Groups: o.policy.groups}, NamespaceLabels: pol.namespaceLabels(d.obj)})
 		if err != nil {
-			return &exitError{exitInput, fmt.Errorf("%s: %w", d.source, err)}
+			return fmt.Errorf("%s: %w", d.source, err)
 		}
-		if !w.RequestsGPU() {
-			continue
+		switch {
+		case !j.Outcome.GPU:
+		case j.Outcome.Denied():
+			denied = append(denied, j.Outcome)
+		default:
+			r := j.Restrictions
+			if r == nil {
+				r = &placement.Restrictions{}
+			}
+			req.Gangs = append(req.Gangs, placement.Gang{Workload: j.Workload, Restrictions: r, Current: currentPlacement(j.Workload)})
 		}
-		r := &placement.Restrictions{}
-		if restr != nil {
-			c := *restr
-			c.Reasons = slices.Clip(c.Reasons) // appends must not share a backing array
-			r = &c
+	}
+	for _, o := range denied {
+		for _, v := range o.Violations {
+			fmt.Fprintf(s.err, "qm: %s left out, denied by policy: %s: %s\n", o.Object, v.Code, v.Msg)
 		}
-		if len(w.Residency) > 0 {
-			r.Restrict(placement.FieldJurisdiction, w.Residency, "the workload's residency annotation", "")
-		}
-		req.Gangs = append(req.Gangs, placement.Gang{Workload: w, Restrictions: r, Current: currentPlacement(w)})
+	}
+	if len(req.Gangs) == 0 && len(denied) > 0 {
+		return quiet{exitDenied}
 	}
 	if len(req.Gangs) == 0 {
 		return &exitError{exitInput, errors.New("no GPU workloads in the manifests")}
@@ -146,7 +173,12 @@ func runOptimize(cmd *cobra.Command, s streams, o *optimizeOptions) error {
 		if res.Status == placement.StatusUnknown {
 			fmt.Fprintln(s.err, "qm: the limits stopped the search before any assignment of every workload was found")
 		}
-		return quiet{exitNoPlacement}
+		if len(denied) == 0 {
+			return quiet{exitNoPlacement}
+		}
+	}
+	if len(denied) > 0 {
+		return quiet{exitDenied}
 	}
 	return nil
 }
@@ -228,6 +260,17 @@ func printOptimize(w io.Writer, format string, res *placement.BatchResult) error
 		}
 		return enc.Encode(&out)
 	}
+	if len(res.Assignments) == 0 {
+		// No table of nothing: say which workloads stand in the way.
+		fmt.Fprintln(w, "no assignment places every workload:")
+		for _, u := range res.Unplaceable {
+			fmt.Fprintf(w, "  %s: %s\n", u.Workload, u.Reason)
+		}
+		if len(res.Unplaceable) == 0 {
+			fmt.Fprintf(w, "  the limits stopped the search first (%d search nodes, %.1f ms)\n", res.Nodes, res.SolveTimeMs)
+		}
+		return nil
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "WORKLOAD\tCLOUD\tREGION\tINSTANCE TYPE\tCAPACITY\tNODES\tPRICE/H\tHOURS\tCOST")
 	for _, a := range res.Assignments {
@@ -238,9 +281,9 @@ func printOptimize(w io.Writer, format string, res *placement.BatchResult) error
 	}
 	switch {
 	case res.Optimal:
-		fmt.Fprintf(w, "\ntotal cost $%.2f — proven optimal (%d nodes, %.1f ms)\n", res.TotalCost, res.Nodes, res.SolveTimeMs)
+		fmt.Fprintf(w, "\ntotal cost $%.2f — proven optimal (%d search nodes, %.1f ms)\n", res.TotalCost, res.Nodes, res.SolveTimeMs)
 	case len(res.Assignments) > 0:
-		fmt.Fprintf(w, "\ntotal cost $%.2f — not proven optimal: lower bound $%.2f, gap %.4f%% (%d nodes, %.1f ms)\n",
+		fmt.Fprintf(w, "\ntotal cost $%.2f — not proven optimal: lower bound $%.2f, gap %.4f%% (%d search nodes, %.1f ms)\n",
 			res.TotalCost, res.LowerBound, 100*res.Gap, res.Nodes, res.SolveTimeMs)
 	}
 	return nil

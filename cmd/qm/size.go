@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -20,6 +21,7 @@ type sizeOptions struct {
 	slo           string
 	gpus          int64
 	replicas      int
+	replicasSet   bool
 	interruptible bool
 	output        string
 	top           int
@@ -41,7 +43,10 @@ front of (price per hour, p99) over offers and replica counts.`,
 		Example: `  qm size --rate 40 --service-time 120ms@A100-80GB --slo p99=500ms
   qm size --rate 40 --service-time 120ms --slo p99=500ms --replicas 4   # check a fixed count`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runSize(s, &o) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.replicasSet = cmd.Flags().Changed("replicas")
+			return runSize(s, &o)
+		},
 	}
 	fs := cmd.Flags()
 	fs.Float64Var(&o.rate, "rate", 0, "requests per second")
@@ -75,12 +80,21 @@ func runSize(s streams, o *sizeOptions) error {
 	if err != nil {
 		return &exitError{exitInput, err}
 	}
-	if !(o.rate > 0) || o.rate > 1e9 {
-		return &exitError{exitInput, fmt.Errorf("--rate %v: want a positive number of requests per second", o.rate)}
+	if !(o.rate > 0) || math.IsInf(o.rate, 0) {
+		return &exitError{exitInput, fmt.Errorf("--rate %v: want a positive, finite number of requests per second", o.rate)}
+	}
+	if o.gpus < 1 {
+		return &exitError{exitInput, fmt.Errorf("--gpus-per-replica %d: want at least 1", o.gpus)}
+	}
+	if o.replicasSet && (o.replicas < 1 || o.replicas > placement.MaxReplicas) {
+		return &exitError{exitInput, fmt.Errorf("--replicas %d: want between 1 and %d", o.replicas, placement.MaxReplicas)}
+	}
+	if o.top < 0 {
+		return &exitError{exitInput, fmt.Errorf("--top %d: want 0 (all) or more", o.top)}
 	}
 	req := &placement.SizingRequest{Rate: o.rate, ServiceTime: d, ServiceModel: model, Quantile: q, Latency: lat,
 		GPUsPerReplica: o.gpus, Interruptible: o.interruptible}
-	if o.replicas > 0 {
+	if o.replicasSet {
 		queue := placement.MMc{Lambda: o.rate, Mu: 1 / d.Seconds(), C: o.replicas}
 		if err := queue.Validate(); err != nil {
 			return &exitError{exitInput, err}

@@ -20,6 +20,9 @@ type sourceFlags struct {
 	quota         string
 	usage         string
 	workloadRules string
+	// labels are the node label keys the extractor reads pins with; zero
+	// is the quartermaster profile.
+	labels workload.LabelKeys
 }
 
 func (f *sourceFlags) addFlags(fs *pflag.FlagSet) {
@@ -105,7 +108,7 @@ func (f *sourceFlags) loadEngine() (*placement.Placer, placement.GPUCounts, *wor
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	x, err := workload.New(workload.Options{Jurisdictions: jurisdictions(placer.Catalog()), Rules: workload.WithDefaultRules(rules)})
+	x, err := workload.New(workload.Options{Jurisdictions: jurisdictions(placer.Catalog()), Rules: workload.WithDefaultRules(rules), Labels: f.labels})
 	if err != nil {
 		return nil, nil, nil, err
 	}

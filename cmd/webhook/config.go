@@ -12,6 +12,8 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/quartermaster-io/quartermaster/internal/admission"
+	"github.com/quartermaster-io/quartermaster/internal/clusterstate"
+	"github.com/quartermaster-io/quartermaster/internal/workload"
 )
 
 // Config is every setting of the webhook binary, in one place. Each flag
@@ -38,6 +40,16 @@ type Config struct {
 	// mounts them from one ConfigMap and a price and a quota change are
 	// often one edit.
 	CatalogReloadInterval time.Duration
+
+	// LabelProfile is the cluster's node label convention (quartermaster,
+	// karpenter, eks, gke, aks); LabelKeys override its fields, NAME=VALUE.
+	LabelProfile string
+	LabelKeys    []string
+	// ProvisionableFilter is auto, on or off: whether offers the cluster
+	// has no Ready node or Karpenter NodePool for are skipped. auto means
+	// on with an API server, and in --standalone only when --cluster-state
+	// holds Nodes or NodePools.
+	ProvisionableFilter string
 
 	Kubeconfig   string
 	Standalone   bool
@@ -80,6 +92,8 @@ func NewConfig() *Config {
 		MetricsBindAddress:     ":8080",
 		HealthProbeBindAddress: ":8081",
 		CatalogFormat:          "csv",
+		LabelProfile:           workload.ProfileQuartermaster,
+		ProvisionableFilter:    string(clusterstate.ProvisionableAuto),
 		Deadline:               admission.DefaultDeadline,
 		DeadlineOutcome:        string(admission.OutcomeDeny),
 		MaxBodyBytes:           admission.DefaultMaxBodyBytes,
@@ -103,6 +117,9 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.CatalogCloud, "catalog-cloud", c.CatalogCloud, "the cloud of a skypilot catalog")
 	fs.StringVar(&c.Quota, "quota", c.Quota, "GPU quota file: quotas: [{cloud, region, gpuModel, gpus}]")
 	fs.DurationVar(&c.CatalogReloadInterval, "catalog-reload-interval", c.CatalogReloadInterval, "how often to look for a changed --catalog or --quota file")
+	fs.StringVar(&c.LabelProfile, "label-profile", c.LabelProfile, "node label convention placement pins on: "+strings.Join(workload.ProfileNames(), ", "))
+	fs.StringArrayVar(&c.LabelKeys, "label-key", c.LabelKeys, "override one field of the label profile, NAME=VALUE (cloud, region, instanceType, capacityType, spotTaint, spotTaintValue, spotValue, onDemandValue, clusterCloud; repeatable)")
+	fs.StringVar(&c.ProvisionableFilter, "provisionable-filter", c.ProvisionableFilter, "skip offers no Ready node or Karpenter NodePool can provide: auto (on with an API server; standalone: when --cluster-state holds Nodes or NodePools), on or off")
 	fs.StringVar(&c.Kubeconfig, "kubeconfig", c.Kubeconfig, "kubeconfig file (default: in-cluster config, then $KUBECONFIG)")
 	fs.BoolVar(&c.Standalone, "standalone", c.Standalone, "run without an API server, from --cluster-state and --inventory")
 	fs.StringVar(&c.ClusterState, "cluster-state", c.ClusterState, "standalone: StorageClasses, PVCs and Namespaces as Kubernetes YAML")
@@ -140,6 +157,11 @@ func (c *Config) Complete(fs *pflag.FlagSet, lookupEnv func(string) (string, boo
 	return c.Validate()
 }
 
+// Labels resolves --label-profile and --label-key.
+func (c *Config) Labels() (workload.LabelKeys, error) {
+	return workload.ResolveLabelKeys(c.LabelProfile, c.LabelKeys)
+}
+
 // Validate reports every problem at once.
 func (c *Config) Validate() error {
 	var errs []error
@@ -173,6 +195,12 @@ func (c *Config) Validate() error {
 		}
 	} else if c.ClusterState != "" || c.Usage != "" {
 		bad("--cluster-state and --usage need --standalone (with an API server, informers provide them)")
+	}
+	if _, err := c.Labels(); err != nil {
+		bad("--label-profile/--label-key: %v", err)
+	}
+	if _, err := clusterstate.ParseProvisionableMode(c.ProvisionableFilter); err != nil {
+		bad("--provisionable-filter: %v", err)
 	}
 	if c.PolicyReloadInterval < 100*time.Millisecond {
 		bad("--policy-reload-interval %s: want at least 100ms", c.PolicyReloadInterval)

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -88,7 +89,7 @@ func run(ctx context.Context, cfg *Config, stderr io.Writer) error {
 	catalog := prices.Catalog()
 	log.Info("catalog loaded", "offers", catalog.Len(), "source", catalog.Meta().Source, "asOf", catalog.Meta().AsOf,
 		"revision", prices.CatalogRevision(), "quotaRevision", prices.QuotaRevision())
-	state, err := buildState(ctx, cfg, prices.ModelOf, ready, log)
+	state, prov, err := buildState(ctx, cfg, prices.ModelOf, ready, log)
 	if err != nil {
 		return err
 	}
@@ -96,7 +97,7 @@ func run(ctx context.Context, cfg *Config, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ev, err := buildEvaluator(cfg, catalog, prices.Placer(), state, engine)
+	ev, err := buildEvaluator(cfg, catalog, prices.Placer(), state, prov, engine)
 	if err != nil {
 		return err
 	}
@@ -271,7 +272,7 @@ func buildPolicy(ctx context.Context, cfg *Config, catalog *costing.Catalog, reg
 // collector take the region table of the catalog at start; reloaded
 // catalogs are read with the same table (buildPlacement), so only the
 // placer changes on a reload.
-func buildEvaluator(cfg *Config, catalog *costing.Catalog, placer *placement.Placer, state clusterView, engine admission.PolicyEngine) (*admission.Evaluator, error) {
+func buildEvaluator(cfg *Config, catalog *costing.Catalog, placer *placement.Placer, state clusterView, prov placement.Provisioner, engine admission.PolicyEngine) (*admission.Evaluator, error) {
 	var jurisdictions []string
 	for _, r := range catalog.Regions().All() {
 		jurisdictions = append(jurisdictions, r.Jurisdiction)
@@ -280,7 +281,11 @@ func buildEvaluator(cfg *Config, catalog *costing.Catalog, placer *placement.Pla
 	if err != nil {
 		return nil, err
 	}
-	x, err := workload.New(workload.Options{Jurisdictions: jurisdictions, Rules: workload.WithDefaultRules(rules)})
+	labels, err := cfg.Labels()
+	if err != nil {
+		return nil, err
+	}
+	x, err := workload.New(workload.Options{Jurisdictions: jurisdictions, Rules: workload.WithDefaultRules(rules), Labels: labels})
 	if err != nil {
 		return nil, err
 	}
@@ -297,7 +302,7 @@ func buildEvaluator(cfg *Config, catalog *costing.Catalog, placer *placement.Pla
 		}
 		evidence.Datasets = inv
 	}
-	return admission.NewEvaluator(admission.Deps{Extractor: x, Placer: placer, Policy: engine, Evidence: evidence})
+	return admission.NewEvaluator(admission.Deps{Extractor: x, Placer: placer, Policy: engine, Evidence: evidence, Provisioner: prov})
 }
 
 // buildPlacement loads the catalog (--catalog, else the embedded one) and
@@ -320,38 +325,60 @@ func buildPlacement(cfg *Config, reg prometheus.Registerer, failures *prometheus
 	return reload.New(o)
 }
 
-// buildState returns the snapshot (standalone) or starts informers.
-func buildState(ctx context.Context, cfg *Config, modelOf func(cloud, instanceType string) string, ready *readiness, log *slog.Logger) (clusterView, error) {
+// buildState returns the snapshot (standalone) or starts informers, and
+// the provisionable filter over the same state (nil when it is off).
+func buildState(ctx context.Context, cfg *Config, modelOf func(cloud, instanceType string) string, ready *readiness, log *slog.Logger) (clusterView, placement.Provisioner, error) {
+	labels, err := cfg.Labels()
+	if err != nil {
+		return nil, nil, err
+	}
+	mode, err := clusterstate.ParseProvisionableMode(cfg.ProvisionableFilter)
+	if err != nil {
+		return nil, nil, err
+	}
 	if cfg.Standalone {
 		s, err := clusterstate.ReadSnapshotFiles(cfg.ClusterState, cfg.Usage)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		log.Info("standalone: cluster state from files", "clusterState", cfg.ClusterState, "usage", cfg.Usage)
-		return s, nil
+		prov, holds := s.Provisioner(labels)
+		if !mode.Enabled(false, holds) {
+			prov = nil
+		}
+		log.Info("standalone: cluster state from files", "clusterState", cfg.ClusterState, "usage", cfg.Usage,
+			"labelProfile", labels.Profile, "provisionableFilter", prov != nil)
+		return s, prov, nil
 	}
 	restCfg, err := kubeConfig(cfg.Kubeconfig)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	client, err := kubernetes.NewForConfig(restCfg)
 	if err != nil {
-		return nil, fmt.Errorf("building Kubernetes client: %w", err)
+		return nil, nil, fmt.Errorf("building Kubernetes client: %w", err)
 	}
-	inf, err := clusterstate.NewInformers(client, clusterstate.InformerOptions{ModelOf: modelOf})
+	opts := clusterstate.InformerOptions{Labels: labels, Provisionable: mode.Enabled(true, false)}
+	if opts.Provisionable {
+		if opts.Dynamic, err = dynamic.NewForConfig(restCfg); err != nil {
+			return nil, nil, fmt.Errorf("building Kubernetes dynamic client: %w", err)
+		}
+	}
+	opts.ModelOf = modelOf
+	inf, err := clusterstate.NewInformers(client, opts)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	log.Info("cluster state from informers", "labelProfile", labels.Profile, "provisionableFilter", opts.Provisionable)
 	inf.Start(ctx)
 	var logged atomic.Bool
 	ready.add("cluster caches", func() bool {
 		ok := inf.HasSynced()
 		if ok && !logged.Swap(true) {
-			log.Info("cluster caches synced")
+			log.Info("cluster caches synced", "karpenterNodePools", inf.NodePoolsWatched())
 		}
 		return ok
 	})
-	return inf, nil
+	return inf, inf.Provisioner(), nil
 }
 
 func kubeConfig(path string) (*rest.Config, error) {

@@ -43,7 +43,24 @@ type Decision struct {
 	// without evaluating policy or placement again, and the validating call
 	// accepts a final object that still matches it.
 	Fingerprint string `json:"fingerprint,omitempty"`
+	// Skipped is the cheapest offer, cheaper than this one, that the
+	// cluster has no node or node pool for: why the choice is not the
+	// catalog's cheapest. Absent when nothing cheaper was skipped.
+	Skipped *SkippedOffer `json:"skipped,omitempty"`
 }
+
+// SkippedOffer is an offer the provisionable filter removed.
+type SkippedOffer struct {
+	Cloud        string  `json:"cloud"`
+	Region       string  `json:"region"`
+	InstanceType string  `json:"instanceType"`
+	CapacityType string  `json:"capacityType"`
+	PricePerHour float64 `json:"pricePerHour"`
+	Reason       string  `json:"reason"`
+}
+
+// reasonNotProvisionable is SkippedOffer.Reason for the provisionable filter.
+const reasonNotProvisionable = "not provisionable: no Ready node with its labels and no node pool that admits it"
 
 // Alternative is a runner-up placement.
 type Alternative struct {
@@ -88,6 +105,10 @@ func newDecision(id string, w *workload.Workload, res *placement.Result, restr *
 				d.Policies = append(d.Policies, r.Policy)
 			}
 		}
+	}
+	if s := res.Skipped; s != nil {
+		d.Skipped = &SkippedOffer{Cloud: s.Offer.Cloud, Region: s.Offer.Region, InstanceType: s.Offer.InstanceType,
+			CapacityType: string(s.CapacityType), PricePerHour: s.PricePerHour, Reason: reasonNotProvisionable}
 	}
 	for i := range w.PodSets {
 		if g := w.PodSets[i].GPU; g.Count > 0 && g.MIG != nil {

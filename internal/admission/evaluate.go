@@ -31,6 +31,7 @@ type Evaluator struct {
 	placer    atomic.Pointer[placement.Placer] // swapped by SetPlacer (reload.go)
 	policy    PolicyEngine
 	evidence  EvidenceCollector
+	prov      placement.Provisioner
 }
 
 // Deps are the Evaluator's collaborators, wired by the binaries.
@@ -43,6 +44,9 @@ type Deps struct {
 	// Evidence gathers encryption evidence for policy; nil means nothing
 	// is known (every volume and dataset "unknown").
 	Evidence EvidenceCollector
+	// Provisioner, when set, is the provisionable filter: offers the
+	// cluster has no node or node pool for are not candidates.
+	Provisioner placement.Provisioner
 }
 
 // NewEvaluator checks and wires its dependencies.
@@ -54,7 +58,7 @@ func NewEvaluator(d Deps) (*Evaluator, error) {
 	if ev == nil {
 		ev = &encryption.Collector{}
 	}
-	e := &Evaluator{extractor: d.Extractor, policy: d.Policy, evidence: ev}
+	e := &Evaluator{extractor: d.Extractor, policy: d.Policy, evidence: ev, prov: d.Provisioner}
 	e.placer.Store(d.Placer)
 	return e, nil
 }
@@ -168,32 +172,14 @@ func (e *Evaluator) Evaluate(ctx context.Context, in *Input) (*Outcome, error) {
 			}
 		}
 	}
-	restr := in.Restrictions
-	var pin *policy.Input
-	if e.policy != nil {
-		ev, err := e.evidence.Collect(ctx, w)
-		if err != nil {
-			// Fail closed: without evidence, encryption and residency
-			// rules cannot be trusted.
-			return out.deny(CodeEvidenceError, "gathering evidence failed, so policy cannot be checked (failing closed): "+err.Error()), nil
-		}
-		pin = policyInput(in, w, ev)
-		policyStart := time.Now()
-		dec, err := e.policy.Evaluate(ctx, pin)
-		out.PolicyDuration = time.Since(policyStart)
-		if err != nil {
-			return e.policyFailed(out, err)
-		}
-		out.applyDecision(dec)
-		if out.Denied() {
-			return out, nil
-		}
-		restr = mergeRestrictions(restr, dec.Restrictions)
+	restr, pin, err := e.judge(ctx, in, w, out)
+	if err != nil || out.Denied() {
+		return out, err
 	}
 	placer := e.placer.Load() // one catalog for the whole decision, even across a reload
 	out.CatalogRevision = placer.Catalog().Meta().Revision
 	start := time.Now()
-	req := &placement.Request{Workload: w, Restrictions: restr, Usage: withoutUsage(in.Usage, in.OwnUsage)}
+	req := &placement.Request{Workload: w, Restrictions: restr, Usage: withoutUsage(in.Usage, in.OwnUsage), Provisioner: e.prov}
 	scaledToZero := w.TotalGPUReplicas() == 0
 	if scaledToZero {
 		// It holds no GPUs, so no quota limits it; but its template is
@@ -249,6 +235,68 @@ func (e *Evaluator) Evaluate(ctx context.Context, in *Input) (*Outcome, error) {
 	}
 	out.Patch = append(reset, buildPatch(obj, w, d, keys, string(raw), func(old string) bool { return samePlacement(old, d) })...)
 	return out, nil
+}
+
+// judge runs the policy phase that does not depend on the placement:
+// evidence, then the rules, whose restrictions are merged into in's. A denial
+// is in out; err only for faults of the evaluator. pin is the policy input,
+// for phase two; nil without policies.
+func (e *Evaluator) judge(ctx context.Context, in *Input, w *workload.Workload, out *Outcome) (*placement.Restrictions, *policy.Input, error) {
+	if e.policy == nil {
+		return in.Restrictions, nil, nil
+	}
+	ev, err := e.evidence.Collect(ctx, w)
+	if err != nil {
+		// Fail closed: without evidence, encryption and residency rules
+		// cannot be trusted.
+		out.deny(CodeEvidenceError, "gathering evidence failed, so policy cannot be checked (failing closed): "+err.Error())
+		return nil, nil, nil
+	}
+	pin := policyInput(in, w, ev)
+	policyStart := time.Now()
+	dec, err := e.policy.Evaluate(ctx, pin)
+	out.PolicyDuration = time.Since(policyStart)
+	if err != nil {
+		_, err = e.policyFailed(out, err)
+		return nil, nil, err
+	}
+	out.applyDecision(dec)
+	if out.Denied() {
+		return nil, nil, nil
+	}
+	return mergeRestrictions(in.Restrictions, dec.Restrictions), pin, nil
+}
+
+// Judgement is what admission decides about a workload before placing it.
+type Judgement struct {
+	// Outcome holds the violations of a denied workload, its warnings, and
+	// GPU false for objects with nothing to place.
+	Outcome *Outcome
+	// Workload and Restrictions are set when the workload may be placed:
+	// the restrictions of in and of every policy merged.
+	Workload     *workload.Workload
+	Restrictions *placement.Restrictions
+}
+
+// Judge runs what Evaluate runs before placing (extraction, evidence, the
+// policy phase that does not depend on the placement), so that batch
+// placement (qm optimize) applies exactly the policies of admission: a
+// denied workload is left out with its reasons, an allowed one placed under
+// the policies' restrictions. The rules that judge a chosen placement
+// (budget) need one; the batch caller reports them as not applied.
+func (e *Evaluator) Judge(ctx context.Context, in *Input) (*Judgement, error) {
+	out := &Outcome{Object: describe(in.Object), Allowed: true}
+	j := &Judgement{Outcome: out}
+	w, stop, err := e.extract(out, in.Object, in.NamespaceLabels)
+	if stop {
+		return j, err
+	}
+	restr, _, err := e.judge(ctx, in, w, out)
+	if err != nil || out.Denied() {
+		return j, err
+	}
+	j.Workload, j.Restrictions = w, restr
+	return j, nil
 }
 
 // extract builds the workload of obj. stop is true when the outcome is

@@ -38,8 +38,8 @@ func buildPatch(obj map[string]any, w *workload.Workload, d *Decision, keys work
 		}
 		c := contributionsFor(d, keys, ps.GPU.Count > 0)
 		ops = appendAffinity(ops, spec, specPtr, c.requirements())
-		if c.spot {
-			ops = appendSpot(ops, spec, specPtr, keys)
+		if c.capacityValue != "" || c.spot {
+			ops = appendCapacity(ops, spec, specPtr, keys, &c)
 		}
 	}
 	ops = appendAnnotation(ops, obj, annotation, same)
@@ -55,22 +55,35 @@ type contributions struct {
 	// on every decision, and this keeps that free of allocations.
 	pins [3]pin
 	n    int
-	// spot adds the capacity-type node selector and the spot toleration.
+	// capacityValue is the node selector value pinned on the profile's
+	// capacity-type label; "" pins none.
+	capacityValue string
+	// spot adds the toleration of the profile's spot taint.
 	spot bool
 }
 
 // pin is one node selector requirement of the patch: key In [value].
 type pin struct{ key, value string }
 
-// contributionsFor is what a pod set gets: GPU pod sets cloud, region and
-// instance type (and spot capacity when chosen); pod sets without GPUs (a
-// Ray head) cloud and region only, so that the gang stays together without
-// occupying GPU nodes.
+// contributionsFor is what a pod set gets under the label profile keys: GPU
+// pod sets the cloud (where the profile has a cloud label: single-cloud
+// profiles have none), region and instance type, the capacity type (spot
+// always; on-demand too where the profile's spot nodes are not tainted, so
+// that an autoscaler preferring spot cannot launch one) and, on spot, the
+// toleration of the spot taint; pod sets without GPUs (a Ray head) cloud and
+// region only, so that the gang stays together without occupying GPU nodes.
 func contributionsFor(d *Decision, keys workload.LabelKeys, gpu bool) contributions {
-	c := contributions{pins: [3]pin{{keys.Cloud, d.Cloud}, {keys.Region, d.Region}}, n: 2}
+	var c contributions
+	if keys.Cloud != "" {
+		c.pins[c.n], c.n = pin{keys.Cloud, d.Cloud}, c.n+1
+	}
+	c.pins[c.n], c.n = pin{keys.Region, d.Region}, c.n+1
 	if gpu {
-		c.pins[2], c.n = pin{keys.InstanceType, d.InstanceType}, 3
-		c.spot = d.CapacityType == spotValue
+		c.pins[c.n], c.n = pin{keys.InstanceType, d.InstanceType}, c.n+1
+		if d.CapacityType == spotValue || keys.PinsOnDemand() {
+			c.capacityValue = keys.CapacityValue(d.CapacityType)
+		}
+		c.spot = d.CapacityType == spotValue && keys.SpotTaint != ""
 	}
 	return c
 }
@@ -104,14 +117,19 @@ func (c *contributions) isPin(e any) bool {
 }
 
 // spotToleration is the toleration the patch adds to pods placed on spot.
+// Exists for a taint without a value, Equal for one with (GKE, AKS).
 func spotToleration(keys workload.LabelKeys) map[string]any {
+	if keys.SpotTaintValue != "" {
+		return map[string]any{"key": keys.SpotTaint, "operator": "Equal", "value": keys.SpotTaintValue, "effect": "NoSchedule"}
+	}
 	return map[string]any{"key": keys.SpotTaint, "operator": "Exists", "effect": "NoSchedule"}
 }
 
-// isSpotToleration reports whether t tolerates the spot taint as ours does.
+// isSpotToleration reports whether t tolerates the profile's spot taint as
+// ours does (any effect-less or NoSchedule toleration admitting its value).
 func isSpotToleration(t any, keys workload.LabelKeys) bool {
 	tm, ok := t.(map[string]any)
-	return ok && tm["key"] == keys.SpotTaint && tm["operator"] == "Exists" &&
+	return ok && tm["key"] == keys.SpotTaint && tolerates(tm, keys.SpotTaintValue) &&
 		(tm["effect"] == nil || tm["effect"] == "" || tm["effect"] == "NoSchedule")
 }
 
@@ -180,26 +198,44 @@ func containsExpr(exprs []any, want any) bool {
 	return false
 }
 
-// appendSpot adds the spot node selector and toleration when missing.
-func appendSpot(ops []PatchOp, spec map[string]any, specPtr string, keys workload.LabelKeys) []PatchOp {
+// appendCapacity pins the capacity type in the node selector, with the
+// profile's label value, and for spot adds the toleration of the profile's
+// spot taint, each when missing (see contributionsFor for when).
+func appendCapacity(ops []PatchOp, spec map[string]any, specPtr string, keys workload.LabelKeys, c *contributions) []PatchOp {
 	ns, hasNS := spec["nodeSelector"].(map[string]any)
 	switch {
+	case c.capacityValue == "":
 	case !hasNS:
-		ops = append(ops, PatchOp{Op: "add", Path: specPtr + "/nodeSelector", Value: map[string]any{keys.CapacityType: spotValue}})
-	case ns[keys.CapacityType] != spotValue:
-		ops = append(ops, PatchOp{Op: "add", Path: specPtr + "/nodeSelector/" + workload.EscapePointer(keys.CapacityType), Value: spotValue})
+		ops = append(ops, PatchOp{Op: "add", Path: specPtr + "/nodeSelector", Value: map[string]any{keys.CapacityType: c.capacityValue}})
+	case ns[keys.CapacityType] != c.capacityValue:
+		ops = append(ops, PatchOp{Op: "add", Path: specPtr + "/nodeSelector/" + workload.EscapePointer(keys.CapacityType), Value: c.capacityValue})
 	}
-	tol := spotToleration(keys)
+	if !c.spot {
+		return ops
+	}
 	tols, hasTols := spec["tolerations"].([]any)
 	for _, t := range tols {
 		if isSpotToleration(t, keys) {
 			return ops
 		}
 	}
+	tol := spotToleration(keys)
 	if !hasTols {
 		return append(ops, PatchOp{Op: "add", Path: specPtr + "/tolerations", Value: []any{tol}})
 	}
 	return append(ops, PatchOp{Op: "add", Path: specPtr + "/tolerations/-", Value: tol})
+}
+
+// tolerates reports whether a toleration of the spot taint's key admits its
+// value: Exists admits any, Equal (the default operator) only the same.
+func tolerates(tm map[string]any, value string) bool {
+	switch tm["operator"] {
+	case "Exists":
+		return true
+	case "Equal", nil, "":
+		return value != "" && tm["value"] == value
+	}
+	return false
 }
 
 func appendAnnotation(ops []PatchOp, obj map[string]any, value string, same func(existing string) bool) []PatchOp {

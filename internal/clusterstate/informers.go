@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
@@ -44,6 +45,11 @@ type InformerOptions struct {
 	// that a burst of events (the initial list of every pod) builds one
 	// view, not one per pod (default 50 ms).
 	Debounce time.Duration
+	// Provisionable watches what the provisionable filter reads: Ready
+	// nodes and, through Dynamic, Karpenter NodePools (see Provisioner).
+	Provisionable bool
+	// Dynamic reads NodePools; nil watches nodes only.
+	Dynamic dynamic.Interface
 }
 
 // Informers keeps cluster state from watches on namespaces, nodes, pods,
@@ -56,6 +62,7 @@ type Informers struct {
 	opts    InformerOptions
 	factory informers.SharedInformerFactory
 	synced  []cache.InformerSynced
+	prov    *provisionWatch // nil unless InformerOptions.Provisionable
 
 	changed chan struct{}
 	// wanted counts changes; published is the count the last view holds.
@@ -159,6 +166,9 @@ func NewInformers(client kubernetes.Interface, opts InformerOptions) (*Informers
 			return nil, err
 		}
 	}
+	if err := s.watchProvisionable(client, opts); err != nil {
+		return nil, err
+	}
 	s.publish()
 	return s, nil
 }
@@ -186,6 +196,7 @@ func (s *Informers) Start(ctx context.Context) {
 		}
 	}()
 	s.factory.Start(ctx.Done())
+	s.startProvisionable(ctx)
 }
 
 // HasSynced reports whether every cache has its initial list and a view
@@ -265,7 +276,7 @@ func (s *Informers) setNode(obj any) {
 		return
 	}
 	l := n.Labels
-	cloud, region, it := l[s.opts.Labels.Cloud], l[s.opts.Labels.Region], l[s.opts.Labels.InstanceType]
+	cloud, region, it := s.opts.Labels.CloudOf(l), l[s.opts.Labels.Region], l[s.opts.Labels.InstanceType]
 	model := s.opts.ModelOf(cloud, it)
 	if model == "" && l[gpuProductLabel] != "" {
 		model = costing.CanonicalGPUModel(l[gpuProductLabel])
@@ -470,6 +481,9 @@ func (s *Informers) pinnedKey(p *corev1.Pod) placement.QuotaKey {
 	}
 	keys := s.opts.Labels
 	cloud, region, instanceType := pin(keys.Cloud), pin(keys.Region), pin(keys.InstanceType)
+	if keys.Cloud == "" {
+		cloud = keys.ClusterCloud // a single-cloud profile pins no cloud
+	}
 	if cloud == "" || region == "" || instanceType == "" {
 		return placement.QuotaKey{}
 	}

@@ -2,6 +2,7 @@ package costing
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"reflect"
 	"slices"
@@ -291,5 +292,28 @@ func TestReadSkyPilotErrors(t *testing.T) {
 	}
 	if _, _, err := ReadSkyPilot(strings.NewReader(""), "ibm", nil, ""); err == nil || !strings.Contains(err.Error(), `cloud "ibm"`) {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// TestOfferJSON: offers encode under the contract's column names, with null
+// for a missing spot price (issue 17 item 19), never Go's names or a 0.
+func TestOfferJSON(t *testing.T) {
+	tests := map[string]struct {
+		offer Offer
+		want  string
+	}{
+		"with spot": {Offer{Cloud: "aws", Region: "us-east-1", InstanceType: "g6.xlarge", GPUModel: "L4", GPUCount: 1, GPUMemoryGiB: 24, VCPUs: 4, MemoryGiB: 16,
+			PriceHourly: 0.8048, SpotPriceHourly: 0.32, Capabilities: []string{"efa"}, Jurisdiction: "us"},
+			`{"cloud":"aws","region":"us-east-1","instance_type":"g6.xlarge","gpu_model":"L4","gpu_count":1,"gpu_memory_gib":24,"vcpus":4,"memory_gib":16,"price_hourly":0.8048,"spot_price_hourly":0.32,"capabilities":["efa"],"jurisdiction":"us"}`},
+		"no spot, a zone": {Offer{Cloud: "gcp", Region: "us-central1", Zone: "us-central1-a", InstanceType: "g2-standard-4", GPUModel: "L4", GPUCount: 1, PriceHourly: 0.7},
+			`{"cloud":"gcp","region":"us-central1","zone":"us-central1-a","instance_type":"g2-standard-4","gpu_model":"L4","gpu_count":1,"gpu_memory_gib":0,"vcpus":0,"memory_gib":0,"price_hourly":0.7,"spot_price_hourly":null,"capabilities":[]}`},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, err := json.Marshal(tc.offer)
+			if err != nil || string(got) != tc.want {
+				t.Errorf("got %s, %v\nwant %s", got, err, tc.want)
+			}
+		})
 	}
 }

@@ -1,6 +1,7 @@
 package costing
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -56,6 +57,40 @@ type Offer struct {
 
 	// Jurisdiction is derived from Cloud and Region when the catalog is built.
 	Jurisdiction string
+}
+
+// offerJSON is an offer as JSON (qm catalog list -o json|yaml): the
+// contract's column names (4.4), and null for a spot price the offer does
+// not have, rather than Go's field names and a 0 that reads as free.
+type offerJSON struct {
+	Cloud           string   `json:"cloud"`
+	Region          string   `json:"region"`
+	Zone            string   `json:"zone,omitempty"`
+	InstanceType    string   `json:"instance_type"`
+	GPUModel        string   `json:"gpu_model"`
+	GPUCount        int      `json:"gpu_count"`
+	GPUMemoryGiB    float64  `json:"gpu_memory_gib"`
+	VCPUs           float64  `json:"vcpus"`
+	MemoryGiB       float64  `json:"memory_gib"`
+	PriceHourly     float64  `json:"price_hourly"`
+	SpotPriceHourly *float64 `json:"spot_price_hourly"`
+	Capabilities    []string `json:"capabilities"`
+	Jurisdiction    string   `json:"jurisdiction,omitempty"`
+}
+
+// MarshalJSON writes the offer under the contract's names.
+func (o Offer) MarshalJSON() ([]byte, error) {
+	j := offerJSON{Cloud: o.Cloud, Region: o.Region, Zone: o.Zone, InstanceType: o.InstanceType, GPUModel: o.GPUModel,
+		GPUCount: o.GPUCount, GPUMemoryGiB: o.GPUMemoryGiB, VCPUs: o.VCPUs, MemoryGiB: o.MemoryGiB, PriceHourly: o.PriceHourly,
+		Capabilities: o.Capabilities, Jurisdiction: o.Jurisdiction}
+	if o.HasSpot() {
+		spot := o.SpotPriceHourly
+		j.SpotPriceHourly = &spot
+	}
+	if j.Capabilities == nil {
+		j.Capabilities = []string{}
+	}
+	return json.Marshal(j)
 }
 
 // HasSpot reports whether the offer can be bought as spot capacity.

@@ -74,11 +74,11 @@ func TestTamper(t *testing.T) {
 				l[9] = resum(body)
 				return l
 			},
-			wantLine: 10, wantMsg: "altered: line 11 records a different hash for it (or lines were removed or inserted here)",
+			wantLine: 10, wantMsg: "altered: line 11 (sequence 11) records a different hash for it, and the chain goes on from line 11",
 		},
 		"deleted line": {
 			edit:     func(l [][]byte) [][]byte { return slices.Delete(l, 20, 21) },
-			wantLine: 20, wantMsg: "altered: line 21 records a different hash for it (or lines were removed or inserted here)",
+			wantLine: 21, wantMsg: "sequence 22 where 21 was expected: the line with sequence 21 was removed, or this line was moved here",
 		},
 		"last line edited": {
 			edit: func(l [][]byte) [][]byte {

@@ -49,8 +49,49 @@ const (
 	sumLen    = len(sumPrefix) + sha256.Size*2 + len(`"}`)
 )
 
-// zeroHash is the prev of the first line of a new chain.
+// zeroHash is the prev of the first line of a new chain (the genesis,
+// sequence 1): there is no line before it.
 var zeroHash = hex.EncodeToString(make([]byte, sha256.Size))
+
+// KindRotation marks the header line that starts every file after a
+// rotation. Without it the first line of a rotated file would have to be
+// taken on trust, and deleting a file's first lines would go unseen.
+const KindRotation = "rotation"
+
+// header is the first line of a file that continues the chain of the file
+// rotated before it. It is a link of the chain like any line (its own seq
+// and prev, its sum), so removing or editing it is found, and it records
+// the previous file's last sequence and name so that a file read alone
+// says where it must continue from.
+type header struct {
+	Seq  int64     `json:"seq"`
+	Kind string    `json:"kind"`
+	Time time.Time `json:"time"`
+	// PrevSeq is the sequence of the previous file's last line, always
+	// Seq − 1; Prev (below) is that line's hash.
+	PrevSeq  int64  `json:"prevSeq"`
+	PrevFile string `json:"prevFile,omitempty"`
+	Prev     string `json:"prev"`
+}
+
+// encodeHeader appends a rotation header line (without newline) to dst.
+func encodeHeader(dst []byte, h header) ([]byte, error) {
+	h.Kind = KindRotation
+	body, err := json.Marshal(h)
+	if err != nil {
+		return dst, fmt.Errorf("encoding rotation header: %w", err)
+	}
+	return appendSum(dst, body), nil
+}
+
+// appendSum appends body with its own sum as the last field.
+func appendSum(dst, body []byte) []byte {
+	sum := sha256.Sum256(body)
+	dst = append(dst, body[:len(body)-1]...)
+	dst = append(dst, sumPrefix...)
+	dst = hex.AppendEncode(dst, sum[:])
+	return append(dst, '"', '}')
+}
 
 // encodeLine appends the line for e (without newline) to dst.
 func encodeLine(dst []byte, seq int64, prev string, e *Entry) ([]byte, error) {
@@ -58,11 +99,7 @@ func encodeLine(dst []byte, seq int64, prev string, e *Entry) ([]byte, error) {
 	if err != nil {
 		return dst, fmt.Errorf("encoding decision %s: %w", e.ID, err)
 	}
-	sum := sha256.Sum256(body)
-	dst = append(dst, body[:len(body)-1]...)
-	dst = append(dst, sumPrefix...)
-	dst = hex.AppendEncode(dst, sum[:])
-	return append(dst, '"', '}'), nil
+	return appendSum(dst, body), nil
 }
 
 // lineHash is what the next line's prev holds.

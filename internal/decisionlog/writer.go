@@ -11,7 +11,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -35,9 +37,15 @@ type Options struct {
 	// process loses none of them; only a crashed machine can lose the
 	// last interval.
 	SyncInterval time.Duration
-	// Registerer receives the log's metrics; nil registers none.
+	// Registerer receives the log's metrics, among them the head of the
+	// chain (sequence and hash prefix); nil registers none.
 	Registerer prometheus.Registerer
-	Logger     *slog.Logger
+	// Logger receives errors and, every HeadLogInterval, the head of the
+	// chain as a structured line, for a witness that collects logs.
+	Logger *slog.Logger
+	// HeadLogInterval is how often the head is logged (default 1 min;
+	// negative: never). It is also logged when the writer closes.
+	HeadLogInterval time.Duration
 	// Now is the clock that names rotated files.
 	Now func() time.Time
 }
@@ -57,6 +65,10 @@ type Writer struct {
 	prev    string
 	scratch []byte
 	m       writerMetrics
+	// head is the last line written, for the metrics and Head: the writer
+	// goroutine stores it, scrapes read it, so one pointer keeps the
+	// sequence and hash of a scrape from two different lines.
+	head atomic.Pointer[Head]
 }
 
 type writerMetrics struct {
@@ -87,13 +99,44 @@ func Open(opts Options) (*Writer, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.HeadLogInterval == 0 {
+		opts.HeadLogInterval = time.Minute
+	}
 	w := &Writer{opts: opts, queue: make(chan *Entry, opts.QueueSize), done: make(chan struct{}), prev: zeroHash}
 	if err := w.openFile(true); err != nil {
 		return nil, err
 	}
+	if w.size == 0 {
+		// An empty live file after rotated ones (a crash between the
+		// rename and the header, or a deleted live file) continues the
+		// newest rotated file rather than starting a second genesis.
+		if err := w.continueRotated(); err != nil {
+			w.file.Close()
+			return nil, err
+		}
+	}
+	w.setHead()
 	w.registerMetrics(opts.Registerer)
 	go w.loop()
 	return w, nil
+}
+
+// Head is the sequence and hash of the last line written: what a witness
+// records to detect, later, a log whose tail was cut off.
+func (w *Writer) Head() Head {
+	if h := w.head.Load(); h != nil {
+		return *h
+	}
+	return Head{Hash: zeroHash}
+}
+
+func (w *Writer) setHead() { w.head.Store(&Head{Seq: w.seq, Hash: w.prev}) }
+
+// logHead writes the head as a structured line (JSON on the webhook's
+// stderr) for a witness that collects logs.
+func (w *Writer) logHead(msg string) {
+	h := w.Head()
+	w.opts.Logger.Info(msg, "path", w.opts.Path, "seq", h.Seq, "hash", h.Hash)
 }
 
 func (w *Writer) registerMetrics(reg prometheus.Registerer) {
@@ -111,8 +154,40 @@ func (w *Writer) registerMetrics(reg prometheus.Registerer) {
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 				Name: "quartermaster_decision_log_queue_length",
 				Help: "Decisions waiting to be written.",
-			}, func() float64 { return float64(len(w.queue)) }))
+			}, func() float64 { return float64(len(w.queue)) }),
+			headCollector{w})
 	}
+}
+
+var (
+	headSeqDesc = prometheus.NewDesc("quartermaster_decision_log_head_sequence",
+		"Sequence of the last decision log line written. A witness that records it can later find a log whose tail was removed (qm log verify --witness).",
+		nil, nil)
+	headHashDesc = prometheus.NewDesc("quartermaster_decision_log_head_hash_prefix",
+		"The first 52 bits (13 hex digits) of the last line's SHA-256, as an integer (exact in a float64; printf %013x to compare). A label would make a new series per line.",
+		nil, nil)
+)
+
+// headCollector exports the head from one snapshot, so that a scrape never
+// pairs one line's sequence with another's hash.
+type headCollector struct{ w *Writer }
+
+func (c headCollector) Describe(ch chan<- *prometheus.Desc) { ch <- headSeqDesc; ch <- headHashDesc }
+
+func (c headCollector) Collect(ch chan<- prometheus.Metric) {
+	h := c.w.Head()
+	ch <- prometheus.MustNewConstMetric(headSeqDesc, prometheus.GaugeValue, float64(h.Seq))
+	ch <- prometheus.MustNewConstMetric(headHashDesc, prometheus.GaugeValue, float64(HashPrefix(h.Hash)))
+}
+
+// HashPrefix is the integer the head-hash metric exports: the hash's first
+// MinWitnessHexDigits hex digits (52 bits, exact in a float64).
+func HashPrefix(hash string) uint64 {
+	v, err := strconv.ParseUint(hash[:min(len(hash), MinWitnessHexDigits)], 16, 64)
+	if err != nil {
+		return 0
+	}
+	return v
 }
 
 // Record queues e. It returns at once unless the queue is full, in which
@@ -144,6 +219,7 @@ func (w *Writer) Close() error {
 	close(w.queue)
 	w.mu.Unlock()
 	<-w.done
+	w.logHead("decision log closed")
 	err := w.buf.Flush()
 	if serr := w.file.Sync(); err == nil {
 		err = serr
@@ -161,9 +237,17 @@ func (w *Writer) loop() {
 	defer close(w.done)
 	tick := time.NewTicker(w.opts.SyncInterval)
 	defer tick.Stop()
+	var headTick <-chan time.Time
+	if w.opts.HeadLogInterval > 0 {
+		t := time.NewTicker(w.opts.HeadLogInterval)
+		defer t.Stop()
+		headTick = t.C
+	}
 	dirty := false
 	for {
 		select {
+		case <-headTick:
+			w.logHead("decision log head")
 		case e, ok := <-w.queue:
 			if !ok {
 				return
@@ -193,17 +277,89 @@ func (w *Writer) write(e *Entry) {
 	}
 	w.scratch = l
 	if w.size > 0 && w.size+int64(len(l))+1 > w.opts.MaxBytes {
-		w.check("rotating", w.rotate())
+		err := w.rotate()
+		w.check("rotating", err)
+		if err == nil {
+			// The header took the next sequence: link after it.
+			if l, err = encodeLine(w.scratch[:0], w.seq+1, w.prev, e); err != nil {
+				w.check("encoding", err)
+				return
+			}
+			w.scratch = l
+		}
 	}
-	if _, err := w.buf.Write(l); err != nil {
+	if err := w.append(l); err != nil {
 		w.check("writing", err)
 		return
+	}
+	w.m.lines.Inc()
+}
+
+// append writes one encoded line and makes it the head of the chain.
+func (w *Writer) append(l []byte) error {
+	if _, err := w.buf.Write(l); err != nil {
+		return err
 	}
 	_ = w.buf.WriteByte('\n')
 	w.size += int64(len(l)) + 1
 	w.seq++
 	w.prev = lineHash(l)
-	w.m.lines.Inc()
+	w.setHead()
+	return nil
+}
+
+// writeHeader starts a file that continues the chain of prevFile with a
+// rotation header line.
+func (w *Writer) writeHeader(prevFile string) error {
+	l, err := encodeHeader(nil, header{Seq: w.seq + 1, Time: w.opts.Now().UTC(), PrevSeq: w.seq, PrevFile: prevFile, Prev: w.prev})
+	if err != nil {
+		return err
+	}
+	if err := w.append(l); err != nil {
+		return fmt.Errorf("writing rotation header: %w", err)
+	}
+	return nil
+}
+
+// continueRotated seeds an empty live file from the newest rotated file,
+// if there is one, and writes the rotation header that links them.
+func (w *Writer) continueRotated() error {
+	old, _ := filepath.Glob(w.opts.Path + ".*")
+	if len(old) == 0 {
+		return nil
+	}
+	slices.Sort(old)
+	newest := old[len(old)-1]
+	f, err := os.Open(newest)
+	if err != nil {
+		return fmt.Errorf("continuing decision log from %s: %w", newest, err)
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("continuing decision log from %s: %w", newest, err)
+	}
+	if info.Size() == 0 {
+		return nil
+	}
+	last, err := lastLine(f, info.Size())
+	if err != nil {
+		return fmt.Errorf("continuing decision log from %s: %w", newest, err)
+	}
+	var head struct {
+		Seq int64 `json:"seq"`
+	}
+	if err := json.Unmarshal(last, &head); err != nil {
+		return fmt.Errorf("continuing decision log from %s: last line: %w", newest, err)
+	}
+	w.seq, w.prev = head.Seq, lineHash(last)
+	if err := w.writeHeader(filepath.Base(newest)); err != nil {
+		return err
+	}
+	if err := w.buf.Flush(); err != nil {
+		return fmt.Errorf("writing rotation header: %w", err)
+	}
+	return nil
 }
 
 func (w *Writer) check(what string, err error) {
@@ -231,6 +387,9 @@ func (w *Writer) rotate() error {
 	}
 	w.m.rotations.Inc()
 	if err := w.openFile(false); err != nil {
+		return err
+	}
+	if err := w.writeHeader(filepath.Base(name)); err != nil {
 		return err
 	}
 	old, _ := filepath.Glob(w.opts.Path + ".*")

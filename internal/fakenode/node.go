@@ -117,14 +117,16 @@ func dnsLabel(s string) string {
 	}, s)
 }
 
-// Node returns the i-th fake node of an offer bought as ct.
+// Node returns the i-th fake node of an offer bought as ct, labelled and
+// tainted as the label profile keys says nodes of its kind are: no cloud
+// label in a single-cloud profile, the profile's capacity-type value (none
+// for GKE's and AKS's on-demand nodes), the profile's spot taint if any.
 func Node(o costing.Offer, ct costing.CapacityType, i int, keys workload.LabelKeys) map[string]any {
+	keys = keys.Complete()
 	name := Name(o, ct, i)
 	labels := map[string]any{
-		keys.Cloud:               o.Cloud,
 		keys.Region:              o.Region,
 		keys.InstanceType:        o.InstanceType,
-		keys.CapacityType:        string(ct),
 		GPUProductLabel:          o.GPUModel,
 		GPUCountLabel:            strconv.Itoa(o.GPUCount),
 		ManagedByLabel:           ManagedByValue,
@@ -132,6 +134,12 @@ func Node(o costing.Offer, ct costing.CapacityType, i int, keys workload.LabelKe
 		"kubernetes.io/os":       "linux",
 		"kubernetes.io/arch":     "amd64",
 		"type":                   "kwok",
+	}
+	if keys.Cloud != "" {
+		labels[keys.Cloud] = o.Cloud
+	}
+	if v := keys.CapacityValue(string(ct)); v != "" {
+		labels[keys.CapacityType] = v
 	}
 	if o.Zone != "" {
 		labels["topology.kubernetes.io/zone"] = o.Zone
@@ -143,10 +151,14 @@ func Node(o costing.Offer, ct costing.CapacityType, i int, keys workload.LabelKe
 		"pods":      podsPerNode,
 	}
 	spec := map[string]any{}
-	if ct == costing.Spot {
+	if ct == costing.Spot && keys.SpotTaint != "" {
 		// Spot capacity is tainted so that only workloads placed on spot land
 		// there; the admission patch adds the matching toleration.
-		spec["taints"] = []any{map[string]any{"key": keys.SpotTaint, "value": "true", "effect": "NoSchedule"}}
+		value := keys.SpotTaintValue
+		if value == "" {
+			value = "true" // tolerated with Exists
+		}
+		spec["taints"] = []any{map[string]any{"key": keys.SpotTaint, "value": value, "effect": "NoSchedule"}}
 	}
 	return map[string]any{
 		"apiVersion": "v1",

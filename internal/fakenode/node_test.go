@@ -1,6 +1,7 @@
 package fakenode
 
 import (
+	"fmt"
 	"regexp"
 	"strconv"
 	"testing"
@@ -128,5 +129,79 @@ func TestQuantities(t *testing.T) {
 		if got := memoryQuantity(in); got != want {
 			t.Errorf("memoryQuantity(%v) = %s, want %s", in, got, want)
 		}
+	}
+}
+
+// TestNodeFollowsLabelProfile checks the labels and taint of a spot and an
+// on-demand node under each profile.
+func TestNodeFollowsLabelProfile(t *testing.T) {
+	o := costing.Offer{Cloud: "aws", Region: "us-east-1", InstanceType: "g6.xlarge", GPUModel: "L4", GPUCount: 1, VCPUs: 4, MemoryGiB: 16, PriceHourly: 1, SpotPriceHourly: 0.5}
+	tests := map[string]struct {
+		spotLabels, odLabels map[string]string // expected placement labels
+		taint                map[string]any    // on spot nodes; nil for none
+	}{
+		"quartermaster": {
+			spotLabels: map[string]string{"quartermaster.io/cloud": "aws", "quartermaster.io/capacity-type": "spot"},
+			odLabels:   map[string]string{"quartermaster.io/cloud": "aws", "quartermaster.io/capacity-type": "on-demand"},
+			taint:      map[string]any{"key": "quartermaster.io/spot", "value": "true", "effect": "NoSchedule"},
+		},
+		"karpenter": {
+			spotLabels: map[string]string{"karpenter.sh/capacity-type": "spot"},
+			odLabels:   map[string]string{"karpenter.sh/capacity-type": "on-demand"},
+		},
+		"eks": {
+			spotLabels: map[string]string{"eks.amazonaws.com/capacityType": "SPOT"},
+			odLabels:   map[string]string{"eks.amazonaws.com/capacityType": "ON_DEMAND"},
+		},
+		"gke": {
+			spotLabels: map[string]string{"cloud.google.com/gke-spot": "true"},
+			odLabels:   map[string]string{},
+			taint:      map[string]any{"key": "cloud.google.com/gke-spot", "value": "true", "effect": "NoSchedule"},
+		},
+		"aks": {
+			spotLabels: map[string]string{"kubernetes.azure.com/scalesetpriority": "spot"},
+			odLabels:   map[string]string{},
+			taint:      map[string]any{"key": "kubernetes.azure.com/scalesetpriority", "value": "spot", "effect": "NoSchedule"},
+		},
+	}
+	placementKeys := []string{"quartermaster.io/cloud", "quartermaster.io/capacity-type", "karpenter.sh/capacity-type",
+		"eks.amazonaws.com/capacityType", "cloud.google.com/gke-spot", "kubernetes.azure.com/scalesetpriority"}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			keys, err := workload.Profile(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for ct, want := range map[costing.CapacityType]map[string]string{costing.Spot: tc.spotLabels, costing.OnDemand: tc.odLabels} {
+				n := Node(o, ct, 0, keys)
+				labels := n["metadata"].(map[string]any)["labels"].(map[string]any)
+				got := map[string]string{}
+				for _, k := range placementKeys {
+					if v, ok := labels[k]; ok {
+						got[k] = v.(string)
+					}
+				}
+				if len(got) != len(want) {
+					t.Errorf("%s labels = %v, want %v", ct, got, want)
+				}
+				for k, v := range want {
+					if got[k] != v {
+						t.Errorf("%s label %s = %q, want %q", ct, k, got[k], v)
+					}
+				}
+				if labels["topology.kubernetes.io/region"] != "us-east-1" || labels["node.kubernetes.io/instance-type"] != "g6.xlarge" {
+					t.Errorf("%s: region or instance type missing: %v", ct, labels)
+				}
+				taints, _ := n["spec"].(map[string]any)["taints"].([]any)
+				switch {
+				case ct == costing.OnDemand && len(taints) > 0:
+					t.Errorf("on-demand node tainted: %v", taints)
+				case ct == costing.Spot && tc.taint == nil && len(taints) > 0:
+					t.Errorf("spot node tainted: %v", taints)
+				case ct == costing.Spot && tc.taint != nil && (len(taints) != 1 || fmt.Sprint(taints[0]) != fmt.Sprint(tc.taint)):
+					t.Errorf("spot taints = %v, want %v", taints, tc.taint)
+				}
+			}
+		})
 	}
 }

@@ -156,7 +156,7 @@ func (p *Placer) Model(req *BatchRequest) (*Model, error) {
 			infos = append(infos, info)
 		})
 		if len(item.Options) == 0 {
-			m.noCandidates[gi] = p.diagnose(w, restr, req.Usage)
+			m.noCandidates[gi] = p.diagnose(w, restr, req.Usage, nil)
 		}
 		m.Problem.Items = append(m.Problem.Items, item)
 		m.opts = append(m.opts, infos)

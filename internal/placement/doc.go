@@ -3,8 +3,10 @@
 // Place picks, for one gang (every GPU replica of one workload), the cheapest
 // feasible offer of the catalog: one cloud, region, instance type and capacity
 // type for the whole gang, filtered by the acceptable GPU models, the
-// workload's own node pin, the restrictions policy hands over, node capacity
-// and the quota left. It returns the runner-up alternatives with it, or a
+// workload's own node pin, the restrictions policy hands over, node capacity,
+// what the cluster can provision (a Provisioner, when the request has one)
+// and the quota left. It returns the runner-up alternatives with it and the
+// cheaper offer the cluster could not provide, if any, or a
 // *NoFeasibleError that names the filter which emptied the candidate set.
 //
 // Place is on the admission hot path: it does no I/O, walks only the catalog

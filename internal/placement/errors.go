@@ -17,7 +17,10 @@ const (
 	StageRestrictions = "restrictions"
 	StagePinForbidden = "pin-forbidden"
 	StageCapacity     = "capacity"
-	StageQuota        = "quota"
+	// StageProvisionable is the provisionable filter: no Ready node and no
+	// node pool of the cluster can provide the offer.
+	StageProvisionable = "provisionable"
+	StageQuota         = "quota"
 )
 
 // NoFeasibleError says that no offer can take the gang, and which filter
@@ -49,7 +52,7 @@ func IsNoFeasible(err error) bool {
 
 // diagnose re-runs the filters one by one, counting what survives each, to
 // explain an empty result. It runs only on the failure path.
-func (p *Placer) diagnose(w *workload.Workload, restr *Restrictions, usage GPUCounts) error {
+func (p *Placer) diagnose(w *workload.Workload, restr *Restrictions, usage GPUCounts, prov Provisioner) error {
 	e := &NoFeasibleError{Workload: workloadID(w)}
 	models, _ := p.candidateModels(w, restr)
 	type cand struct {
@@ -119,6 +122,16 @@ func (p *Placer) diagnose(w *workload.Workload, restr *Restrictions, usage GPUCo
 		e.Detail = fmt.Sprintf("no allowed node shape fits one replica (%s, %d mCPU, %d MiB memory per replica)",
 			describeGPU(gpu), firstGPUSet(w).CPUMilli, firstGPUSet(w).MemoryBytes>>20)
 		return e
+	}
+	if prov != nil {
+		example := all[0]
+		filter(StageProvisionable, func(c cand) bool { return prov.Provisionable(c.o, c.ct) })
+		if len(all) == 0 {
+			e.Stage = StageProvisionable
+			e.Detail = fmt.Sprintf("the provisionable filter removed every offer that fits: no Ready node and no node pool of the cluster provides one (e.g. %s %s %s %s)",
+				example.o.Cloud, example.o.Region, example.o.InstanceType, example.ct)
+			return e
+		}
 	}
 	filter(StageQuota, func(c cand) bool { return p.quotaLeft(usage, c.o, nodesFor(w, c.o)) })
 	if len(all) == 0 {

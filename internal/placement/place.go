@@ -42,6 +42,9 @@ type Request struct {
 	// Alternatives is how many runner-ups to return; 0 means the default,
 	// negative means none.
 	Alternatives int
+	// Provisioner, when set, drops offers the cluster has no node or node
+	// pool for (the provisionable filter); nil admits every offer.
+	Provisioner Provisioner
 }
 
 // Placement is one way to run the whole gang.
@@ -63,6 +66,9 @@ type Placement struct {
 type Result struct {
 	Best         Placement
 	Alternatives []Placement
+	// Skipped is the cheapest offer cheaper than Best that the
+	// provisionable filter removed; nil when there is none.
+	Skipped *Skipped
 }
 
 // candidate is a placement under evaluation; kept small and on the stack.
@@ -122,13 +128,17 @@ func (p *Placer) Place(req *Request) (*Result, error) {
 	keep = min(keep+1, maxKept)
 
 	top := topK{keep: keep}
-	p.scan(w, restr, req.Usage, &top)
+	p.scan(w, restr, req.Usage, req.Provisioner, &top)
 	n := top.n
 	if n == 0 {
-		return nil, p.diagnose(w, restr, req.Usage)
+		return nil, p.diagnose(w, restr, req.Usage, req.Provisioner)
 	}
 	hours := durationHours(w)
 	res := &Result{Best: p.placement(w, &top.items[0], hours)}
+	if top.skipped && top.cheapestSkipped.better(&top.items[0]) {
+		s := top.cheapestSkipped
+		res.Skipped = &Skipped{Offer: s.offer, CapacityType: s.capacity, Nodes: s.nodes, PricePerHour: round(s.price, 4)}
+	}
 	if n > 1 {
 		res.Alternatives = make([]Placement, n-1)
 		for i := 1; i < n; i++ {
@@ -164,6 +174,10 @@ type topK struct {
 	n       int
 	keep    int
 	collect func(*candidate)
+	// cheapestSkipped is the cheapest candidate the provisionable filter
+	// removed, when skipped is set.
+	cheapestSkipped candidate
+	skipped         bool
 }
 
 // full reports whether the list is full, so that worse offers can be pruned.
@@ -197,11 +211,11 @@ func (t *topK) add(c *candidate) {
 
 // each calls fn with every feasible candidate of w, unpruned.
 func (p *Placer) each(w *workload.Workload, restr *Restrictions, usage GPUCounts, fn func(*candidate)) {
-	p.scan(w, restr, usage, &topK{collect: fn})
+	p.scan(w, restr, usage, nil, &topK{collect: fn})
 }
 
 // scan offers every feasible candidate to top.
-func (p *Placer) scan(w *workload.Workload, restr *Restrictions, usage GPUCounts, top *topK) {
+func (p *Placer) scan(w *workload.Workload, restr *Restrictions, usage GPUCounts, prov Provisioner, top *topK) {
 	models, ranks := p.candidateModels(w, restr)
 	pinned := w.Pinned()
 	// Any placement pays at least demand × the offer's cheapest GPU-hour, and
@@ -237,7 +251,14 @@ func (p *Placer) scan(w *workload.Workload, restr *Restrictions, usage GPUCounts
 					continue
 				}
 				c := candidate{offer: o, capacity: ct, nodes: nodes, node: price, price: float64(nodes) * price, rank: ranks[mi]}
-				if !top.admits(&c) || !p.quotaLeft(usage, o, nodes) {
+				if !top.admits(&c) {
+					continue
+				}
+				if prov != nil && !prov.Provisionable(o, ct) {
+					top.skip(&c)
+					continue
+				}
+				if !p.quotaLeft(usage, o, nodes) {
 					continue
 				}
 				top.add(&c)

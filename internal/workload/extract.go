@@ -277,7 +277,7 @@ func replicaCount(elem any, ps compiledPodSet, ptr string) (int32, error) {
 			f, ok = float64(n), true
 		}
 		if !ok || f < 0 || f != math.Trunc(f) || f > math.MaxInt32 {
-			return 0, &ObjectError{Path: dotted(ptr) + "." + strings.Join(path, "."), Msg: fmt.Sprintf("replica count %v: want a non-negative integer", v)}
+			return 0, &ObjectError{Path: dotted(ptr) + "." + strings.Join(path, "."), Msg: "replica count " + describeValue(v) + ": want a non-negative integer (at most 2147483647)"}
 		}
 		return int32(f), nil
 	}
@@ -451,13 +451,59 @@ func containerResources(c map[string]any, path string) (demand, error) {
 			}
 			q, _ := effective(name)
 			n, ok := q.AsInt64()
-			if !ok || n < 0 || n > 1<<20 {
-				return d, &ObjectError{Path: path + ".resources", Msg: fmt.Sprintf("%s %s: want a whole number of devices", name, q.String())}
+			if !ok || n < 0 || n > maxDevices {
+				// Quote the value as written: Quantity.String() canonicalises
+				// (1e12 reads "1T") and rounds what it cannot hold (1e30
+				// reads "1"), which names a value the user never wrote.
+				return d, &ObjectError{Path: path + ".resources", Msg: fmt.Sprintf("%s %s: want a whole number of devices, at most %d",
+					name, writtenQuantity(rm, name, q), maxDevices)}
 			}
 			d.gpuRes, d.gpu = name, n
 		}
 	}
 	return d, nil
+}
+
+// maxDevices bounds a container's GPU count: far above any node, low
+// enough that products with replica counts cannot overflow.
+const maxDevices = 1 << 20
+
+// writtenQuantity is resource name's effective quantity as the manifest
+// wrote it (requests first, then limits), for messages.
+func writtenQuantity(resources map[string]any, name string, q resource.Quantity) string {
+	for _, field := range []string{"requests", "limits"} {
+		m, _ := resources[field].(map[string]any)
+		if v, ok := m[name]; ok {
+			if s, ok := v.(string); ok {
+				return s
+			}
+			return describeValue(v)
+		}
+	}
+	return q.String()
+}
+
+// describeValue shows a decoded JSON value as the manifest wrote it: a
+// string quoted and called a string (replicas: "2" is not the number 2),
+// a number in full rather than rounded.
+func describeValue(v any) string {
+	switch t := v.(type) {
+	case string:
+		return fmt.Sprintf("%q (a string)", t)
+	case float64:
+		return strconv.FormatFloat(t, 'g', -1, 64)
+	case int64, int, int32:
+		return fmt.Sprint(t)
+	case bool:
+		return fmt.Sprintf("%v (a boolean)", t)
+	case nil:
+		return "null"
+	case map[string]any:
+		return "an object"
+	case []any:
+		return "a list"
+	}
+	return fmt.Sprintf("%v", v)
 }
 
 func quantityMap(m map[string]any, path, field string) (map[string]resource.Quantity, error) {
@@ -486,7 +532,11 @@ func quantityMap(m map[string]any, path, field string) (map[string]resource.Quan
 		}
 		q, err := resource.ParseQuantity(s)
 		if err != nil || q.Sign() < 0 {
-			return nil, &ObjectError{Path: path + "." + name, Msg: fmt.Sprintf("%q: want a non-negative quantity such as 8, 500m or 64Gi", s)}
+			shown := strconv.Quote(s)
+			if _, isString := v.(string); !isString {
+				shown = describeValue(v) // as written (-1e+30), not as reformatted for parsing
+			}
+			return nil, &ObjectError{Path: path + "." + name, Msg: shown + ": want a non-negative quantity such as 8, 500m or 64Gi"}
 		}
 		out[name] = q
 	}

@@ -5,44 +5,68 @@ import (
 	"strconv"
 )
 
-// LabelKeys are the node labels placement pins on (contract 4.2). They are
-// configurable per cluster; the zero value means the defaults.
+// LabelKeys are the node labels placement pins on (contract 4.2) and the
+// values those labels carry for capacity types: one cluster's label
+// convention, chosen by profile (see Profile) and overridable key by key.
+// The zero value means the quartermaster profile; with Profile empty, each
+// empty field takes that profile's value, so that callers that set only a
+// key or two keep working.
 type LabelKeys struct {
+	// Profile names the convention the keys came from; empty means
+	// ProfileQuartermaster with defaults filled in field by field.
+	Profile string `json:"profile,omitempty"`
+	// Cloud is empty in single-cloud profiles: nodes carry no cloud label,
+	// the patch pins none and ClusterCloud says which cloud every node is in.
 	Cloud        string `json:"cloud"`
 	Region       string `json:"region"`
 	InstanceType string `json:"instanceType"`
 	CapacityType string `json:"capacityType"`
-	// SpotTaint is the taint key on spot nodes that spot pods tolerate.
+	// SpotTaint is the taint key on spot nodes that spot pods tolerate;
+	// empty when the cluster does not taint spot nodes.
 	SpotTaint string `json:"spotTaint"`
+	// SpotTaintValue is the value of the spot taint; empty tolerates any
+	// value (operator Exists).
+	SpotTaintValue string `json:"spotTaintValue,omitempty"`
+	// SpotValue and OnDemandValue are the values of CapacityType on spot
+	// and on-demand nodes. An empty OnDemandValue means on-demand nodes
+	// lack the label (GKE): any value but SpotValue reads as on-demand.
+	SpotValue     string `json:"spotValue,omitempty"`
+	OnDemandValue string `json:"onDemandValue,omitempty"`
+	// ClusterCloud is the cloud of every node when Cloud is empty
+	// (aws, azure or gcp).
+	ClusterCloud string `json:"clusterCloud,omitempty"`
 }
 
-// DefaultLabelKeys returns the default node label keys.
+// DefaultLabelKeys returns the default node label keys: the quartermaster
+// profile.
 func DefaultLabelKeys() LabelKeys {
 	return LabelKeys{
-		Cloud:        "quartermaster.io/cloud",
-		Region:       "topology.kubernetes.io/region",
-		InstanceType: "node.kubernetes.io/instance-type",
-		CapacityType: "quartermaster.io/capacity-type",
-		SpotTaint:    "quartermaster.io/spot",
+		Cloud:         "quartermaster.io/cloud",
+		Region:        "topology.kubernetes.io/region",
+		InstanceType:  "node.kubernetes.io/instance-type",
+		CapacityType:  "quartermaster.io/capacity-type",
+		SpotTaint:     "quartermaster.io/spot",
+		SpotValue:     "spot",
+		OnDemandValue: "on-demand",
 	}
 }
 
 func (k LabelKeys) withDefaults() LabelKeys {
+	if k.Profile != "" {
+		return k // a named profile is complete; its empty fields mean "none"
+	}
 	d := DefaultLabelKeys()
-	if k.Cloud == "" {
-		k.Cloud = d.Cloud
-	}
-	if k.Region == "" {
-		k.Region = d.Region
-	}
-	if k.InstanceType == "" {
-		k.InstanceType = d.InstanceType
-	}
-	if k.CapacityType == "" {
-		k.CapacityType = d.CapacityType
-	}
-	if k.SpotTaint == "" {
-		k.SpotTaint = d.SpotTaint
+	for _, f := range []struct {
+		v *string
+		d string
+	}{
+		{&k.Cloud, d.Cloud}, {&k.Region, d.Region}, {&k.InstanceType, d.InstanceType},
+		{&k.CapacityType, d.CapacityType}, {&k.SpotTaint, d.SpotTaint},
+		{&k.SpotValue, d.SpotValue}, {&k.OnDemandValue, d.OnDemandValue},
+	} {
+		if *f.v == "" {
+			*f.v = f.d
+		}
 	}
 	return k
 }
@@ -163,6 +187,9 @@ func (w *Workload) Pinned() bool {
 }
 
 func (x *Extractor) fieldOf(key string) (Field, bool) {
+	if key == "" {
+		return 0, false // a profile without that label
+	}
 	switch key {
 	case x.labels.Cloud:
 		return FieldCloud, true
@@ -181,9 +208,9 @@ func (x *Extractor) fieldOf(key string) (Field, bool) {
 func (x *Extractor) readPin(spec map[string]any, nodeSelector map[string]string, path string) (Pin, error) {
 	var base []Requirement
 	for _, k := range []string{x.labels.Cloud, x.labels.Region, x.labels.InstanceType, x.labels.CapacityType} {
-		if v, ok := nodeSelector[k]; ok {
+		if v, ok := nodeSelector[k]; ok && k != "" {
 			f, _ := x.fieldOf(k)
-			base = append(base, Requirement{Field: f, Operator: "In", Values: []string{v}})
+			base = append(base, Requirement{Field: f, Operator: "In", Values: []string{x.canonical(f, v)}})
 		}
 	}
 	terms, err := requiredTerms(spec, path)
@@ -216,7 +243,7 @@ func (x *Extractor) readPin(spec map[string]any, nodeSelector map[string]string,
 			vals, _ := em["values"].([]any)
 			for _, v := range vals {
 				if s, ok := v.(string); ok {
-					r.Values = append(r.Values, s)
+					r.Values = append(r.Values, x.canonical(f, s))
 				}
 			}
 			reqs = append(reqs, r)
@@ -224,6 +251,16 @@ func (x *Extractor) readPin(spec map[string]any, nodeSelector map[string]string,
 		pin.Terms = append(pin.Terms, reqs)
 	}
 	return pin, nil
+}
+
+// canonical maps a capacity-type label value of the profile (SPOT on EKS,
+// "true" on GKE) onto placement's own "spot" and "on-demand", so that pins
+// compare with candidates; other fields' values are the catalog's already.
+func (x *Extractor) canonical(f Field, v string) string {
+	if f != FieldCapacityType {
+		return v
+	}
+	return x.labels.CapacityOf(v)
 }
 
 func requiredTerms(spec map[string]any, path string) ([]any, error) {
