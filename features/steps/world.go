@@ -64,6 +64,8 @@ type world struct {
 	report  *decisionlog.Report
 
 	batch *placement.BatchResult
+	// denied are the batch's workloads policy left out.
+	denied []*admission.Outcome
 }
 
 // reply is what one request to the handler came back with.
@@ -160,32 +162,32 @@ func jurisdictions(c *costing.Catalog) []string {
 	return out
 }
 
-// handler wires the mutating webhook handler as the binaries do: the
-// extractor, the placer over the scenario's catalog and quotas, the policy
-// bundle, encryption evidence from the scenario's cluster state and
-// inventory, and the decision recorder.
-func (w *world) handler(rec admission.DecisionRecorder) (*admission.Handler, error) {
+// evaluator wires the evaluator as qm and the webhook do: the extractor,
+// the placer over the scenario's catalog and quotas, the policy bundle, and
+// encryption evidence from the scenario's cluster state and inventory. It
+// returns the cluster state the handler reads too.
+func (w *world) evaluator() (*admission.Evaluator, *clusterState, error) {
 	x, err := workload.New(workload.Options{Jurisdictions: jurisdictions(w.catalog), Rules: workload.WithDefaultRules(nil)})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	collector := &encryption.Collector{Jurisdictions: w.catalog.Regions()}
 	state := &clusterState{usage: w.usage, own: w.ownUsage}
 	if len(w.clusterState) > 0 {
 		st, err := encryption.ReadClusterState(strings.NewReader(strings.Join(w.clusterState, "\n---\n")))
 		if err != nil {
-			return nil, fmt.Errorf("the scenario's cluster state: %w", err)
+			return nil, nil, fmt.Errorf("the scenario's cluster state: %w", err)
 		}
 		collector.Claims, state.ns = st, st
 	}
 	if len(w.inventory) > 0 {
 		raw, err := yaml.Marshal(map[string]any{"datasets": w.inventory})
 		if err != nil {
-			return nil, fmt.Errorf("encoding the scenario's inventory: %w", err)
+			return nil, nil, fmt.Errorf("encoding the scenario's inventory: %w", err)
 		}
 		inv, err := encryption.ReadInventory(bytes.NewReader(raw))
 		if err != nil {
-			return nil, fmt.Errorf("the scenario's inventory: %w", err)
+			return nil, nil, fmt.Errorf("the scenario's inventory: %w", err)
 		}
 		collector.Datasets = inv
 	}
@@ -195,6 +197,16 @@ func (w *world) handler(rec admission.DecisionRecorder) (*admission.Handler, err
 	}
 	ev, err := admission.NewEvaluator(admission.Deps{Extractor: x, Placer: placement.New(w.catalog, w.quotas),
 		Policy: engine, Evidence: collector})
+	if err != nil {
+		return nil, nil, err
+	}
+	return ev, state, nil
+}
+
+// handler wires the mutating webhook handler over the evaluator, with the
+// decision recorder.
+func (w *world) handler(rec admission.DecisionRecorder) (*admission.Handler, error) {
+	ev, state, err := w.evaluator()
 	if err != nil {
 		return nil, err
 	}
