@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/quartermaster-io/quartermaster/internal/admission"
-	"github.com/quartermaster-io/quartermaster/internal/workload"
 )
 
 // admissionSteps send the object through the webhook handler and check
@@ -223,24 +222,17 @@ func mutated(ctx context.Context) (map[string]any, error) {
 	return get(ctx).stored, nil
 }
 
-// hasSpotToleration reports whether a pod spec tolerates the spot taint.
-func hasSpotToleration(ps map[string]any) bool {
-	tols, _ := ps["tolerations"].([]any) // absent: no toleration
-	for _, t := range tols {
-		if m, ok := t.(map[string]any); ok && m["key"] == workload.DefaultLabelKeys().SpotTaint {
-			return true
-		}
-	}
-	return false
-}
-
 func toleratesSpot(ctx context.Context) error {
 	m, err := mutated(ctx)
 	if err != nil {
 		return err
 	}
+	keys, err := get(ctx).keys()
+	if err != nil {
+		return err
+	}
 	for _, ps := range gpuPodSpecs(m) {
-		if !hasSpotToleration(ps) {
+		if !tolerates(ps, keys.SpotTaint) {
 			return errors.New("a GPU pod template of the mutated object has no spot toleration")
 		}
 	}
@@ -252,8 +244,12 @@ func noSpotToleration(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	keys, err := get(ctx).keys()
+	if err != nil {
+		return err
+	}
 	for _, ps := range podSpecs(m) {
-		if hasSpotToleration(ps) {
+		if tolerates(ps, keys.SpotTaint) {
 			return errors.New("a pod template of the mutated object tolerates spot nodes")
 		}
 	}
@@ -299,7 +295,10 @@ func everyTemplatePinned(ctx context.Context, cloud, region, instanceType string
 	if err != nil {
 		return err
 	}
-	keys := workload.DefaultLabelKeys()
+	keys, err := get(ctx).keys()
+	if err != nil {
+		return err
+	}
 	specs := gpuPodSpecs(m)
 	if len(specs) == 0 {
 		return errors.New("the mutated object has no GPU pod template")
@@ -318,7 +317,10 @@ func headPinned(ctx context.Context, cloud, region string) error {
 	if err != nil {
 		return err
 	}
-	keys := workload.DefaultLabelKeys()
+	keys, err := get(ctx).keys()
+	if err != nil {
+		return err
+	}
 	for _, ps := range podSpecs(m) {
 		if asksForGPU(ps) {
 			continue

@@ -13,6 +13,7 @@ import (
 	"github.com/quartermaster-io/quartermaster/internal/costing"
 	"github.com/quartermaster-io/quartermaster/internal/placement"
 	"github.com/quartermaster-io/quartermaster/internal/policy"
+	"github.com/quartermaster-io/quartermaster/internal/workload"
 	"github.com/quartermaster-io/quartermaster/policies"
 )
 
@@ -64,7 +65,7 @@ func (h *Hooks) Register(sc *godog.ScenarioContext) {
 		}
 		w := &world{
 			bundle: b, catalog: cat, quotas: placement.GPUCounts{}, usage: placement.GPUCounts{},
-			deadline: 30 * time.Second, dir: dir, user: "alice@example.com",
+			deadline: 30 * time.Second, dir: dir, user: "alice@example.com", labelProfile: workload.ProfileQuartermaster,
 		}
 		return context.WithValue(ctx, worldKey{}, w), nil
 	})
@@ -121,6 +122,7 @@ var definitions = join(
 	admissionSteps,
 	updateSteps,
 	webhookSteps,
+	profileSteps,
 	logSteps,
 	batchSteps,
 )

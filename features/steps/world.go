@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/quartermaster-io/quartermaster/internal/admission"
+	"github.com/quartermaster-io/quartermaster/internal/clusterstate"
 	"github.com/quartermaster-io/quartermaster/internal/costing"
 	"github.com/quartermaster-io/quartermaster/internal/decisionlog"
 	"github.com/quartermaster-io/quartermaster/internal/encryption"
@@ -42,6 +43,8 @@ type world struct {
 	inventory    []encryption.DatasetFacts
 	user         string
 	groups       []string
+	// labelProfile names the cluster's node label convention.
+	labelProfile string
 
 	deadline   time.Duration
 	onDeadline admission.DeadlineOutcome
@@ -121,7 +124,9 @@ func (r *recorder) Record(e *decisionlog.Entry) error {
 // namespace labels from the scenario's cluster state, GPUs in use, and the
 // part of them the updated object's own pods hold.
 type clusterState struct {
-	ns    *encryption.ClusterState
+	ns interface {
+		NamespaceLabels(string) map[string]string
+	}
 	usage placement.GPUCounts
 	own   placement.GPUCounts
 }
@@ -167,18 +172,29 @@ func jurisdictions(c *costing.Catalog) []string {
 // encryption evidence from the scenario's cluster state and inventory. It
 // returns the cluster state the handler reads too.
 func (w *world) evaluator() (*admission.Evaluator, *clusterState, error) {
-	x, err := workload.New(workload.Options{Jurisdictions: jurisdictions(w.catalog), Rules: workload.WithDefaultRules(nil)})
+	labels, err := workload.ResolveLabelKeys(w.labelProfile, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	x, err := workload.New(workload.Options{Jurisdictions: jurisdictions(w.catalog), Rules: workload.WithDefaultRules(nil), Labels: labels})
 	if err != nil {
 		return nil, nil, err
 	}
 	collector := &encryption.Collector{Jurisdictions: w.catalog.Regions()}
 	state := &clusterState{usage: w.usage, own: w.ownUsage}
+	var prov placement.Provisioner
 	if len(w.clusterState) > 0 {
-		st, err := encryption.ReadClusterState(strings.NewReader(strings.Join(w.clusterState, "\n---\n")))
+		// As the standalone webhook and qm eval read a cluster-state file:
+		// storage, namespaces, and the Nodes and NodePools of the
+		// provisionable filter (on when the file holds any).
+		snap, err := clusterstate.ReadSnapshot(strings.NewReader(strings.Join(w.clusterState, "\n---\n")), nil)
 		if err != nil {
 			return nil, nil, fmt.Errorf("the scenario's cluster state: %w", err)
 		}
-		collector.Claims, state.ns = st, st
+		collector.Claims, state.ns = snap, snap
+		if p, holds := snap.Provisioner(labels); holds {
+			prov = p
+		}
 	}
 	if len(w.inventory) > 0 {
 		raw, err := yaml.Marshal(map[string]any{"datasets": w.inventory})
@@ -196,7 +212,7 @@ func (w *world) evaluator() (*admission.Evaluator, *clusterState, error) {
 		engine = slowPolicy{}
 	}
 	ev, err := admission.NewEvaluator(admission.Deps{Extractor: x, Placer: placement.New(w.catalog, w.quotas),
-		Policy: engine, Evidence: collector})
+		Policy: engine, Evidence: collector, Provisioner: prov})
 	if err != nil {
 		return nil, nil, err
 	}
