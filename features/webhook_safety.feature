@@ -83,3 +83,28 @@ Feature: Webhook safety
     Then it is allowed
     And nothing is patched
     And it is not warned
+
+  Scenario: The validating webhook accepts the object as Quartermaster placed it, without a word
+    Given a Job requesting 1 replica of 8 "H100" GPUs
+    And its data must stay in "eu"
+    And it is admitted
+    When the validating webhook judges it
+    Then it is allowed
+    And it is not warned
+
+  Scenario: A pin another webhook moved out of the residency is denied by the validating webhook
+    Given a Job requesting 1 replica of 8 "H100" GPUs
+    And its data must stay in "eu"
+    And it is admitted
+    And another mutating webhook then changes its region pin to "us-east-1"
+    When the validating webhook judges it
+    Then it is denied with code "residency-pin-outside"
+
+  Scenario: A pin another webhook moved elsewhere within policy is admitted with a warning
+    Given a Job requesting 1 replica of 8 "H100" GPUs
+    And its data must stay in "eu"
+    And it is admitted
+    And another mutating webhook then changes its region pin to "eu-central-1"
+    When the validating webhook judges it
+    Then it is allowed
+    And it is warned "this object's placement does not match a Quartermaster decision"

@@ -29,16 +29,17 @@ type Options struct {
 // Hooks give each scenario a fresh world over one policy bundle, loaded
 // once (as the binaries load theirs) and shared by every scenario.
 type Hooks struct {
+	fsys   fs.FS
 	bundle func() (*policy.Bundle, error)
 }
 
 // NewHooks returns the hooks for o.
 func NewHooks(o Options) *Hooks {
-	return &Hooks{bundle: sync.OnceValues(func() (*policy.Bundle, error) {
-		fsys := o.Policies
-		if fsys == nil {
-			fsys = policies.FS()
-		}
+	fsys := o.Policies
+	if fsys == nil {
+		fsys = policies.FS()
+	}
+	return &Hooks{fsys: fsys, bundle: sync.OnceValues(func() (*policy.Bundle, error) {
 		b, err := policy.Load(context.Background(), fsys, policy.Options{Regions: costing.DefaultRegions()})
 		if err != nil {
 			return nil, fmt.Errorf("loading the policy library: %w", err)
@@ -64,7 +65,7 @@ func (h *Hooks) Register(sc *godog.ScenarioContext) {
 			return ctx, err
 		}
 		w := &world{
-			bundle: b, catalog: cat, quotas: placement.GPUCounts{}, usage: placement.GPUCounts{},
+			bundle: b, policyFS: h.fsys, catalog: cat, quotas: placement.GPUCounts{}, usage: placement.GPUCounts{},
 			deadline: 30 * time.Second, dir: dir, user: "alice@example.com", labelProfile: workload.ProfileQuartermaster,
 		}
 		return context.WithValue(ctx, worldKey{}, w), nil
@@ -123,6 +124,7 @@ var definitions = join(
 	updateSteps,
 	webhookSteps,
 	profileSteps,
+	policyConfigSteps,
 	logSteps,
 	batchSteps,
 )

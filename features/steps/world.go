@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,6 +18,8 @@ import (
 	"time"
 
 	"sigs.k8s.io/yaml"
+
+	"io/fs"
 
 	"github.com/quartermaster-io/quartermaster/internal/admission"
 	"github.com/quartermaster-io/quartermaster/internal/clusterstate"
@@ -30,7 +33,15 @@ import (
 
 // world is one scenario's state, carried in the context.
 type world struct {
-	bundle  *policy.Bundle
+	bundle *policy.Bundle
+	// policyFS is where the bundle came from; a scenario that changes the
+	// policy data (enforcement, exemptions) gets a bundle of its own.
+	policyFS     fs.FS
+	dataEdits    map[string]string
+	bundleEdited *policy.Bundle
+	// mode is the webhook operation the next request goes to.
+	mode admission.Mode
+
 	catalog *costing.Catalog
 	quotas  placement.GPUCounts
 	usage   placement.GPUCounts
@@ -208,6 +219,13 @@ func (w *world) evaluator() (*admission.Evaluator, *clusterState, error) {
 		collector.Datasets = inv
 	}
 	var engine admission.PolicyEngine = w.bundle
+	if len(w.dataEdits) > 0 {
+		b, err := w.editedBundle()
+		if err != nil {
+			return nil, nil, err
+		}
+		engine = b
+	}
 	if w.slowPolicy {
 		engine = slowPolicy{}
 	}
@@ -227,9 +245,37 @@ func (w *world) handler(rec admission.DecisionRecorder) (*admission.Handler, err
 		return nil, err
 	}
 	return admission.NewHandler(admission.HandlerOptions{
-		Mode: admission.Mutate, Evaluator: ev, State: state, Log: rec,
+		Mode: w.mode, Evaluator: ev, State: state, Log: rec,
 		Deadline: w.deadline, OnDeadline: w.onDeadline, PolicyRevision: w.bundle.Revision,
 	})
+}
+
+// editedBundle is the scenario's bundle: the library with the data files
+// the scenario rewrote, compiled once by the same loader.
+func (w *world) editedBundle() (*policy.Bundle, error) {
+	if w.bundleEdited != nil {
+		return w.bundleEdited, nil
+	}
+	files, err := policy.ReadFiles(w.policyFS)
+	if err != nil {
+		return nil, err
+	}
+	// Edits are keyed by file name, wherever the library keeps the file.
+	for name, content := range w.dataEdits {
+		key := "data/" + name
+		for k := range files {
+			if path.Base(k) == name {
+				key = k
+			}
+		}
+		files[key] = []byte(content)
+	}
+	b, err := policy.LoadFiles(context.Background(), files, policy.Options{Regions: w.catalog.Regions()})
+	if err != nil {
+		return nil, fmt.Errorf("loading the policy library with the scenario's data: %w", err)
+	}
+	w.bundleEdited = b
+	return b, nil
 }
 
 // review builds an AdmissionReview for obj.
