@@ -13,6 +13,7 @@ Feature: Decision log integrity
   Scenario: A dry run leaves no line
     When it is admitted as a dry run
     Then it is allowed
+    And no decision is recorded
     And the decision log verifies with 0 lines
 
   Scenario: A denial is recorded too

@@ -43,16 +43,20 @@ Feature: Updates and scaling of placed workloads
     Then the recorded decision is kept
     And the stored object carries the first decision again
 
-  Scenario: Scaled to zero, it is still judged and pinned where one replica goes
+  Scenario: Scaled to zero, it keeps its decision and its pins for the next scale-up
     When it is scaled to 0 replicas
     Then the recorded decision is kept
+    And nothing is patched
+    And the stored object carries the first decision again
 
   Scenario: Removing the finalizers of a workload being deleted is never in the way
     When its finalizers are removed while it is being deleted
     Then it is allowed
     And nothing is patched
+    And no decision is recorded
 
   Scenario: Deleting it is allowed at once
     When it is deleted
     Then it is allowed
     And nothing is patched
+    And no decision is recorded

@@ -83,6 +83,7 @@ Feature: Webhook safety
     Then it is allowed
     And nothing is patched
     And it is not warned
+    And no decision is recorded
 
   Scenario: The validating webhook accepts the object as Quartermaster placed it, without a word
     Given a Job requesting 1 replica of 8 "H100" GPUs

@@ -36,6 +36,7 @@ var admissionSteps = []step{
 	{`^the decision says it is scaled to zero$`, scaledToZeroDecision},
 	{`^there is no feasible placement because "([^"]*)"$`, noFeasible},
 	{`^nothing is patched$`, nothingPatched},
+	{`^no decision is recorded$`, noDecisionRecorded},
 	{`^admitting the mutated object again changes nothing$`, reinvocationIsIdempotent},
 }
 
@@ -375,6 +376,19 @@ func nothingPatched(ctx context.Context) error {
 	}
 	if p := r.review.Response.Patch; len(p) != 0 {
 		return fmt.Errorf("patched: %s", p)
+	}
+	return nil
+}
+
+// noDecisionRecorded: the handler recorded nothing (no GPU decision, a
+// deletion, a dry run).
+func noDecisionRecorded(ctx context.Context) error {
+	r, err := answered(ctx)
+	if err != nil {
+		return err
+	}
+	if r.entry != nil {
+		return fmt.Errorf("a decision was recorded: %s %s", r.entry.Verb, r.entry.Decision)
 	}
 	return nil
 }
