@@ -26,8 +26,11 @@ import (
 )
 
 var opts = godog.Options{
-	Format:   "progress",
-	Paths:    []string{"."},
+	Format: "progress",
+	Paths:  []string{"."},
+	// @cluster scenarios need the local control plane: the e2e suite runs
+	// them (test/e2e/features_test.go, in make e2e).
+	Tags:     "~@cluster",
 	Strict:   true, // undefined or pending steps fail the run
 	NoColors: true,
 }
@@ -43,6 +46,9 @@ func TestMain(m *testing.M) {
 		Options:             &opts,
 	}.Run()
 	fmt.Printf("features: %s\n", tally)
+	if n := clusterScenarios(); n > 0 && opts.Tags == "~@cluster" {
+		fmt.Printf("features: %d @cluster scenarios left out here: they need the local control plane and run in make e2e (test/e2e)\n", n)
+	}
 	if tally.total() == 0 && !opts.ShowStepDefinitions {
 		fmt.Println("features: no scenario ran")
 		status = 1
@@ -95,6 +101,25 @@ func (t *tally) total() int { return t.passed + len(t.failed) }
 
 func (t *tally) String() string {
 	return fmt.Sprintf("%d scenarios, %d passed, %d failed", t.total(), t.passed, len(t.failed))
+}
+
+// clusterScenarios counts the scenarios tagged @cluster.
+func clusterScenarios() int {
+	features, err := godog.TestSuite{Options: &godog.Options{Paths: []string{"."}}}.RetrieveFeatures()
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, f := range features {
+		for _, p := range f.Pickles {
+			for _, t := range p.Tags {
+				if t.Name == "@cluster" {
+					n++
+				}
+			}
+		}
+	}
+	return n
 }
 
 // TestEveryStepIsUsed fails when a step definition matches no step of any

@@ -2,13 +2,17 @@ package steps
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cucumber/godog"
+	messages "github.com/cucumber/messages/go/v34"
 
 	"github.com/quartermaster-io/quartermaster/internal/costing"
 	"github.com/quartermaster-io/quartermaster/internal/placement"
@@ -24,13 +28,19 @@ type Options struct {
 	// and the webhook load theirs; nil is the embedded library
 	// (policies.FS()). The broken-policy test points it at an edited copy.
 	Policies fs.FS
+	// Cluster, when set, is the real cluster of the @cluster scenarios
+	// (the e2e suite sets it); nil leaves their cluster steps failing.
+	Cluster *Cluster
 }
 
 // Hooks give each scenario a fresh world over one policy bundle, loaded
 // once (as the binaries load theirs) and shared by every scenario.
 type Hooks struct {
-	fsys   fs.FS
-	bundle func() (*policy.Bundle, error)
+	fsys    fs.FS
+	cluster *Cluster
+	bundle  func() (*policy.Bundle, error)
+	// scenarios numbers the scenarios, for their cluster namespaces.
+	scenarios atomic.Int64
 }
 
 // NewHooks returns the hooks for o.
@@ -39,7 +49,7 @@ func NewHooks(o Options) *Hooks {
 	if fsys == nil {
 		fsys = policies.FS()
 	}
-	return &Hooks{fsys: fsys, bundle: sync.OnceValues(func() (*policy.Bundle, error) {
+	return &Hooks{fsys: fsys, cluster: o.Cluster, bundle: sync.OnceValues(func() (*policy.Bundle, error) {
 		b, err := policy.Load(context.Background(), fsys, policy.Options{Regions: costing.DefaultRegions()})
 		if err != nil {
 			return nil, fmt.Errorf("loading the policy library: %w", err)
@@ -51,7 +61,7 @@ func NewHooks(o Options) *Hooks {
 // Register adds the Before hook that puts the scenario's world in ctx and
 // the After hook that cleans it up.
 func (h *Hooks) Register(sc *godog.ScenarioContext) {
-	sc.Before(func(ctx context.Context, _ *godog.Scenario) (context.Context, error) {
+	sc.Before(func(ctx context.Context, s *godog.Scenario) (context.Context, error) {
 		b, err := h.bundle()
 		if err != nil {
 			return ctx, err
@@ -65,8 +75,14 @@ func (h *Hooks) Register(sc *godog.ScenarioContext) {
 			return ctx, err
 		}
 		w := &world{
-			bundle: b, policyFS: h.fsys, catalog: cat, quotas: placement.GPUCounts{}, usage: placement.GPUCounts{},
+			bundle: b, policyFS: h.fsys, cluster: h.cluster, catalog: cat, quotas: placement.GPUCounts{}, usage: placement.GPUCounts{},
 			deadline: 30 * time.Second, dir: dir, user: "alice@example.com", labelProfile: workload.ProfileQuartermaster,
+		}
+		if h.cluster != nil && slices.ContainsFunc(s.Tags, func(t *messages.PickleTag) bool { return t.Name == "@cluster" }) {
+			// Each cluster scenario works in a namespace of its own.
+			if err := w.setUpNamespace(ctx, fmt.Sprintf("qm-feature-%d-%d", os.Getpid(), h.scenarios.Add(1))); err != nil {
+				return ctx, errors.Join(err, w.close())
+			}
 		}
 		return context.WithValue(ctx, worldKey{}, w), nil
 	})
@@ -74,6 +90,12 @@ func (h *Hooks) Register(sc *godog.ScenarioContext) {
 		w, ok := ctx.Value(worldKey{}).(*world)
 		if !ok {
 			return ctx, nil
+		}
+		if w.clusterNS != "" {
+			// Not waited for: the next scenario has a namespace of its own.
+			if _, errOut, err := w.kubectl(ctx, nil, "delete", "namespace", w.clusterNS, "--wait=false"); err != nil {
+				return ctx, fmt.Errorf("deleting namespace %s: %v: %s", w.clusterNS, err, errOut)
+			}
 		}
 		// The scenario's own error is godog's to report; the hook reports
 		// only its own.
@@ -125,6 +147,7 @@ var definitions = join(
 	webhookSteps,
 	profileSteps,
 	policyConfigSteps,
+	clusterSteps,
 	logSteps,
 	batchSteps,
 )

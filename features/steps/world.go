@@ -39,6 +39,11 @@ type world struct {
 	policyFS     fs.FS
 	dataEdits    map[string]string
 	bundleEdited *policy.Bundle
+	// cluster is the real cluster of @cluster scenarios, clusterNS the
+	// scenario's namespace there, applied what kubectl said.
+	cluster   *Cluster
+	clusterNS string
+	applied   *applied
 	// mode is the webhook operation the next request goes to.
 	mode admission.Mode
 
