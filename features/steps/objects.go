@@ -20,17 +20,30 @@ const (
 	defaultAccount   = "trainer"
 )
 
-// podTemplate is a pod template with GPU containers.
+// podTemplate is a pod template with GPU containers, labelled for the
+// Deployment selector, restarted on failure (a batch workload).
 func podTemplate(gpus int) map[string]any {
 	c := map[string]any{"name": "main", "image": defaultImage}
 	if gpus > 0 {
 		c["resources"] = map[string]any{"limits": map[string]any{"nvidia.com/gpu": float64(gpus)}}
 	}
-	return map[string]any{"spec": map[string]any{
-		"serviceAccountName": defaultAccount,
-		"restartPolicy":      "OnFailure",
-		"containers":         []any{c},
-	}}
+	return map[string]any{
+		"metadata": map[string]any{"labels": map[string]any{"app": "train"}},
+		"spec": map[string]any{
+			"serviceAccountName": defaultAccount,
+			"restartPolicy":      "OnFailure",
+			"containers":         []any{c},
+		},
+	}
+}
+
+// serviceTemplate is podTemplate for a controller that keeps its pods
+// running (Deployment, StatefulSet, ReplicaSet): the API server accepts
+// only restartPolicy Always there.
+func serviceTemplate(gpus int) map[string]any {
+	t := podTemplate(gpus)
+	t["spec"].(map[string]any)["restartPolicy"] = "Always"
+	return t
 }
 
 // newWorkload builds an object of kind whose GPU pods, replicas in all,
@@ -60,7 +73,7 @@ func newWorkload(kind string, replicas, gpus int, model string) (map[string]any,
 	case "Deployment", "StatefulSet", "ReplicaSet":
 		obj["apiVersion"] = "apps/v1"
 		obj["spec"] = map[string]any{"replicas": n, "selector": map[string]any{"matchLabels": map[string]any{"app": "train"}},
-			"template": podTemplate(gpus)}
+			"template": serviceTemplate(gpus)}
 	case "PyTorchJob":
 		// One master and the rest workers: one gang.
 		if replicas < 2 {
