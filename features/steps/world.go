@@ -80,7 +80,6 @@ type world struct {
 	dir     string
 	logPath string
 	logW    *decisionlog.Writer
-	report  *decisionlog.Report
 
 	batch *placement.BatchResult
 	// denied are the batch's workloads policy left out.
