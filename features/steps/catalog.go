@@ -69,9 +69,23 @@ func (t *table) get(row []string, name string) string {
 // aCatalog replaces the catalog with the offers of the table, read by the
 // catalog's own CSV reader (contract 4.4).
 func aCatalog(ctx context.Context, t *godog.Table) error {
+	csv, err := catalogCSV(t)
+	if err != nil {
+		return err
+	}
+	cat, err := costing.ReadCSV(strings.NewReader(csv), costing.DefaultRegions(), "the scenario's catalog")
+	if err != nil {
+		return err
+	}
+	get(ctx).catalog = cat
+	return nil
+}
+
+// catalogCSV writes a table of offers in the catalog's CSV format.
+func catalogCSV(t *godog.Table) (string, error) {
 	tab, err := readTable(t, "cloud", "region", "instance type", "gpu model", "gpus", "vcpus", "memory gib", "price")
 	if err != nil {
-		return fmt.Errorf("offers: %w", err)
+		return "", fmt.Errorf("offers: %w", err)
 	}
 	var b strings.Builder
 	b.WriteString("# as-of: 2026-11-01\n" + costing.CSVHeader + "\n")
@@ -81,12 +95,7 @@ func aCatalog(ctx context.Context, t *godog.Table) error {
 			tab.get(r, "price"), tab.get(r, "spot price"), tab.get(r, "capabilities")}
 		b.WriteString(strings.Join(fields, ",") + "\n")
 	}
-	cat, err := costing.ReadCSV(strings.NewReader(b.String()), costing.DefaultRegions(), "the scenario's catalog")
-	if err != nil {
-		return err
-	}
-	get(ctx).catalog = cat
-	return nil
+	return b.String(), nil
 }
 
 func aQuota(ctx context.Context, gpus int, model, cloud, region string) error {

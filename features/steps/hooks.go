@@ -148,6 +148,7 @@ var definitions = join(
 	profileSteps,
 	policyConfigSteps,
 	clusterSteps,
+	reloadSteps,
 	logSteps,
 	batchSteps,
 )

@@ -81,6 +81,9 @@ type world struct {
 	logPath string
 	logW    *decisionlog.Writer
 
+	// files are the catalog and quota files of reload scenarios.
+	files *files
+
 	batch *placement.BatchResult
 	// denied are the batch's workloads policy left out.
 	denied []*admission.Outcome
@@ -233,7 +236,16 @@ func (w *world) evaluator() (*admission.Evaluator, *clusterState, error) {
 	if w.slowPolicy {
 		engine = slowPolicy{}
 	}
-	ev, err := admission.NewEvaluator(admission.Deps{Extractor: x, Placer: placement.New(w.catalog, w.quotas),
+	placer := placement.New(w.catalog, w.quotas)
+	if w.files != nil && w.files.catalog != "" {
+		// As the webhook serves --catalog and --quota: the reloader's placer.
+		p, err := w.reloader()
+		if err != nil {
+			return nil, nil, err
+		}
+		placer = p.Placer()
+	}
+	ev, err := admission.NewEvaluator(admission.Deps{Extractor: x, Placer: placer,
 		Policy: engine, Evidence: collector, Provisioner: prov})
 	if err != nil {
 		return nil, nil, err
