@@ -13,10 +13,12 @@ package features
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"sync"
 	"testing"
 
@@ -64,6 +66,12 @@ func initializer(hooks func(*godog.ScenarioContext), t *tally) func(*godog.Scena
 	return func(sc *godog.ScenarioContext) {
 		hooks(sc)
 		steps.RegisterSteps(sc)
+		sc.StepContext().After(func(ctx context.Context, st *godog.Step, status godog.StepResultStatus, _ error) (context.Context, error) {
+			if status == godog.StepSkipped {
+				t.skip(st.Id)
+			}
+			return ctx, nil
+		})
 		sc.After(func(ctx context.Context, s *godog.Scenario, err error) (context.Context, error) {
 			t.add(s, err)
 			return ctx, nil
@@ -73,9 +81,23 @@ func initializer(hooks func(*godog.ScenarioContext), t *tally) func(*godog.Scena
 
 // tally counts scenarios and keeps the failed ones with their errors.
 type tally struct {
-	mu     sync.Mutex
-	passed int
-	failed []failure
+	mu      sync.Mutex
+	passed  int
+	skipped int
+	failed  []failure
+	// skippedSteps are the ids of the steps that were skipped: a scenario
+	// whose steps all were (a @cluster one without a cluster) is skipped,
+	// though godog hands its After hook no error.
+	skippedSteps map[string]bool
+}
+
+func (t *tally) skip(stepID string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.skippedSteps == nil {
+		t.skippedSteps = map[string]bool{}
+	}
+	t.skippedSteps[stepID] = true
 }
 
 type failure struct {
@@ -86,7 +108,12 @@ type failure struct {
 func (t *tally) add(s *godog.Scenario, err error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if err == nil {
+	allSkipped := len(s.Steps) > 0 && !slices.ContainsFunc(s.Steps, func(st *godog.Step) bool { return !t.skippedSteps[st.Id] })
+	switch {
+	case errors.Is(err, godog.ErrSkip), err == nil && allSkipped:
+		t.skipped++
+		return
+	case err == nil:
 		t.passed++
 		return
 	}
@@ -97,10 +124,10 @@ func (t *tally) add(s *godog.Scenario, err error) {
 	t.failed = append(t.failed, f)
 }
 
-func (t *tally) total() int { return t.passed + len(t.failed) }
+func (t *tally) total() int { return t.passed + t.skipped + len(t.failed) }
 
 func (t *tally) String() string {
-	return fmt.Sprintf("%d scenarios, %d passed, %d failed", t.total(), t.passed, len(t.failed))
+	return fmt.Sprintf("%d scenarios, %d passed, %d skipped, %d failed", t.total(), t.passed, t.skipped, len(t.failed))
 }
 
 // clusterScenarios counts the scenarios tagged @cluster.

@@ -62,6 +62,10 @@ func NewHooks(o Options) *Hooks {
 // the After hook that cleans it up.
 func (h *Hooks) Register(sc *godog.ScenarioContext) {
 	sc.Before(func(ctx context.Context, s *godog.Scenario) (context.Context, error) {
+		onCluster := slices.ContainsFunc(s.Tags, func(t *messages.PickleTag) bool { return t.Name == "@cluster" })
+		if onCluster && h.cluster == nil {
+			return ctx, fmt.Errorf("%w: a @cluster scenario needs the local control plane; make e2e runs it (test/e2e)", godog.ErrSkip)
+		}
 		b, err := h.bundle()
 		if err != nil {
 			return ctx, err
@@ -78,7 +82,7 @@ func (h *Hooks) Register(sc *godog.ScenarioContext) {
 			bundle: b, policyFS: h.fsys, cluster: h.cluster, catalog: cat, quotas: placement.GPUCounts{}, usage: placement.GPUCounts{},
 			deadline: 30 * time.Second, dir: dir, user: "alice@example.com", labelProfile: workload.ProfileQuartermaster,
 		}
-		if h.cluster != nil && slices.ContainsFunc(s.Tags, func(t *messages.PickleTag) bool { return t.Name == "@cluster" }) {
+		if onCluster {
 			// Each cluster scenario works in a namespace of its own.
 			if err := w.setUpNamespace(ctx, fmt.Sprintf("qm-feature-%d-%d", os.Getpid(), h.scenarios.Add(1))); err != nil {
 				return ctx, errors.Join(err, w.close())
