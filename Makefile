@@ -53,16 +53,40 @@ test: ## Everything CI runs: lint, unit tests, policy tests, then the chart and 
 	  trap 'kill -- -$$tools 2>/dev/null || true' EXIT; \
 	  echo "hack/tools.sh started in the background (pid $$tools, log bin/tools.log)"; \
 	  $(GO) mod download; \
-	  $(MAKE) --no-print-directory lint tools-solvers test-go test-rego TEST_VET=off; \
+	  $(MAKE) --no-print-directory lint tools-solvers test-go test-bdd test-rego TEST_VET=off; \
 	  echo "waiting for hack/tools.sh"; \
 	  status=0; wait $$tools || status=$$?; trap - EXIT; \
 	  cat $(BIN)/tools.log; \
 	  if [ $$status -ne 0 ]; then echo "hack/tools.sh failed (exit $$status)"; exit $$status; fi
 	$(MAKE) --no-print-directory e2e
 
+# The features run in test-bdd, where their scenario count is shown, not a second time here.
+FEATURE_PKGS := ./features/...
+
 .PHONY: test-go
-test-go: ## Go unit, property and contract tests with the race detector.
-	$(GO) test $(CHECK_FLAGS) -vet=$(TEST_VET) -count=1 $(PKGS)
+test-go: ## Go unit, property and contract tests with the race detector (the features run in test-bdd).
+	$(GO) test $(CHECK_FLAGS) -vet=$(TEST_VET) -count=1 $$($(GO) list $(PKGS) | grep -v '/features\(/\|$$\)')
+
+.PHONY: test-bdd
+test-bdd: ## Gherkin features (godog, strict) with their scenario count, and the checks on the specification.
+	@mkdir -p $(BIN)
+	@# go test shows a passing package's output only with -v; the summary lines are what is kept of it.
+	@status=0; $(GO) test $(CHECK_FLAGS) -vet=$(TEST_VET) -count=1 -v $(FEATURE_PKGS) >$(BIN)/test-bdd.log 2>&1 || status=$$?; \
+	  if [ $$status -ne 0 ]; then cat $(BIN)/test-bdd.log; echo "features failed (full output above, and in bin/test-bdd.log)"; exit $$status; fi; \
+	  grep -E '^[0-9]+ (scenarios|steps) |^features: |^--- |^(ok|FAIL) ' $(BIN)/test-bdd.log
+
+.PHONY: features-report
+features-report: ## Run the features and write bin/features.json (cucumber) and bin/features.html.
+	@mkdir -p $(BIN)
+	@rm -f $(BIN)/features.json
+	@# -run '^$$': only TestMain's scenarios; a failing run still writes its report, then fails.
+	status=0; $(GO) test $(CHECK_FLAGS) -count=1 -run '^$$' ./features \
+	  -args -godog.format=progress,cucumber:$(BIN)/features.json || status=$$?; \
+	  $(GO) run ./features/report -in $(BIN)/features.json -out $(BIN)/features.html; exit $$status
+
+.PHONY: features-broken-policy
+features-broken-policy: ## Show which scenarios fail, and why, under a residency policy edited to allow everything.
+	$(GO) test $(CHECK_FLAGS) -count=1 -v -run '^TestBrokenResidencyPolicyFailsItsScenarios$$' ./features
 
 .PHONY: test-rego
 test-rego: ## Rego library: opa fmt, check --strict, opa test with >= 90% coverage (qm test).

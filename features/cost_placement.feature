@@ -11,45 +11,58 @@ Feature: Cost placement
       | gcp   | us-central1  | g2-standard-4 | L4        | 1    | 4     | 16         | 0.71  | 0.28       |
 
   Scenario: A training gang goes to the cheapest offer as one unit
-    Given a GPU Job with 4 replicas of 8 "H100" GPUs
+    Given a Job requesting 4 replicas of 8 "H100" GPUs
     When it is admitted
     Then it is allowed
     And it is placed in "aws" "us-east-1" on "p5.48xlarge" as "on-demand"
     And it uses 4 nodes at 220.16 dollars per hour
+    And every GPU pod template is pinned to "aws" "us-east-1" on "p5.48xlarge"
     And admitting the mutated object again changes nothing
 
-  Scenario: Interruptible work takes the cheapest spot capacity
-    Given a GPU Job with 2 replicas of 8 "H100" GPUs
-    And the workload is interruptible
+  Scenario: The decision keeps the runner-up and the estimated cost
+    Given a Job requesting 1 replica of 8 "H100" GPUs
+    And it expects to run for 10h
     When it is admitted
-    Then it is placed in "gcp" "europe-west4" on "a3-highgpu-8g" as "spot"
-    And the pods tolerate spot nodes
+    Then it is placed in "aws" "us-east-1" on "p5.48xlarge" as "on-demand"
+    And its estimated cost is 550.4 dollars
+    And the decision lists the next cheapest placement in "aws" "eu-west-1"
 
-  Scenario: Quota pushes the gang to the next cheapest region
-    Given a quota of 32 "H100" GPUs in "aws" "us-east-1"
-    And 16 "H100" GPUs are already in use in "aws" "us-east-1"
-    And a GPU Job with 4 replicas of 8 "H100" GPUs
+  Scenario: Data residency keeps the data in the EU, and the decision says which policy
+    Given a Job requesting 1 replica of 8 "H100" GPUs
+    And its data must stay in "eu"
     When it is admitted
     Then it is placed in "aws" "eu-west-1" on "p5.48xlarge" as "on-demand"
-
-  Scenario: A jurisdiction restriction keeps data in the EU
-    Given a GPU Job with 1 replicas of 8 "H100" GPUs
-    And placement is restricted to jurisdiction "eu" by policy "residency"
-    When it is admitted
-    Then it is placed in "aws" "eu-west-1" on "p5.48xlarge" as "on-demand"
-    And the decision names policy "residency"
+    And the decision names policy "quartermaster.residency"
 
   Scenario: A pin the policy forbids is denied with the reason
-    Given a GPU Job with 1 replicas of 8 "H100" GPUs
-    And the workload pins region "us-east-1"
-    And placement is restricted to jurisdiction "eu" by policy "residency"
+    Given a Job requesting 1 replica of 8 "H100" GPUs
+    And it pins region "us-east-1"
+    And its data must stay in "eu"
     When it is admitted
-    Then it is denied with code "pin-forbidden"
+    Then it is denied with code "residency-pin-outside"
+    And the denial says "pins region us-east-1 (us) but its data must stay in eu"
+
+  Scenario: A pin to a compliant region is kept
+    Given a Job requesting 1 replica of 8 "H100" GPUs
+    And it pins region "eu-west-1"
+    When it is admitted
+    Then it is placed in "aws" "eu-west-1" on "p5.48xlarge" as "on-demand"
+
+  Scenario: The cheapest acceptable model wins
+    Given a Job requesting 1 replica of 1 GPU of any model
+    When it is admitted
+    Then it is placed on "L4" GPUs
+    And it uses 1 node at 0.71 dollars per hour
 
   Scenario: A workload that fits nowhere says which filter emptied the set
-    Given a GPU Job with 1 replicas of 16 "H100" GPUs
+    Given a Job requesting 1 replica of 16 "H100" GPUs
     When it is admitted
-    Then there is no feasible placement because of "capacity"
+    Then there is no feasible placement because "no allowed node shape fits one replica"
+
+  Scenario: A GPU model the catalog does not offer is named
+    Given a Job requesting 1 replica of 1 "T4" GPU
+    When it is admitted
+    Then there is no feasible placement because "the catalog has no offer of T4"
 
   Scenario: Work without GPUs passes untouched
     Given a Deployment without GPUs
