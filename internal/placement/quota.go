@@ -2,6 +2,7 @@ package placement
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -76,7 +77,7 @@ func ReadGPUCounts(r io.Reader, kind string, names *costing.Names) (GPUCounts, e
 		return nil, fmt.Errorf("parsing %s file: %w (want quotas: [{cloud, region, gpuModel, gpus}])", kind, err)
 	}
 	if kind == "quota" && len(f.Usage) > 0 {
-		return nil, fmt.Errorf("parsing quota file: it lists usage:, which is the usage file's key; quotas are listed under quotas:")
+		return nil, errors.New("parsing quota file: it lists usage (the usage file's key); list quotas under the key quotas")
 	}
 	out := GPUCounts{}
 	n := 0

@@ -77,7 +77,7 @@ func TestReadGPUCountsErrors(t *testing.T) {
 		"key in upper case": {"quotas:\n- {Cloud: aws, region: us-east-1, gpuModel: T4, gpus: 1}\n", "quota", `unknown field "quotas[0].Cloud"`},
 		"duplicate key": {"quotas:\n- {cloud: aws, region: us-east-1, gpuModel: H100, gpus: 8, gpus: 80}\n", "quota",
 			`parsing quota file: yaml: unmarshal errors: line 2: key "gpus" already set in map`},
-		"usage in a quota file": {"usage:\n- " + ok + "\n", "quota", "it lists usage:"},
+		"usage in a quota file": {"usage:\n- " + ok + "\n", "quota", "it lists usage (the usage file's key)"},
 		"not yaml":              {"quotas: [", "quota", "parsing quota file"},
 	}
 	for name, tc := range tests {
