@@ -182,7 +182,7 @@ func (e *Evaluator) Evaluate(ctx context.Context, in *Input) (*Outcome, error) {
 	req := &placement.Request{Workload: w, Restrictions: restr, Usage: withoutUsage(in.Usage, in.OwnUsage), Provisioner: e.prov}
 	scaledToZero := w.TotalGPUReplicas() == 0
 	if scaledToZero {
-		// It holds no GPUs, so no quota limits it; but its template is
+		// It holds no GPUs, so usage does not limit it; but its template is
 		// still pinned, where one replica of each pod set would go, so
 		// that a later scale-up (through the scale subresource, which
 		// never reaches the webhook) lands on a compliant place.
