@@ -156,6 +156,12 @@ bench-e2e: tools-cluster ## Pod-create latency through the API server with and w
 	$(GO) test -tags e2e -count=1 -timeout $(E2E_TIMEOUT) -run '^$$' -bench '^BenchmarkWebhookOverhead$$' -benchtime 150x \
 	  -v ./test/e2e/ | tee $(BIN)/bench-e2e.txt
 
+.PHONY: bench-memory
+bench-memory: tools-cluster ## The in-cluster webhook pod's memory with QM_E2E_SCALE=PODS/NODES (default 10000/1000) in its informers (own cluster, real node).
+	@mkdir -p $(BIN)
+	$(GO) test -tags e2e -count=1 -timeout $(E2E_TIMEOUT) -run '^$$' -bench '^BenchmarkInClusterMemoryAtScale$$' -benchtime 1x \
+	  -v ./test/e2e/ | tee $(BIN)/bench-memory.txt
+
 .PHONY: bench
 bench: bench-optimizer ## Benchmarks (placement, extraction, policy, optimizer); figures go in the issue notes.
 	@mkdir -p $(BIN)
