@@ -38,6 +38,10 @@ type Decision struct {
 	// MIG explains fractional GPU demand.
 	MIG         *MIGNote `json:"mig,omitempty"`
 	CatalogAsOf string   `json:"catalogAsOf,omitempty"`
+	// CatalogRevision is the revision of the catalog that priced the
+	// decision, so that a kept decision is logged with the catalog that
+	// priced it, not with the one in service when it was kept.
+	CatalogRevision string `json:"catalogRevision,omitempty"`
 	// Fingerprint hashes what the decision depended on in the object (see
 	// fingerprint): an update that leaves it unchanged keeps the decision
 	// without evaluating policy or placement again, and the validating call

@@ -202,7 +202,7 @@ func (e *Evaluator) Evaluate(ctx context.Context, in *Input) (*Outcome, error) {
 		return out.deny(CodeNoFeasiblePlacement, err.Error()), nil
 	}
 	d := newDecision(in.ID, w, res, restr, placer.Catalog().Meta().AsOf)
-	d.ScaledToZero = scaledToZero
+	d.ScaledToZero, d.CatalogRevision = scaledToZero, out.CatalogRevision
 	if !scaledToZero {
 		// Until admission sizes replicas itself, it says when the given
 		// ones cannot meet the workload's own latency objective.
@@ -343,6 +343,7 @@ func (e *Evaluator) extract(out *Outcome, obj map[string]any, nsLabels map[strin
 func (e *Evaluator) keep(out *Outcome, obj map[string]any, w *workload.Workload, in *Input) *Outcome {
 	out.Kept = true
 	out.Decision = in.Recorded
+	out.CatalogRevision = in.Recorded.CatalogRevision // "" for a decision older than the field: the log names the one in service
 	raw := in.RecordedRaw
 	out.Patch = buildPatch(obj, w, in.Recorded, e.extractor.Labels(), raw, func(old string) bool { return old == raw })
 	return out

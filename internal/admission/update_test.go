@@ -244,6 +244,9 @@ func TestUpdateOfPlacedWorkload(t *testing.T) {
 			if out.Allowed != tc.wantAllow || out.Kept != tc.wantKept {
 				t.Fatalf("allowed %v kept %v, want %v %v: %+v", out.Allowed, out.Kept, tc.wantAllow, tc.wantKept, out.Violations)
 			}
+			if tc.wantKept && (out.CatalogRevision == "" || out.CatalogRevision != f.decision.CatalogRevision) {
+				t.Errorf("kept decision logged with catalog %q, want the one that priced it, %q", out.CatalogRevision, f.decision.CatalogRevision)
+			}
 			if calls := f.policy.calls.Load(); (calls == 0) != tc.wantKept {
 				t.Errorf("policy evaluated %d times; kept %v", calls, tc.wantKept)
 			}
