@@ -181,7 +181,7 @@ fuzz: ## Run every fuzz target for FUZZTIME each (default 2m).
 	  ./internal/workload:FuzzReadRules \
 	  ./internal/costing:FuzzReadCSV \
 	  ./internal/costing:FuzzReadSkyPilot \
-	  ./internal/placement:FuzzReadGPUCounts \
+	  ./internal/quota:FuzzReadGPUCounts \
 	  ./internal/costing:FuzzDatasetCloud \
 	  ./internal/encryption:FuzzReadClusterState \
 	  ./internal/encryption:FuzzReadInventory \

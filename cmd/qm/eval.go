@@ -23,6 +23,7 @@ import (
 	"github.com/quartermaster-io/quartermaster/internal/clusterstate"
 	"github.com/quartermaster-io/quartermaster/internal/costing"
 	"github.com/quartermaster-io/quartermaster/internal/placement"
+	"github.com/quartermaster-io/quartermaster/internal/quota"
 	"github.com/quartermaster-io/quartermaster/internal/workload"
 )
 
@@ -125,7 +126,7 @@ func runEval(ctx context.Context, s streams, o *evalOptions) error {
 	// in input order, as they would once admitted one after the other.
 	usage = maps.Clone(usage)
 	if usage == nil {
-		usage = placement.GPUCounts{}
+		usage = quota.GPUCounts{}
 	}
 	// One object at a time: decoded, decided, printed and dropped, so that
 	// memory stays flat in the size of the input.
@@ -139,7 +140,7 @@ func runEval(ctx context.Context, s streams, o *evalOptions) error {
 			return fmt.Errorf("%s: %w", d.source, err)
 		}
 		if dec := out.Decision; out.Allowed && dec != nil && out.Workload != nil && out.Workload.WholeGPUs() > 0 && !dec.ScaledToZero {
-			usage[placement.QuotaKey{Cloud: dec.Cloud, Region: dec.Region, GPUModel: dec.GPUModel}] += out.Workload.WholeGPUs()
+			usage[quota.Key{Cloud: dec.Cloud, Region: dec.Region, GPUModel: dec.GPUModel}] += out.Workload.WholeGPUs()
 			consumed++
 		}
 		code = worseExit(code, out)
@@ -210,18 +211,18 @@ func worseExit(code int, out *admission.Outcome) int {
 	return code
 }
 
-func parseRestrictions(restrict, require []string) (*placement.Restrictions, error) {
+func parseRestrictions(restrict, require []string) (*costing.Restrictions, error) {
 	if len(restrict) == 0 && len(require) == 0 {
 		return nil, nil
 	}
-	r := &placement.Restrictions{}
+	r := &costing.Restrictions{}
 	for _, spec := range restrict {
 		field, vals, ok := strings.Cut(spec, "=")
 		if !ok || vals == "" {
 			return nil, fmt.Errorf("--restrict %q: want FIELD=V1,V2", spec)
 		}
 		list := strings.Split(vals, ",")
-		if field == placement.FieldCapacityType {
+		if field == costing.FieldCapacityType {
 			for i, v := range list {
 				ct, err := costing.ParseCapacityType(v)
 				if err != nil {

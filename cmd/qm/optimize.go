@@ -140,7 +140,7 @@ func runOptimize(cmd *cobra.Command, s streams, o *optimizeOptions) error {
 		default:
 			r := j.Restrictions
 			if r == nil {
-				r = &placement.Restrictions{}
+				r = &costing.Restrictions{}
 			}
 			req.Gangs = append(req.Gangs, placement.Gang{Workload: j.Workload, Restrictions: r, Current: currentPlacement(j.Workload)})
 		}

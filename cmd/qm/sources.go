@@ -8,6 +8,7 @@ import (
 
 	"github.com/quartermaster-io/quartermaster/internal/costing"
 	"github.com/quartermaster-io/quartermaster/internal/placement"
+	"github.com/quartermaster-io/quartermaster/internal/quota"
 	"github.com/quartermaster-io/quartermaster/internal/workload"
 )
 
@@ -66,7 +67,7 @@ func loadCatalogFile(path, format, cloud string) (*costing.Catalog, error) {
 
 // readCounts reads a quota or usage file, checking its entries against the
 // catalog's regions and GPU models.
-func readCounts(path, kind string, names *costing.Names) (placement.GPUCounts, error) {
+func readCounts(path, kind string, names *costing.Names) (quota.GPUCounts, error) {
 	if path == "" {
 		return nil, nil
 	}
@@ -75,14 +76,14 @@ func readCounts(path, kind string, names *costing.Names) (placement.GPUCounts, e
 		return nil, fmt.Errorf("opening %s file: %w", kind, err)
 	}
 	defer file.Close()
-	c, err := placement.ReadGPUCounts(file, kind, names)
+	c, err := quota.ReadGPUCounts(file, kind, names)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return c, nil
 }
 
-func (f *sourceFlags) loadPlacer() (*placement.Placer, placement.GPUCounts, error) {
+func (f *sourceFlags) loadPlacer() (*placement.Placer, quota.GPUCounts, error) {
 	cat, err := f.loadCatalog()
 	if err != nil {
 		return nil, nil, err
@@ -101,7 +102,7 @@ func (f *sourceFlags) loadPlacer() (*placement.Placer, placement.GPUCounts, erro
 // loadEngine is what every placing command starts with: the placer over the
 // catalog and quotas, the usage, and an extractor that accepts the catalog's
 // jurisdictions in residency annotations.
-func (f *sourceFlags) loadEngine() (*placement.Placer, placement.GPUCounts, *workload.Extractor, error) {
+func (f *sourceFlags) loadEngine() (*placement.Placer, quota.GPUCounts, *workload.Extractor, error) {
 	placer, usage, err := f.loadPlacer()
 	if err != nil {
 		return nil, nil, nil, err

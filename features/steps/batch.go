@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/quartermaster-io/quartermaster/internal/admission"
+	"github.com/quartermaster-io/quartermaster/internal/costing"
 	"github.com/quartermaster-io/quartermaster/internal/placement"
 	"github.com/quartermaster-io/quartermaster/internal/workload"
 )
@@ -99,7 +100,7 @@ func placedTogether(ctx context.Context) error {
 		default:
 			r := j.Restrictions
 			if r == nil {
-				r = &placement.Restrictions{}
+				r = &costing.Restrictions{}
 			}
 			req.Gangs = append(req.Gangs, placement.Gang{Workload: j.Workload, Restrictions: r})
 		}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/quartermaster-io/quartermaster/internal/costing"
 	"github.com/quartermaster-io/quartermaster/internal/encryption"
-	"github.com/quartermaster-io/quartermaster/internal/placement"
+	"github.com/quartermaster-io/quartermaster/internal/quota"
 )
 
 // catalogSteps describe the world a decision reads: offers, quotas, usage,
@@ -99,12 +99,12 @@ func catalogCSV(t *godog.Table) (string, error) {
 }
 
 func aQuota(ctx context.Context, gpus int, model, cloud, region string) error {
-	get(ctx).quotas[placement.QuotaKey{Cloud: cloud, Region: region, GPUModel: model}] = int64(gpus)
+	get(ctx).quotas[quota.Key{Cloud: cloud, Region: region, GPUModel: model}] = int64(gpus)
 	return nil
 }
 
 func inUse(ctx context.Context, gpus int, model, cloud, region string) error {
-	get(ctx).usage[placement.QuotaKey{Cloud: cloud, Region: region, GPUModel: model}] += int64(gpus)
+	get(ctx).usage[quota.Key{Cloud: cloud, Region: region, GPUModel: model}] += int64(gpus)
 	return nil
 }
 

@@ -15,8 +15,8 @@ import (
 	messages "github.com/cucumber/messages/go/v34"
 
 	"github.com/quartermaster-io/quartermaster/internal/costing"
-	"github.com/quartermaster-io/quartermaster/internal/placement"
 	"github.com/quartermaster-io/quartermaster/internal/policy"
+	"github.com/quartermaster-io/quartermaster/internal/quota"
 	"github.com/quartermaster-io/quartermaster/internal/workload"
 	"github.com/quartermaster-io/quartermaster/policies"
 )
@@ -79,7 +79,7 @@ func (h *Hooks) Register(sc *godog.ScenarioContext) {
 			return ctx, err
 		}
 		w := &world{
-			bundle: b, policyFS: h.fsys, cluster: h.cluster, catalog: cat, quotas: placement.GPUCounts{}, usage: placement.GPUCounts{},
+			bundle: b, policyFS: h.fsys, cluster: h.cluster, catalog: cat, quotas: quota.GPUCounts{}, usage: quota.GPUCounts{},
 			deadline: 30 * time.Second, dir: dir, user: "alice@example.com", labelProfile: workload.ProfileQuartermaster,
 		}
 		if onCluster {

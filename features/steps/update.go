@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/quartermaster-io/quartermaster/internal/placement"
+	"github.com/quartermaster-io/quartermaster/internal/quota"
 	"github.com/quartermaster-io/quartermaster/internal/workload"
 )
 
@@ -29,10 +29,10 @@ var updateSteps = []step{
 // usage, and the webhook knows they are its own.
 func ownPodsHold(ctx context.Context, n int, model, cloud, region string) error {
 	w := get(ctx)
-	k := placement.QuotaKey{Cloud: cloud, Region: region, GPUModel: model}
+	k := quota.Key{Cloud: cloud, Region: region, GPUModel: model}
 	w.usage[k] += int64(n)
 	if w.ownUsage == nil {
-		w.ownUsage = placement.GPUCounts{}
+		w.ownUsage = quota.GPUCounts{}
 	}
 	w.ownUsage[k] += int64(n)
 	return nil

@@ -28,6 +28,7 @@ import (
 	"github.com/quartermaster-io/quartermaster/internal/encryption"
 	"github.com/quartermaster-io/quartermaster/internal/placement"
 	"github.com/quartermaster-io/quartermaster/internal/policy"
+	"github.com/quartermaster-io/quartermaster/internal/quota"
 	"github.com/quartermaster-io/quartermaster/internal/workload"
 )
 
@@ -48,10 +49,10 @@ type world struct {
 	mode admission.Mode
 
 	catalog *costing.Catalog
-	quotas  placement.GPUCounts
-	usage   placement.GPUCounts
+	quotas  quota.GPUCounts
+	usage   quota.GPUCounts
 	// ownUsage is what the stored object's own pods hold (for updates).
-	ownUsage placement.GPUCounts
+	ownUsage quota.GPUCounts
 	// clusterState and inventory are YAML documents written by the
 	// scenario, read by the same parsers as qm eval's --cluster-state and
 	// --inventory.
@@ -145,8 +146,8 @@ type clusterState struct {
 	ns interface {
 		NamespaceLabels(string) map[string]string
 	}
-	usage placement.GPUCounts
-	own   placement.GPUCounts
+	usage quota.GPUCounts
+	own   quota.GPUCounts
 }
 
 func (c *clusterState) NamespaceLabels(namespace string) map[string]string {
@@ -155,8 +156,8 @@ func (c *clusterState) NamespaceLabels(namespace string) map[string]string {
 	}
 	return c.ns.NamespaceLabels(namespace)
 }
-func (c *clusterState) GPUUsage() placement.GPUCounts { return c.usage }
-func (c *clusterState) OwnerUsage(_, _, _ string) placement.GPUCounts {
+func (c *clusterState) GPUUsage() quota.GPUCounts { return c.usage }
+func (c *clusterState) OwnerUsage(_, _, _ string) quota.GPUCounts {
 	return c.own
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"slices"
 
+	"github.com/quartermaster-io/quartermaster/internal/costing"
 	"github.com/quartermaster-io/quartermaster/internal/placement"
 	"github.com/quartermaster-io/quartermaster/internal/workload"
 )
@@ -85,7 +86,7 @@ type MIGNote struct {
 	Note        string  `json:"note"`
 }
 
-func newDecision(id string, w *workload.Workload, res *placement.Result, restr *placement.Restrictions, asOf string) *Decision {
+func newDecision(id string, w *workload.Workload, res *placement.Result, restr *costing.Restrictions, asOf string) *Decision {
 	b := &res.Best
 	o := b.Offer
 	d := &Decision{

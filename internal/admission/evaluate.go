@@ -10,9 +10,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/quartermaster-io/quartermaster/internal/costing"
 	"github.com/quartermaster-io/quartermaster/internal/encryption"
 	"github.com/quartermaster-io/quartermaster/internal/placement"
 	"github.com/quartermaster-io/quartermaster/internal/policy"
+	"github.com/quartermaster-io/quartermaster/internal/quota"
 	"github.com/quartermaster-io/quartermaster/internal/workload"
 )
 
@@ -73,9 +75,9 @@ type Input struct {
 	// NamespaceLabels are the labels of the object's namespace, if known.
 	NamespaceLabels map[string]string
 	// Restrictions are applied before policy's own (qm eval flags).
-	Restrictions *placement.Restrictions
+	Restrictions *costing.Restrictions
 	// Usage is the GPUs already held, for quotas.
-	Usage placement.GPUCounts
+	Usage quota.GPUCounts
 
 	// Recorded is the decision the object was admitted with (see
 	// update.go): on a mutating UPDATE the old object's, in the validating
@@ -92,7 +94,7 @@ type Input struct {
 	// OwnUsage is what the object's own pods hold, subtracted from Usage
 	// when an update is placed again: a workload never competes with
 	// itself for quota. Shared, never modified.
-	OwnUsage placement.GPUCounts
+	OwnUsage quota.GPUCounts
 }
 
 // RequestInfo is the part of an admission request that policies may read.
@@ -241,7 +243,7 @@ func (e *Evaluator) Evaluate(ctx context.Context, in *Input) (*Outcome, error) {
 // evidence, then the rules, whose restrictions are merged into in's. A denial
 // is in out; err only for faults of the evaluator. pin is the policy input,
 // for phase two; nil without policies.
-func (e *Evaluator) judge(ctx context.Context, in *Input, w *workload.Workload, out *Outcome) (*placement.Restrictions, *policy.Input, error) {
+func (e *Evaluator) judge(ctx context.Context, in *Input, w *workload.Workload, out *Outcome) (*costing.Restrictions, *policy.Input, error) {
 	if e.policy == nil {
 		return in.Restrictions, nil, nil
 	}
@@ -275,7 +277,7 @@ type Judgement struct {
 	// Workload and Restrictions are set when the workload may be placed:
 	// the restrictions of in and of every policy merged.
 	Workload     *workload.Workload
-	Restrictions *placement.Restrictions
+	Restrictions *costing.Restrictions
 }
 
 // Judge runs what Evaluate runs before placing (extraction, evidence, the

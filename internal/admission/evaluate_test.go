@@ -12,12 +12,13 @@ import (
 
 	"github.com/quartermaster-io/quartermaster/internal/costing"
 	"github.com/quartermaster-io/quartermaster/internal/placement"
+	"github.com/quartermaster-io/quartermaster/internal/quota"
 	"github.com/quartermaster-io/quartermaster/internal/workload"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
-func testEvaluator(t testing.TB, quotas placement.GPUCounts) *Evaluator {
+func testEvaluator(t testing.TB, quotas quota.GPUCounts) *Evaluator {
 	t.Helper()
 	f, err := os.Open("testdata/catalog.csv")
 	if err != nil {
@@ -215,7 +216,7 @@ func TestPatchShapes(t *testing.T) {
 }
 
 func TestEvaluateOutcomes(t *testing.T) {
-	ev := testEvaluator(t, placement.GPUCounts{{Cloud: "aws", Region: "us-east-1", GPUModel: "H100"}: 8})
+	ev := testEvaluator(t, quota.GPUCounts{{Cloud: "aws", Region: "us-east-1", GPUModel: "H100"}: 8})
 	pod := func(ann map[string]any, spec map[string]any) map[string]any {
 		if spec == nil {
 			spec = map[string]any{}
@@ -225,8 +226,8 @@ func TestEvaluateOutcomes(t *testing.T) {
 		return map[string]any{"apiVersion": "v1", "kind": "Pod",
 			"metadata": map[string]any{"name": "p", "namespace": "ns", "annotations": ann}, "spec": spec}
 	}
-	eu := &placement.Restrictions{}
-	eu.Restrict(placement.FieldJurisdiction, []string{"eu"}, "restricted data stays in the EU", "residency")
+	eu := &costing.Restrictions{}
+	eu.Restrict(costing.FieldJurisdiction, []string{"eu"}, "restricted data stays in the EU", "residency")
 	tests := map[string]struct {
 		in          Input
 		allowed     bool
@@ -246,7 +247,7 @@ func TestEvaluateOutcomes(t *testing.T) {
 		"bad annotation":  {in: Input{Object: pod(map[string]any{workload.AnnotationInterruptible: "maybe"}, nil)}, gpu: true, code: CodeInvalidAnnotation},
 		"bad object":      {in: Input{Object: pod(nil, map[string]any{"volumes": "x"})}, gpu: true, code: CodeInvalidWorkload},
 		"placed":          {in: Input{Object: pod(nil, nil)}, allowed: true, gpu: true, region: "us-east-1"},
-		"quota exhausted": {in: Input{Object: pod(nil, nil), Usage: placement.GPUCounts{{Cloud: "aws", Region: "us-east-1", GPUModel: "H100"}: 1}}, allowed: true, gpu: true, region: "europe-west4"},
+		"quota exhausted": {in: Input{Object: pod(nil, nil), Usage: quota.GPUCounts{{Cloud: "aws", Region: "us-east-1", GPUModel: "H100"}: 1}}, allowed: true, gpu: true, region: "europe-west4"},
 		"restricted":      {in: Input{Object: pod(nil, nil), Restrictions: eu}, allowed: true, gpu: true, region: "europe-west4"},
 		"no placement":    {in: Input{Object: pod(map[string]any{workload.AnnotationGPUModels: "T4"}, nil)}, gpu: true, code: CodeNoFeasiblePlacement, noPlacement: true},
 		"pin forbidden": {in: Input{Object: pod(nil, map[string]any{"nodeSelector": map[string]any{"topology.kubernetes.io/region": "us-east-1"}}), Restrictions: eu},
@@ -258,7 +259,7 @@ func TestEvaluateOutcomes(t *testing.T) {
 			"requests": map[string]any{"nvidia.com/gpu": "8"}, "limits": map[string]any{"nvidia.com/gpu": "8"}})},
 			allowed: true, gpu: true, region: "us-east-1"},
 		"scaled to zero is placed for one replica, whatever the quota": {in: Input{Object: deploymentOf(pod(nil, nil), 0),
-			Usage: placement.GPUCounts{{Cloud: "aws", Region: "us-east-1", GPUModel: "H100"}: 8}},
+			Usage: quota.GPUCounts{{Cloud: "aws", Region: "us-east-1", GPUModel: "H100"}: 8}},
 			allowed: true, gpu: true, region: "us-east-1", scaledToZero: true},
 		"undescribed kind asking for GPUs is allowed with a warning": {in: Input{Object: map[string]any{"apiVersion": "example.com/v1", "kind": "Trainer",
 			"metadata": map[string]any{"name": "t", "namespace": "ns"}, "spec": map[string]any{"worker": map[string]any{"template": map[string]any{

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/quartermaster-io/quartermaster/internal/decisionlog"
-	"github.com/quartermaster-io/quartermaster/internal/placement"
+	"github.com/quartermaster-io/quartermaster/internal/quota"
 	"github.com/quartermaster-io/quartermaster/internal/workload"
 )
 
@@ -71,12 +71,12 @@ type ClusterState interface {
 	NamespaceLabels(namespace string) map[string]string
 	// GPUUsage returns the GPUs held per cloud, region and model. The
 	// result is shared and must not be modified.
-	GPUUsage() placement.GPUCounts
+	GPUUsage() quota.GPUCounts
 	// OwnerUsage returns the part of GPUUsage held by the pods of one
 	// object (a bare Pod, or the controller at the top of their owner
 	// chain: a Deployment for its ReplicaSets' pods); nil if none or
 	// unknown. Shared, must not be modified.
-	OwnerUsage(namespace, kind, name string) placement.GPUCounts
+	OwnerUsage(namespace, kind, name string) quota.GPUCounts
 }
 
 // DecisionRecorder receives every decision that is not a dry run.

@@ -17,6 +17,7 @@ import (
 	"github.com/quartermaster-io/quartermaster/internal/costing"
 	"github.com/quartermaster-io/quartermaster/internal/decisionlog"
 	"github.com/quartermaster-io/quartermaster/internal/placement"
+	"github.com/quartermaster-io/quartermaster/internal/quota"
 	"github.com/quartermaster-io/quartermaster/internal/workload"
 )
 
@@ -53,12 +54,12 @@ func (r *recorder) Record(e *decisionlog.Entry) error {
 // staticState is a ClusterState with fixed answers.
 type staticState struct {
 	labels map[string]map[string]string
-	usage  placement.GPUCounts
+	usage  quota.GPUCounts
 }
 
 func (s staticState) NamespaceLabels(ns string) map[string]string { return s.labels[ns] }
-func (s staticState) GPUUsage() placement.GPUCounts               { return s.usage }
-func (s staticState) OwnerUsage(string, string, string) placement.GPUCounts {
+func (s staticState) GPUUsage() quota.GPUCounts                   { return s.usage }
+func (s staticState) OwnerUsage(string, string, string) quota.GPUCounts {
 	return nil
 }
 

@@ -4,8 +4,8 @@ import (
 	"context"
 	"slices"
 
+	"github.com/quartermaster-io/quartermaster/internal/costing"
 	"github.com/quartermaster-io/quartermaster/internal/encryption"
-	"github.com/quartermaster-io/quartermaster/internal/placement"
 	"github.com/quartermaster-io/quartermaster/internal/policy"
 	"github.com/quartermaster-io/quartermaster/internal/workload"
 )
@@ -87,13 +87,13 @@ func (o *Outcome) applyDecision(d *policy.Decision) {
 
 // mergeRestrictions intersects the caller's restrictions with policy's,
 // keeping every reason, without modifying either.
-func mergeRestrictions(base, pol *placement.Restrictions) *placement.Restrictions {
+func mergeRestrictions(base, pol *costing.Restrictions) *costing.Restrictions {
 	if pol == nil {
 		return base
 	}
-	out := &placement.Restrictions{}
+	out := &costing.Restrictions{}
 	if base != nil {
-		out = &placement.Restrictions{
+		out = &costing.Restrictions{
 			Clouds: slices.Clone(base.Clouds), Regions: slices.Clone(base.Regions),
 			Jurisdictions: slices.Clone(base.Jurisdictions), CapacityTypes: slices.Clone(base.CapacityTypes),
 			GPUModels: slices.Clone(base.GPUModels), Capabilities: slices.Clone(base.Capabilities),
@@ -101,7 +101,7 @@ func mergeRestrictions(base, pol *placement.Restrictions) *placement.Restriction
 		}
 	}
 	for _, r := range pol.Reasons {
-		if r.Field == placement.FieldCapability {
+		if r.Field == costing.FieldCapability {
 			for _, c := range r.Allowed {
 				out.Require(c, r.Reason, r.Policy)
 			}

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/quartermaster-io/quartermaster/internal/placement"
+	"github.com/quartermaster-io/quartermaster/internal/quota"
 	"github.com/quartermaster-io/quartermaster/internal/workload"
 )
 
@@ -235,7 +235,7 @@ func withValue(node map[string]any, ptr string, value any) map[string]any {
 // withoutUsage is usage less what the object's own pods hold: an object
 // placed again never competes with itself for quota. usage is shared and
 // never modified.
-func withoutUsage(usage, own placement.GPUCounts) placement.GPUCounts {
+func withoutUsage(usage, own quota.GPUCounts) quota.GPUCounts {
 	if len(own) == 0 || len(usage) == 0 {
 		return usage
 	}

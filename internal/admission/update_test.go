@@ -12,6 +12,7 @@ import (
 	"github.com/quartermaster-io/quartermaster/internal/costing"
 	"github.com/quartermaster-io/quartermaster/internal/placement"
 	"github.com/quartermaster-io/quartermaster/internal/policy"
+	"github.com/quartermaster-io/quartermaster/internal/quota"
 	"github.com/quartermaster-io/quartermaster/internal/workload"
 )
 
@@ -117,7 +118,7 @@ type updateFixture struct {
 	placed   map[string]any // the stored object, as admitted
 	decision *Decision
 	raw      string
-	usage    placement.GPUCounts // its own pods
+	usage    quota.GPUCounts // its own pods
 }
 
 func newUpdateFixture(t *testing.T) *updateFixture {
@@ -132,21 +133,21 @@ func newUpdateFixture(t *testing.T) *updateFixture {
 		t.Fatalf("placing the deployment: %v %+v", err, first)
 	}
 	d := first.Decision
-	key := placement.QuotaKey{Cloud: d.Cloud, Region: d.Region, GPUModel: d.GPUModel}
+	key := quota.Key{Cloud: d.Cloud, Region: d.Region, GPUModel: d.GPUModel}
 	pol := &countingPolicy{}
-	ev, err := NewEvaluator(Deps{Extractor: mustExtractor(t), Placer: placement.New(cat, placement.GPUCounts{key: 8}), Policy: pol})
+	ev, err := NewEvaluator(Deps{Extractor: mustExtractor(t), Placer: placement.New(cat, quota.GPUCounts{key: 8}), Policy: pol})
 	if err != nil {
 		t.Fatal(err)
 	}
 	patch, _ := json.Marshal(first.Patch)
 	placed := applyRawPatch(t, obj, patch)
 	return &updateFixture{ev: ev, policy: pol, placed: placed, decision: d, raw: decisionAnnotation(placed),
-		usage: placement.GPUCounts{key: 6}}
+		usage: quota.GPUCounts{key: 6}}
 }
 
 // update runs a mutating UPDATE of the stored object to next, as the
 // handler builds it.
-func (f *updateFixture) update(t *testing.T, next map[string]any, own placement.GPUCounts) *Outcome {
+func (f *updateFixture) update(t *testing.T, next map[string]any, own quota.GPUCounts) *Outcome {
 	t.Helper()
 	in := &Input{ID: "update", Object: next, Request: RequestInfo{Operation: "UPDATE"}, Usage: f.usage, OwnUsage: own,
 		RecordedRaw: f.raw, Recorded: parseDecision(f.raw), Replace: true}

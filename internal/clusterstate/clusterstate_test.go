@@ -16,7 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
 
-	"github.com/quartermaster-io/quartermaster/internal/placement"
+	"github.com/quartermaster-io/quartermaster/internal/quota"
 	"github.com/quartermaster-io/quartermaster/internal/workload"
 )
 
@@ -52,7 +52,7 @@ usage:
 	if s.NamespaceLabels("nope") != nil {
 		t.Error("unknown namespace has labels")
 	}
-	if got := s.GPUUsage()[placement.QuotaKey{Cloud: "aws", Region: "us-east-1", GPUModel: "H100"}]; got != 56 {
+	if got := s.GPUUsage()[quota.Key{Cloud: "aws", Region: "us-east-1", GPUModel: "H100"}]; got != 56 {
 		t.Errorf("usage %d, want 56 (entries add up)", got)
 	}
 	if sc, ok := s.StorageClass("gp3-enc"); !ok || sc.Parameters["encrypted"] != "true" {
@@ -136,7 +136,7 @@ func TestInformers(t *testing.T) {
 	if !inf.WaitForSync(ctx) {
 		t.Fatal("caches did not sync")
 	}
-	want := placement.GPUCounts{{Cloud: "aws", Region: "us-east-1", GPUModel: "H100"}: 14, {Cloud: "gcp", Region: "us-central1", GPUModel: "L4"}: 1}
+	want := quota.GPUCounts{{Cloud: "aws", Region: "us-east-1", GPUModel: "H100"}: 14, {Cloud: "gcp", Region: "us-central1", GPUModel: "L4"}: 1}
 	waitFor(t, ctx, inf, func() bool { return equalCounts(inf.GPUUsage(), want) })
 	if got := inf.NamespaceLabels("ml")["quartermaster.io/team"]; got != "ml" {
 		t.Errorf("namespace label %q", got)
@@ -155,7 +155,7 @@ func TestInformers(t *testing.T) {
 	if err := client.CoreV1().Pods("ml").Delete(ctx, "e", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	want = placement.GPUCounts{{Cloud: "aws", Region: "us-east-1", GPUModel: "H100"}: 6}
+	want = quota.GPUCounts{{Cloud: "aws", Region: "us-east-1", GPUModel: "H100"}: 6}
 	waitFor(t, ctx, inf, func() bool { return equalCounts(inf.GPUUsage(), want) })
 
 	// Binding the pinned pod moves nothing: it is counted once, now at its node.
@@ -168,7 +168,7 @@ func TestInformers(t *testing.T) {
 	if err := client.CoreV1().Pods("ml").Delete(ctx, "f", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	want = placement.GPUCounts{{Cloud: "aws", Region: "us-east-1", GPUModel: "H100"}: 4}
+	want = quota.GPUCounts{{Cloud: "aws", Region: "us-east-1", GPUModel: "H100"}: 4}
 	waitFor(t, ctx, inf, func() bool { return equalCounts(inf.GPUUsage(), want) })
 }
 
@@ -198,7 +198,7 @@ func TestPinnedKey(t *testing.T) {
 		return corev1.NodeSelectorTerm{MatchExpressions: reqs}
 	}
 	full := term(in(cloud, "aws"), in(region, "us-east-1"), in(it, "p5.48xlarge"))
-	h100 := placement.QuotaKey{Cloud: "aws", Region: "us-east-1", GPUModel: "H100"}
+	h100 := quota.Key{Cloud: "aws", Region: "us-east-1", GPUModel: "H100"}
 	inf := &Informers{opts: InformerOptions{Labels: workload.DefaultLabelKeys(), ModelOf: func(c, i string) string {
 		if c == "aws" && i == "p5.48xlarge" {
 			return "H100"
@@ -209,21 +209,21 @@ func TestPinnedKey(t *testing.T) {
 		name     string
 		selector map[string]string
 		terms    []corev1.NodeSelectorTerm
-		want     placement.QuotaKey
+		want     quota.Key
 	}{
 		{"affinity pins all three", nil, []corev1.NodeSelectorTerm{full}, h100},
 		{"node selector pins all three", map[string]string{cloud: "aws", region: "us-east-1", it: "p5.48xlarge"}, nil, h100},
 		{"selector and affinity combine", map[string]string{cloud: "aws"}, []corev1.NodeSelectorTerm{term(in(region, "us-east-1"), in(it, "p5.48xlarge"))}, h100},
 		{"two terms agree", nil, []corev1.NodeSelectorTerm{full, full}, h100},
-		{"two terms disagree", nil, []corev1.NodeSelectorTerm{full, term(in(cloud, "aws"), in(region, "eu-west-1"), in(it, "p5.48xlarge"))}, placement.QuotaKey{}},
-		{"second term open", nil, []corev1.NodeSelectorTerm{full, term(in(cloud, "aws"))}, placement.QuotaKey{}},
-		{"selector contradicts affinity", map[string]string{region: "eu-west-1"}, []corev1.NodeSelectorTerm{full}, placement.QuotaKey{}},
+		{"two terms disagree", nil, []corev1.NodeSelectorTerm{full, term(in(cloud, "aws"), in(region, "eu-west-1"), in(it, "p5.48xlarge"))}, quota.Key{}},
+		{"second term open", nil, []corev1.NodeSelectorTerm{full, term(in(cloud, "aws"))}, quota.Key{}},
+		{"selector contradicts affinity", map[string]string{region: "eu-west-1"}, []corev1.NodeSelectorTerm{full}, quota.Key{}},
 		{"several values", nil, []corev1.NodeSelectorTerm{term(in(cloud, "aws"), in(it, "p5.48xlarge"),
-			corev1.NodeSelectorRequirement{Key: region, Operator: corev1.NodeSelectorOpIn, Values: []string{"us-east-1", "us-west-2"}})}, placement.QuotaKey{}},
+			corev1.NodeSelectorRequirement{Key: region, Operator: corev1.NodeSelectorOpIn, Values: []string{"us-east-1", "us-west-2"}})}, quota.Key{}},
 		{"other operator", nil, []corev1.NodeSelectorTerm{term(in(cloud, "aws"), in(it, "p5.48xlarge"),
-			corev1.NodeSelectorRequirement{Key: region, Operator: corev1.NodeSelectorOpExists})}, placement.QuotaKey{}},
-		{"instance type unknown to the catalog", nil, []corev1.NodeSelectorTerm{term(in(cloud, "aws"), in(region, "us-east-1"), in(it, "m5.large"))}, placement.QuotaKey{}},
-		{"nothing pinned", nil, nil, placement.QuotaKey{}},
+			corev1.NodeSelectorRequirement{Key: region, Operator: corev1.NodeSelectorOpExists})}, quota.Key{}},
+		{"instance type unknown to the catalog", nil, []corev1.NodeSelectorTerm{term(in(cloud, "aws"), in(region, "us-east-1"), in(it, "m5.large"))}, quota.Key{}},
+		{"nothing pinned", nil, nil, quota.Key{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := gpuPod("p", "", 1, corev1.PodPending)
@@ -250,7 +250,7 @@ func waitFor(t *testing.T, ctx context.Context, inf *Informers, ok func() bool) 
 	}
 }
 
-func equalCounts(a, b placement.GPUCounts) bool {
+func equalCounts(a, b quota.GPUCounts) bool {
 	if len(a) != len(b) {
 		return false
 	}
@@ -268,7 +268,7 @@ func TestExampleFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := s.GPUUsage()[placement.QuotaKey{Cloud: "aws", Region: "us-east-1", GPUModel: "H100"}]; got != 48 {
+	if got := s.GPUUsage()[quota.Key{Cloud: "aws", Region: "us-east-1", GPUModel: "H100"}]; got != 48 {
 		t.Errorf("usage %d, want 48", got)
 	}
 	if _, ok := s.DefaultStorageClass(); !ok {
@@ -317,7 +317,7 @@ func TestOwnerUsage(t *testing.T) {
 	if !inf.WaitForSync(ctx) {
 		t.Fatal("caches did not sync")
 	}
-	h100 := placement.QuotaKey{Cloud: "aws", Region: "us-east-1", GPUModel: "H100"}
+	h100 := quota.Key{Cloud: "aws", Region: "us-east-1", GPUModel: "H100"}
 	want := map[[2]string]int64{
 		{"Deployment", "api"}: 3, {"CronJob", "nightly"}: 4, {"StatefulSet", "train"}: 8, {"Pod", "bare"}: 1,
 		{"ReplicaSet", "api-1"}: 0, {"Job", "nightly-1"}: 0, {"Deployment", "other"}: 0,

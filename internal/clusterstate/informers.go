@@ -20,7 +20,7 @@ import (
 
 	"github.com/quartermaster-io/quartermaster/internal/costing"
 	"github.com/quartermaster-io/quartermaster/internal/encryption"
-	"github.com/quartermaster-io/quartermaster/internal/placement"
+	"github.com/quartermaster-io/quartermaster/internal/quota"
 	"github.com/quartermaster-io/quartermaster/internal/workload"
 )
 
@@ -69,8 +69,8 @@ type Informers struct {
 	wanted, published atomic.Int64
 
 	mu         sync.Mutex
-	nodes      map[string]placement.QuotaKey // node name → where it runs
-	pods       map[string]podGPUs            // namespace/name → its GPUs
+	nodes      map[string]quota.Key // node name → where it runs
+	pods       map[string]podGPUs   // namespace/name → its GPUs
 	namespaces map[string]map[string]string
 	classes    map[string]*encryption.StorageClass
 	claims     map[string]*encryption.Claim
@@ -84,7 +84,7 @@ type Informers struct {
 // yet; zero key when it is not pinned to one cloud, region and model).
 type podGPUs struct {
 	node   string
-	pinned placement.QuotaKey
+	pinned quota.Key
 	gpus   int64
 	// namespace and owner say whose pods they are: the pod's controller,
 	// or the pod itself when it has none.
@@ -123,7 +123,7 @@ func NewInformers(client kubernetes.Interface, opts InformerOptions) (*Informers
 		opts.ModelOf = func(string, string) string { return "" }
 	}
 	s := &Informers{opts: opts, factory: informers.NewSharedInformerFactory(client, opts.Resync),
-		nodes: map[string]placement.QuotaKey{}, pods: map[string]podGPUs{}, namespaces: map[string]map[string]string{},
+		nodes: map[string]quota.Key{}, pods: map[string]podGPUs{}, namespaces: map[string]map[string]string{},
 		classes: map[string]*encryption.StorageClass{}, claims: map[string]*encryption.Claim{},
 		controllers: map[string]owner{}, changed: make(chan struct{}, 1)}
 	core, storage, apps, batch := s.factory.Core().V1(), s.factory.Storage().V1(), s.factory.Apps().V1(), s.factory.Batch().V1()
@@ -217,8 +217,8 @@ func (s *Informers) WaitForSync(ctx context.Context) bool {
 
 // publish builds a new view from the current maps, with mu held.
 func (s *Informers) publish() {
-	usage := placement.GPUCounts{}
-	byOwner := map[string]placement.GPUCounts{}
+	usage := quota.GPUCounts{}
+	byOwner := map[string]quota.GPUCounts{}
 	for _, p := range s.pods {
 		key := p.pinned // setPod keeps only complete pins
 		if p.node != "" {
@@ -230,7 +230,7 @@ func (s *Informers) publish() {
 		o := s.topOwner(p.namespace, p.owner)
 		top := ownerKey(p.namespace, o.kind, o.name)
 		if byOwner[top] == nil {
-			byOwner[top] = placement.GPUCounts{}
+			byOwner[top] = quota.GPUCounts{}
 		}
 		byOwner[top][key] += p.gpus
 	}
@@ -281,7 +281,7 @@ func (s *Informers) setNode(obj any) {
 	if model == "" && l[gpuProductLabel] != "" {
 		model = costing.CanonicalGPUModel(l[gpuProductLabel])
 	}
-	s.update(func() { s.nodes[n.Name] = placement.QuotaKey{Cloud: cloud, Region: region, GPUModel: model} })
+	s.update(func() { s.nodes[n.Name] = quota.Key{Cloud: cloud, Region: region, GPUModel: model} })
 }
 
 func (s *Informers) deleteNode(obj any) {
@@ -298,7 +298,7 @@ func (s *Informers) setPod(obj any) {
 	key := p.Namespace + "/" + p.Name
 	gpus := podGPUCount(p)
 	done := p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed
-	var pinned placement.QuotaKey
+	var pinned quota.Key
 	if p.Spec.NodeName == "" && gpus > 0 && !done {
 		pinned = s.pinnedKey(p)
 	}
@@ -447,7 +447,7 @@ func podGPUCount(p *corev1.Pod) int64 {
 // one. Such a pod holds its GPUs from admission rather than from binding:
 // otherwise gangs admitted before the scheduler binds the first one's pods
 // would all see the quota free.
-func (s *Informers) pinnedKey(p *corev1.Pod) placement.QuotaKey {
+func (s *Informers) pinnedKey(p *corev1.Pod) quota.Key {
 	var terms []corev1.NodeSelectorTerm
 	if a := p.Spec.Affinity; a != nil && a.NodeAffinity != nil && a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution != nil {
 		terms = a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms
@@ -485,13 +485,13 @@ func (s *Informers) pinnedKey(p *corev1.Pod) placement.QuotaKey {
 		cloud = keys.ClusterCloud // a single-cloud profile pins no cloud
 	}
 	if cloud == "" || region == "" || instanceType == "" {
-		return placement.QuotaKey{}
+		return quota.Key{}
 	}
 	model := s.opts.ModelOf(cloud, instanceType)
 	if model == "" {
-		return placement.QuotaKey{}
+		return quota.Key{}
 	}
-	return placement.QuotaKey{Cloud: cloud, Region: region, GPUModel: model}
+	return quota.Key{Cloud: cloud, Region: region, GPUModel: model}
 }
 
 var ptrTrue = func() *bool { t := true; return &t }()

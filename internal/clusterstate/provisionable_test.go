@@ -24,6 +24,7 @@ import (
 	"github.com/quartermaster-io/quartermaster/internal/costing/costingtest"
 	"github.com/quartermaster-io/quartermaster/internal/fakenode"
 	"github.com/quartermaster-io/quartermaster/internal/placement"
+	"github.com/quartermaster-io/quartermaster/internal/quota"
 	"github.com/quartermaster-io/quartermaster/internal/workload"
 )
 
@@ -437,7 +438,7 @@ func BenchmarkPlaceProvisionable(b *testing.B) {
 	} {
 		w.ExpectedDuration = 10 * time.Hour
 		b.Run(name, func(b *testing.B) {
-			req := &placement.Request{Workload: w, Restrictions: &placement.Restrictions{Jurisdictions: []string{"us", "eu"}}, Provisioner: prov}
+			req := &placement.Request{Workload: w, Restrictions: &costing.Restrictions{Jurisdictions: []string{"us", "eu"}}, Provisioner: prov}
 			b.ReportAllocs()
 			for b.Loop() {
 				if _, err := p.Place(req); err != nil {
@@ -485,7 +486,7 @@ func TestUsageUnderSingleCloudProfile(t *testing.T) {
 	if inf.Provisioner() != nil {
 		t.Error("a provisioner without InformerOptions.Provisionable")
 	}
-	want := placement.GPUCounts{{Cloud: "aws", Region: "us-east-1", GPUModel: "H100"}: 10}
+	want := quota.GPUCounts{{Cloud: "aws", Region: "us-east-1", GPUModel: "H100"}: 10}
 	waitFor(t, ctx, inf, func() bool { return equalCounts(inf.GPUUsage(), want) })
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/quartermaster-io/quartermaster/internal/encryption"
 	"github.com/quartermaster-io/quartermaster/internal/placement"
+	"github.com/quartermaster-io/quartermaster/internal/quota"
 	"github.com/quartermaster-io/quartermaster/internal/workload"
 )
 
@@ -22,7 +23,7 @@ import (
 // filter.
 type Snapshot struct {
 	state *encryption.ClusterState
-	usage placement.GPUCounts
+	usage quota.GPUCounts
 	nodes []map[string]string // labels of the Ready, schedulable nodes
 	pools []NodePool
 	// holdsNodes is set when the stream had any Node or NodePool.
@@ -34,7 +35,7 @@ var _ encryption.ClaimSource = (*Snapshot)(nil)
 // ReadSnapshot reads a cluster-state stream and a usage stream; either
 // reader may be nil.
 func ReadSnapshot(state, usage io.Reader) (*Snapshot, error) {
-	s := &Snapshot{usage: placement.GPUCounts{}}
+	s := &Snapshot{usage: quota.GPUCounts{}}
 	if state != nil {
 		data, err := io.ReadAll(state)
 		if err != nil {
@@ -57,7 +58,7 @@ func ReadSnapshot(state, usage io.Reader) (*Snapshot, error) {
 	}
 	if usage != nil {
 		// nil: checked against the embedded region table and GPU models.
-		u, err := placement.ReadGPUCounts(usage, "usage", nil)
+		u, err := quota.ReadGPUCounts(usage, "usage", nil)
 		if err != nil {
 			return nil, err
 		}
@@ -163,11 +164,11 @@ func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
 func (s *Snapshot) NamespaceLabels(ns string) map[string]string { return s.state.NamespaceLabels(ns) }
 
 // GPUUsage returns the GPUs held; shared, do not modify.
-func (s *Snapshot) GPUUsage() placement.GPUCounts { return s.usage }
+func (s *Snapshot) GPUUsage() quota.GPUCounts { return s.usage }
 
 // OwnerUsage is nil: a snapshot's usage file does not say which object
 // holds the GPUs.
-func (s *Snapshot) OwnerUsage(string, string, string) placement.GPUCounts { return nil }
+func (s *Snapshot) OwnerUsage(string, string, string) quota.GPUCounts { return nil }
 
 // Claim returns a PersistentVolumeClaim by namespace and name.
 func (s *Snapshot) Claim(namespace, name string) (*encryption.Claim, bool) {

@@ -4,14 +4,14 @@ import (
 	"sync/atomic"
 
 	"github.com/quartermaster-io/quartermaster/internal/encryption"
-	"github.com/quartermaster-io/quartermaster/internal/placement"
+	"github.com/quartermaster-io/quartermaster/internal/quota"
 )
 
 // view is one immutable version of the state.
 type view struct {
 	namespaces   map[string]map[string]string
-	usage        placement.GPUCounts
-	byOwner      map[string]placement.GPUCounts // namespace/kind/name of the top owner → its pods' usage
+	usage        quota.GPUCounts
+	byOwner      map[string]quota.GPUCounts // namespace/kind/name of the top owner → its pods' usage
 	classes      map[string]*encryption.StorageClass
 	defaultClass *encryption.StorageClass
 	claims       map[string]*encryption.Claim // namespace/name
@@ -35,13 +35,13 @@ func (s *store) load() *view {
 func (s *store) NamespaceLabels(ns string) map[string]string { return s.load().namespaces[ns] }
 
 // GPUUsage returns the GPUs held; shared, do not modify.
-func (s *store) GPUUsage() placement.GPUCounts { return s.load().usage }
+func (s *store) GPUUsage() quota.GPUCounts { return s.load().usage }
 
 // OwnerUsage returns the GPUs held by the pods of one object: a bare Pod, or
 // the controller at the top of their owner chain (a Deployment for its
 // ReplicaSets' pods, a CronJob for its Jobs'); nil if none. Shared, do not
 // modify.
-func (s *store) OwnerUsage(namespace, kind, name string) placement.GPUCounts {
+func (s *store) OwnerUsage(namespace, kind, name string) quota.GPUCounts {
 	return s.load().byOwner[ownerKey(namespace, kind, name)]
 }
 

@@ -10,13 +10,14 @@ import (
 	"time"
 
 	"github.com/quartermaster-io/quartermaster/internal/costing"
+	"github.com/quartermaster-io/quartermaster/internal/quota"
 	"github.com/quartermaster-io/quartermaster/internal/workload"
 )
 
 // Gang is one workload of a batch: all its GPU replicas go to one offer.
 type Gang struct {
 	Workload     *workload.Workload
-	Restrictions *Restrictions
+	Restrictions *costing.Restrictions
 	// Current is where the workload runs now, or nil. Moving it elsewhere
 	// costs BatchRequest.MigrationPenalty.
 	Current *workload.Target
@@ -26,7 +27,7 @@ type Gang struct {
 type BatchRequest struct {
 	Gangs []Gang
 	// Usage is the GPUs already held outside this batch; nil is none.
-	Usage GPUCounts
+	Usage quota.GPUCounts
 	// Egress prices the datasets' transfer; nil means DefaultEgress.
 	Egress *costing.EgressTable
 	// Locate returns where a dataset lives when the inventory knows; nil or
@@ -83,7 +84,7 @@ type Model struct {
 	req     *BatchRequest
 	gangs   []*Gang
 	opts    [][]optionInfo
-	keys    []QuotaKey
+	keys    []quota.Key
 	// noCandidates holds the diagnosis of gangs with no feasible offer.
 	noCandidates map[int]error
 }
@@ -102,11 +103,11 @@ type optionInfo struct {
 // duration, plus egress and migration.
 func (p *Placer) Model(req *BatchRequest) (*Model, error) {
 	m := &Model{req: req, noCandidates: map[int]error{}}
-	keyIdx := map[QuotaKey]int{}
+	keyIdx := map[quota.Key]int{}
 	for k := range p.quotas {
 		m.keys = append(m.keys, k)
 	}
-	slices.SortFunc(m.keys, func(a, b QuotaKey) int {
+	slices.SortFunc(m.keys, func(a, b quota.Key) int {
 		return strings.Compare(a.Cloud+"/"+a.Region+"/"+a.GPUModel, b.Cloud+"/"+b.Region+"/"+b.GPUModel)
 	})
 	m.Problem.Capacity = make([]float64, len(m.keys))
@@ -126,7 +127,7 @@ func (p *Placer) Model(req *BatchRequest) (*Model, error) {
 		}
 		restr := g.Restrictions
 		if restr == nil {
-			restr = &Restrictions{}
+			restr = &costing.Restrictions{}
 		}
 		locs, err := datasetLocations(w, req.Locate)
 		if err != nil {
@@ -145,7 +146,7 @@ func (p *Placer) Model(req *BatchRequest) (*Model, error) {
 				info.migration = req.MigrationPenalty
 			}
 			res := -1
-			if i, ok := keyIdx[QuotaKey{c.offer.Cloud, c.offer.Region, c.offer.GPUModel}]; ok {
+			if i, ok := keyIdx[quota.Key{Cloud: c.offer.Cloud, Region: c.offer.Region, GPUModel: c.offer.GPUModel}]; ok {
 				res = i
 			}
 			item.Options = append(item.Options, Option{

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/quartermaster-io/quartermaster/internal/costing"
+	"github.com/quartermaster-io/quartermaster/internal/quota"
 	"github.com/quartermaster-io/quartermaster/internal/workload"
 )
 
@@ -30,7 +31,7 @@ func job(name string, replicas int32, hours int) *workload.Workload {
 // TestOptimizeWorkedExample is the example of docs/optimizer.md: 100
 // GPU-hours at $1.2 or $1.5, the cheaper capped at 40: 40×1.2 + 60×1.5.
 func TestOptimizeWorkedExample(t *testing.T) {
-	p := New(twoCloudCatalog(t), GPUCounts{{"aws", "us-east-1", "L4"}: 40})
+	p := New(twoCloudCatalog(t), quota.GPUCounts{{Cloud: "aws", Region: "us-east-1", GPUModel: "L4"}: 40})
 	req := &BatchRequest{}
 	for i := range 10 {
 		req.Gangs = append(req.Gangs, Gang{Workload: job("shard"+string(rune('a'+i)), 10, 1)})
@@ -55,7 +56,7 @@ func TestOptimizeWorkedExample(t *testing.T) {
 
 func TestOptimizeUnplaceable(t *testing.T) {
 	tests := map[string]struct {
-		quotas GPUCounts
+		quotas quota.GPUCounts
 		gangs  []*workload.Workload
 		want   string
 	}{
@@ -64,7 +65,7 @@ func TestOptimizeUnplaceable(t *testing.T) {
 			want:  "the catalog has no offer of H100",
 		},
 		"quotas too small together": {
-			quotas: GPUCounts{{"aws", "us-east-1", "L4"}: 8, {"gcp", "us-central1", "L4"}: 8},
+			quotas: quota.GPUCounts{{Cloud: "aws", Region: "us-east-1", GPUModel: "L4"}: 8, {Cloud: "gcp", Region: "us-central1", GPUModel: "L4"}: 8},
 			gangs:  []*workload.Workload{job("a", 6, 1), job("b", 6, 1), job("c", 6, 1)},
 			want:   "cannot hold it together",
 		},

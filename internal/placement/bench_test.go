@@ -6,7 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/quartermaster-io/quartermaster/internal/costing"
 	"github.com/quartermaster-io/quartermaster/internal/costing/costingtest"
+	"github.com/quartermaster-io/quartermaster/internal/quota"
 	"github.com/quartermaster-io/quartermaster/internal/workload"
 )
 
@@ -18,10 +20,10 @@ func BenchmarkPlace5000(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	quotas := GPUCounts{}
+	quotas := quota.GPUCounts{}
 	for i, o := range cat.Offers() {
 		if i%7 == 0 {
-			quotas[QuotaKey{o.Cloud, o.Region, o.GPUModel}] = 64
+			quotas[quota.Key{Cloud: o.Cloud, Region: o.Region, GPUModel: o.GPUModel}] = 64
 		}
 	}
 	p := New(cat, quotas)
@@ -32,7 +34,7 @@ func BenchmarkPlace5000(b *testing.B) {
 	} {
 		w.ExpectedDuration = 10 * time.Hour
 		b.Run(name, func(b *testing.B) {
-			req := &Request{Workload: w, Restrictions: &Restrictions{Jurisdictions: []string{"us", "eu"}}}
+			req := &Request{Workload: w, Restrictions: &costing.Restrictions{Jurisdictions: []string{"us", "eu"}}}
 			b.ReportAllocs()
 			for b.Loop() {
 				if _, err := p.Place(req); err != nil {
@@ -60,7 +62,7 @@ func BenchmarkPlaceLatency(b *testing.B) {
 		if rng.IntN(4) > 0 {
 			w.GPUModels = []string{all[rng.IntN(len(all))], all[rng.IntN(len(all))]}
 		}
-		r := &Restrictions{}
+		r := &costing.Restrictions{}
 		if rng.IntN(2) == 0 {
 			r.Jurisdictions = []string{[]string{"us", "eu", "jp"}[rng.IntN(3)]}
 		}
@@ -93,7 +95,7 @@ func BenchmarkPlaceInfeasible(b *testing.B) {
 		b.Fatal(err)
 	}
 	p := New(cat, nil)
-	req := &Request{Workload: gang(1, 8, models("H100")), Restrictions: &Restrictions{Jurisdictions: []string{"mars"}}}
+	req := &Request{Workload: gang(1, 8, models("H100")), Restrictions: &costing.Restrictions{Jurisdictions: []string{"mars"}}}
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := p.Place(req); !IsNoFeasible(err) {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/quartermaster-io/quartermaster/internal/costing"
+	"github.com/quartermaster-io/quartermaster/internal/quota"
 	"github.com/quartermaster-io/quartermaster/internal/workload"
 )
 
@@ -52,7 +53,7 @@ func IsNoFeasible(err error) bool {
 
 // diagnose re-runs the filters one by one, counting what survives each, to
 // explain an empty result. It runs only on the failure path.
-func (p *Placer) diagnose(w *workload.Workload, restr *Restrictions, usage GPUCounts, prov Provisioner) error {
+func (p *Placer) diagnose(w *workload.Workload, restr *costing.Restrictions, usage quota.GPUCounts, prov Provisioner) error {
 	e := &NoFeasibleError{Workload: workloadID(w)}
 	models, _ := p.candidateModels(w, restr)
 	type cand struct {
@@ -104,7 +105,7 @@ func (p *Placer) diagnose(w *workload.Workload, restr *Restrictions, usage GPUCo
 		return e
 	}
 	filter(StageRestrictions, func(c cand) bool {
-		return restr.allowsOffer(c.o) && allows(restr.CapacityTypes, string(c.ct))
+		return restr.AllowsOffer(c.o) && costing.Allows(restr.CapacityTypes, string(c.ct))
 	})
 	if len(all) == 0 {
 		e.Stage = StageRestrictions
@@ -145,7 +146,7 @@ func (p *Placer) diagnose(w *workload.Workload, restr *Restrictions, usage GPUCo
 	return e
 }
 
-func reasons(r *Restrictions) string {
+func reasons(r *costing.Restrictions) string {
 	if len(r.Reasons) == 0 {
 		return ""
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/quartermaster-io/quartermaster/internal/costing"
+	"github.com/quartermaster-io/quartermaster/internal/quota"
 	"github.com/quartermaster-io/quartermaster/internal/workload"
 )
 
@@ -22,11 +23,11 @@ const DefaultDuration = time.Hour
 // immutable and safe for concurrent use; build a new one to swap catalogs.
 type Placer struct {
 	catalog *costing.Catalog
-	quotas  GPUCounts
+	quotas  quota.GPUCounts
 }
 
 // New returns a Placer. quotas may be nil: no entry means no limit.
-func New(catalog *costing.Catalog, quotas GPUCounts) *Placer {
+func New(catalog *costing.Catalog, quotas quota.GPUCounts) *Placer {
 	return &Placer{catalog: catalog, quotas: quotas}
 }
 
@@ -36,9 +37,9 @@ func (p *Placer) Catalog() *costing.Catalog { return p.catalog }
 // Request is one gang to place.
 type Request struct {
 	Workload     *workload.Workload
-	Restrictions *Restrictions
+	Restrictions *costing.Restrictions
 	// Usage is the GPUs already held per cloud region and model; nil is none.
-	Usage GPUCounts
+	Usage quota.GPUCounts
 	// Alternatives is how many runner-ups to return; 0 means the default,
 	// negative means none.
 	Alternatives int
@@ -116,7 +117,7 @@ func (p *Placer) Place(req *Request) (*Result, error) {
 	}
 	restr := req.Restrictions
 	if restr == nil {
-		restr = &Restrictions{}
+		restr = &costing.Restrictions{}
 	}
 	keep := req.Alternatives
 	switch {
@@ -210,12 +211,12 @@ func (t *topK) add(c *candidate) {
 }
 
 // each calls fn with every feasible candidate of w, unpruned.
-func (p *Placer) each(w *workload.Workload, restr *Restrictions, usage GPUCounts, fn func(*candidate)) {
+func (p *Placer) each(w *workload.Workload, restr *costing.Restrictions, usage quota.GPUCounts, fn func(*candidate)) {
 	p.scan(w, restr, usage, nil, &topK{collect: fn})
 }
 
 // scan offers every feasible candidate to top.
-func (p *Placer) scan(w *workload.Workload, restr *Restrictions, usage GPUCounts, prov Provisioner, top *topK) {
+func (p *Placer) scan(w *workload.Workload, restr *costing.Restrictions, usage quota.GPUCounts, prov Provisioner, top *topK) {
 	models, ranks := p.candidateModels(w, restr)
 	pinned := w.Pinned()
 	// Any placement pays at least demand × the offer's cheapest GPU-hour, and
@@ -223,7 +224,7 @@ func (p *Placer) scan(w *workload.Workload, restr *Restrictions, usage GPUCounts
 	// the worst kept candidate, the rest of the model cannot matter. The
 	// slack keeps float rounding from cutting off an exact tie.
 	demand := gpuEquivalents(w) * (1 - 1e-9)
-	spot := w.Interruptible && allows(restr.CapacityTypes, string(costing.Spot))
+	spot := w.Interruptible && costing.Allows(restr.CapacityTypes, string(costing.Spot))
 	for mi, model := range models {
 		for _, o := range p.catalog.ByUnitPrice(model, spot) {
 			if top.full() {
@@ -235,7 +236,7 @@ func (p *Placer) scan(w *workload.Workload, restr *Restrictions, usage GPUCounts
 					break
 				}
 			}
-			if !restr.allowsOffer(o) {
+			if !restr.AllowsOffer(o) {
 				continue
 			}
 			nodes := nodesFor(w, o)
@@ -244,7 +245,7 @@ func (p *Placer) scan(w *workload.Workload, restr *Restrictions, usage GPUCounts
 			}
 			for _, ct := range [2]costing.CapacityType{costing.OnDemand, costing.Spot} {
 				price, ok := o.Price(ct)
-				if !ok || (ct == costing.Spot && !w.Interruptible) || !allows(restr.CapacityTypes, string(ct)) {
+				if !ok || (ct == costing.Spot && !w.Interruptible) || !costing.Allows(restr.CapacityTypes, string(ct)) {
 					continue
 				}
 				if pinned && !w.Allows(&workload.Target{Cloud: o.Cloud, Region: o.Region, InstanceType: o.InstanceType, CapacityType: string(ct)}) {
@@ -270,13 +271,13 @@ func (p *Placer) scan(w *workload.Workload, restr *Restrictions, usage GPUCounts
 // candidateModels returns the models worth scanning and their preference
 // ranks: the workload's acceptable models in its order (or every catalog
 // model), narrowed by MIG support, GPU vendor and the policy's model list.
-func (p *Placer) candidateModels(w *workload.Workload, restr *Restrictions) ([]string, []int) {
+func (p *Placer) candidateModels(w *workload.Workload, restr *costing.Restrictions) ([]string, []int) {
 	gpu := firstGPU(w)
 	models, ranks := w.GPUModels, identityRanks(len(w.GPUModels))
 	if len(models) == 0 {
 		// No preference: every model ranks the same, and the cheapest
 		// models go first so that pruning starts early.
-		spot := w.Interruptible && allows(restr.CapacityTypes, string(costing.Spot))
+		spot := w.Interruptible && costing.Allows(restr.CapacityTypes, string(costing.Spot))
 		models, ranks = p.catalog.ModelsByFloor(spot), zeroRanks(len(p.catalog.Models()))
 	}
 	// The common case (no MIG, no policy model list, NVIDIA) filters
@@ -293,7 +294,7 @@ func (p *Placer) candidateModels(w *workload.Workload, restr *Restrictions) ([]s
 		if (gpu.Resource == workload.ResourceAMDGPU) != isAMD(m) {
 			continue
 		}
-		if !allows(restr.GPUModels, m) {
+		if !costing.Allows(restr.GPUModels, m) {
 			continue
 		}
 		out = append(out, m)
@@ -396,11 +397,11 @@ func nodesFor(w *workload.Workload, o *costing.Offer) int {
 	return nodes
 }
 
-func (p *Placer) quotaLeft(usage GPUCounts, o *costing.Offer, nodes int) bool {
+func (p *Placer) quotaLeft(usage quota.GPUCounts, o *costing.Offer, nodes int) bool {
 	if len(p.quotas) == 0 {
 		return true
 	}
-	k := QuotaKey{o.Cloud, o.Region, o.GPUModel}
+	k := quota.Key{Cloud: o.Cloud, Region: o.Region, GPUModel: o.GPUModel}
 	q, limited := p.quotas[k]
 	if !limited {
 		return true

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/quartermaster-io/quartermaster/internal/costing"
+	"github.com/quartermaster-io/quartermaster/internal/quota"
 	"github.com/quartermaster-io/quartermaster/internal/workload"
 )
 
@@ -59,9 +60,9 @@ func in(f workload.Field, v ...string) workload.Requirement {
 func TestPlace(t *testing.T) {
 	tests := map[string]struct {
 		w        *workload.Workload
-		restr    *Restrictions
-		quotas   GPUCounts
-		usage    GPUCounts
+		restr    *costing.Restrictions
+		quotas   quota.GPUCounts
+		usage    quota.GPUCounts
 		want     string // cloud/region/instance/capacity
 		nodes    int
 		price    float64
@@ -83,30 +84,30 @@ func TestPlace(t *testing.T) {
 			w: gang(1, 1, models("L4"), cpuMem(1000, 32<<10)), want: "gcp/us-central1/g2-standard-48/on-demand", nodes: 1, price: 4, wantAlts: 0,
 		},
 		"jurisdiction restriction": {
-			w: gang(1, 8, models("H100")), restr: &Restrictions{Jurisdictions: []string{"eu"}},
+			w: gang(1, 8, models("H100")), restr: &costing.Restrictions{Jurisdictions: []string{"eu"}},
 			want: "gcp/europe-west4/a3-highgpu-8g/on-demand", nodes: 1, price: 58, wantAlts: 1,
 		},
 		"capability requirement": {
-			w: gang(1, 1, models("H100")), restr: &Restrictions{Capabilities: []string{"confidential-computing"}},
+			w: gang(1, 1, models("H100")), restr: &costing.Restrictions{Capabilities: []string{"confidential-computing"}},
 			want: "azure/eastus/NCC40ads_H100/on-demand", nodes: 1, price: 7.5, wantAlts: 0,
 		},
 		"capacity type restriction keeps on-demand": {
-			w: gang(1, 8, models("H100"), interruptible), restr: &Restrictions{CapacityTypes: []string{"on-demand"}},
+			w: gang(1, 8, models("H100"), interruptible), restr: &costing.Restrictions{CapacityTypes: []string{"on-demand"}},
 			want: "aws/us-east-1/p5.48xlarge/on-demand", nodes: 1, price: 55, wantAlts: 2,
 		},
 		"quota pushes to next region": {
-			w: gang(2, 8, models("H100")), quotas: GPUCounts{{"aws", "us-east-1", "H100"}: 24}, usage: GPUCounts{{"aws", "us-east-1", "H100"}: 16},
+			w: gang(2, 8, models("H100")), quotas: quota.GPUCounts{{Cloud: "aws", Region: "us-east-1", GPUModel: "H100"}: 24}, usage: quota.GPUCounts{{Cloud: "aws", Region: "us-east-1", GPUModel: "H100"}: 16},
 			want: "gcp/europe-west4/a3-highgpu-8g/on-demand", nodes: 2, price: 116, wantAlts: 1,
 		},
 		"quota exactly enough": {
-			w: gang(2, 8, models("H100")), quotas: GPUCounts{{"aws", "us-east-1", "H100"}: 32}, usage: GPUCounts{{"aws", "us-east-1", "H100"}: 16},
+			w: gang(2, 8, models("H100")), quotas: quota.GPUCounts{{Cloud: "aws", Region: "us-east-1", GPUModel: "H100"}: 32}, usage: quota.GPUCounts{{Cloud: "aws", Region: "us-east-1", GPUModel: "H100"}: 16},
 			want: "aws/us-east-1/p5.48xlarge/on-demand", nodes: 2, price: 110, wantAlts: 2,
 		},
 		"any model picks the cheapest that fits": {
 			w: gang(1, 1), want: "gcp/us-central1/g2-standard-4/on-demand", nodes: 1, price: 0.7, wantAlts: 3,
 		},
 		"model order breaks price ties": {
-			w: gang(1, 1, models("H100", "L4")), restr: &Restrictions{Regions: []string{"eastus", "us-east-1"}},
+			w: gang(1, 1, models("H100", "L4")), restr: &costing.Restrictions{Regions: []string{"eastus", "us-east-1"}},
 			want: "aws/us-east-1/g6.xlarge/on-demand", nodes: 1, price: 0.8, wantAlts: 2,
 		},
 		"pin is kept": {
@@ -209,26 +210,26 @@ func TestPlaceMultiplePodSets(t *testing.T) {
 func TestPlaceNoFeasible(t *testing.T) {
 	tests := map[string]struct {
 		w      *workload.Workload
-		restr  *Restrictions
-		quotas GPUCounts
+		restr  *costing.Restrictions
+		quotas quota.GPUCounts
 		stage  string
 		msg    string
 	}{
 		"unknown model":       {w: gang(1, 1, models("B200")), stage: StageModel, msg: "no offer of B200"},
-		"policy model list":   {w: gang(1, 1, models("L4")), restr: &Restrictions{GPUModels: []string{"H100"}}, stage: StageModel, msg: "that policy allows"},
+		"policy model list":   {w: gang(1, 1, models("L4")), restr: &costing.Restrictions{GPUModels: []string{"H100"}}, stage: StageModel, msg: "that policy allows"},
 		"pin matches nothing": {w: gang(1, 8, models("H100"), pin(in(workload.FieldRegion, "mars-1"))), stage: StagePin, msg: "nodeSelector or required node affinity"},
-		"restrictions": {w: gang(1, 8, models("H100")), restr: func() *Restrictions {
-			r := &Restrictions{}
-			r.Restrict(FieldJurisdiction, []string{"jp"}, "data must stay in Japan", "residency")
+		"restrictions": {w: gang(1, 8, models("H100")), restr: func() *costing.Restrictions {
+			r := &costing.Restrictions{}
+			r.Restrict(costing.FieldJurisdiction, []string{"jp"}, "data must stay in Japan", "residency")
 			return r
 		}(), stage: StageRestrictions, msg: "(jurisdiction in [jp]): data must stay in Japan [residency]"},
-		"pin forbidden":      {w: gang(1, 8, models("H100"), pin(in(workload.FieldCloud, "aws"))), restr: &Restrictions{Jurisdictions: []string{"jp"}}, stage: StagePinForbidden, msg: "pins a placement that policy forbids"},
+		"pin forbidden":      {w: gang(1, 8, models("H100"), pin(in(workload.FieldCloud, "aws"))), restr: &costing.Restrictions{Jurisdictions: []string{"jp"}}, stage: StagePinForbidden, msg: "pins a placement that policy forbids"},
 		"too big for a node": {w: gang(1, 16), stage: StageCapacity, msg: "16 × nvidia.com/gpu per replica"},
-		"quota":              {w: gang(1, 8, models("A100-80GB")), quotas: GPUCounts{{"gcp", "asia-northeast1", "A100-80GB"}: 4}, stage: StageQuota, msg: "too little GPU quota"},
-		"contradicting policies": {w: gang(1, 1), restr: func() *Restrictions {
-			r := &Restrictions{}
-			r.Restrict(FieldCloud, []string{"aws"}, "a", "p1")
-			r.Restrict(FieldCloud, []string{"gcp"}, "b", "p2")
+		"quota":              {w: gang(1, 8, models("A100-80GB")), quotas: quota.GPUCounts{{Cloud: "gcp", Region: "asia-northeast1", GPUModel: "A100-80GB"}: 4}, stage: StageQuota, msg: "too little GPU quota"},
+		"contradicting policies": {w: gang(1, 1), restr: func() *costing.Restrictions {
+			r := &costing.Restrictions{}
+			r.Restrict(costing.FieldCloud, []string{"aws"}, "a", "p1")
+			r.Restrict(costing.FieldCloud, []string{"gcp"}, "b", "p2")
 			return r
 		}(), stage: StageRestrictions, msg: "cloud in []"},
 	}
@@ -250,5 +251,21 @@ func TestPlaceRejectsNonGPU(t *testing.T) {
 	_, err := New(testCatalog(t), nil).Place(&Request{Workload: gang(1, 0)})
 	if err == nil || IsNoFeasible(err) {
 		t.Fatalf("err = %v, want a plain error", err)
+	}
+}
+
+// TestQuotaZeroIsEnforced: gpus: 0 forbids, as documented, rather than being
+// ignored (issue 17 item 2).
+func TestQuotaZeroIsEnforced(t *testing.T) {
+	q, err := quota.ReadGPUCounts(strings.NewReader("quotas:\n- {cloud: azure, region: eastus, gpuModel: H100, gpus: 0}\n"), "quota", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := New(testCatalog(t), q).Place(&Request{Workload: gang(1, 1, func(w *workload.Workload) { w.GPUModels = []string{"H100"} })})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := res.Best.Offer; o.Cloud == "azure" && o.Region == "eastus" {
+		t.Errorf("placed on %s/%s under a quota of 0", o.Cloud, o.Region)
 	}
 }

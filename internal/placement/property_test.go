@@ -8,12 +8,13 @@ import (
 	"testing"
 
 	"github.com/quartermaster-io/quartermaster/internal/costing"
+	"github.com/quartermaster-io/quartermaster/internal/quota"
 	"github.com/quartermaster-io/quartermaster/internal/workload"
 )
 
 // bruteForce is an independent, deliberately naive statement of the
 // single-gang rules: try every offer and capacity type, keep the cheapest.
-func bruteForce(c *costing.Catalog, w *workload.Workload, r *Restrictions, quotas, usage GPUCounts) (float64, bool) {
+func bruteForce(c *costing.Catalog, w *workload.Workload, r *costing.Restrictions, quotas, usage quota.GPUCounts) (float64, bool) {
 	best, found := math.Inf(1), false
 	for _, o := range c.Offers() {
 		if len(w.GPUModels) > 0 && !slices.Contains(w.GPUModels, o.GPUModel) {
@@ -57,7 +58,7 @@ func bruteForce(c *costing.Catalog, w *workload.Workload, r *Restrictions, quota
 		if nodes <= 0 {
 			continue
 		}
-		k := QuotaKey{o.Cloud, o.Region, o.GPUModel}
+		k := quota.Key{Cloud: o.Cloud, Region: o.Region, GPUModel: o.GPUModel}
 		if q, ok := quotas[k]; ok && usage[k]+int64(nodes*o.GPUCount) > q {
 			continue
 		}
@@ -149,7 +150,7 @@ func TestPlaceMatchesBruteForce(t *testing.T) {
 		if rng.IntN(5) == 0 {
 			w.PodSets[0].Pin = workload.Pin{Terms: [][]workload.Requirement{{in(workload.FieldCloud, []string{"aws", "gcp", "azure"}[rng.IntN(3)])}}}
 		}
-		r := &Restrictions{
+		r := &costing.Restrictions{
 			Clouds:        randomSubset(rng, []string{"aws", "gcp", "azure"}),
 			Jurisdictions: randomSubset(rng, []string{"us", "eu", "uk", "jp"}),
 			CapacityTypes: randomSubset(rng, []string{"on-demand", "spot"}),
@@ -157,10 +158,10 @@ func TestPlaceMatchesBruteForce(t *testing.T) {
 		if rng.IntN(5) == 0 {
 			r.Capabilities = []string{"confidential-computing"}
 		}
-		quotas, usage := GPUCounts{}, GPUCounts{}
+		quotas, usage := quota.GPUCounts{}, quota.GPUCounts{}
 		for _, o := range cat.Offers() {
 			if rng.IntN(3) == 0 {
-				k := QuotaKey{o.Cloud, o.Region, o.GPUModel}
+				k := quota.Key{Cloud: o.Cloud, Region: o.Region, GPUModel: o.GPUModel}
 				quotas[k] = int64(rng.IntN(64))
 				usage[k] = int64(rng.IntN(16))
 			}

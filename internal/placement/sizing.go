@@ -283,7 +283,7 @@ type SizingRequest struct {
 	Latency      time.Duration
 	// GPUsPerReplica is whole GPUs per replica (default 1).
 	GPUsPerReplica int64
-	Restrictions   *Restrictions
+	Restrictions   *costing.Restrictions
 	Interruptible  bool
 }
 
@@ -356,7 +356,7 @@ func (p *Placer) Size(req *SizingRequest) (*SizingResult, error) {
 	perModel := map[string]sized{}
 	restr := req.Restrictions
 	if restr == nil {
-		restr = &Restrictions{}
+		restr = &costing.Restrictions{}
 	}
 	// A replica must fit on one node: say so per model before any queue
 	// figure, so that 9 GPUs per replica is not blamed on the SLO.

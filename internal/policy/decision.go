@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/quartermaster-io/quartermaster/internal/placement"
+	"github.com/quartermaster-io/quartermaster/internal/costing"
 )
 
 // Enforcement modes (from data, per package or rule code).
@@ -39,7 +39,7 @@ type Decision struct {
 	DryRun []Finding `json:"dryRun,omitempty"`
 	// Restrictions are the intersected restrict and require results; nil
 	// when no rule restricted anything.
-	Restrictions *placement.Restrictions `json:"restrictions,omitempty"`
+	Restrictions *costing.Restrictions `json:"restrictions,omitempty"`
 	// Revision identifies the bundle that decided.
 	Revision string `json:"revision"`
 }

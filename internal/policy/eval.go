@@ -10,8 +10,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/metrics"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/topdown"
-
-	"github.com/quartermaster-io/quartermaster/internal/placement"
+	"github.com/quartermaster-io/quartermaster/internal/costing"
 )
 
 // Evaluate runs phase one (see the package doc) on in. An *EvalError means
@@ -116,7 +115,7 @@ func (b *Bundle) run(ctx context.Context, q *preparedQuery, in *Input, d *Decisi
 		// one result; anything else is an engine fault.
 		return fmt.Errorf("policy query returned %d results, want 1", n)
 	}
-	var restr placement.Restrictions
+	var restr costing.Restrictions
 	restricted := false
 	for _, s := range q.slots {
 		t := result[ast.Var(s.v)]
@@ -215,7 +214,7 @@ func finding(s slot, item *ast.Term) (Finding, error) {
 
 // restrictOne validates one restrict or require element and applies it
 // (unless dry); it returns a description for dry-run records.
-func restrictOne(r *placement.Restrictions, s slot, item *ast.Term, dry bool) (string, error) {
+func restrictOne(r *costing.Restrictions, s slot, item *ast.Term, dry bool) (string, error) {
 	obj, ok := item.Value.(ast.Object)
 	if !ok {
 		return "", fmt.Errorf("data.%s.%s: element %v: want an object", s.pkg, s.name, item)
@@ -274,7 +273,7 @@ func restrictOne(r *placement.Restrictions, s slot, item *ast.Term, dry bool) (s
 // decoding together.
 func restrictable(field string) bool {
 	switch field {
-	case placement.FieldCloud, placement.FieldRegion, placement.FieldJurisdiction, placement.FieldCapacityType, placement.FieldGPUModel:
+	case costing.FieldCloud, costing.FieldRegion, costing.FieldJurisdiction, costing.FieldCapacityType, costing.FieldGPUModel:
 		return true
 	}
 	return false

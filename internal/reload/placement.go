@@ -12,6 +12,7 @@ import (
 
 	"github.com/quartermaster-io/quartermaster/internal/costing"
 	"github.com/quartermaster-io/quartermaster/internal/placement"
+	"github.com/quartermaster-io/quartermaster/internal/quota"
 )
 
 // Options configure a Placement.
@@ -28,7 +29,7 @@ type Options struct {
 	// no quotas.
 	QuotaPath string
 	// Build makes a placer from a catalog and quotas; nil is placement.New.
-	Build func(*costing.Catalog, placement.GPUCounts) *placement.Placer
+	Build func(*costing.Catalog, quota.GPUCounts) *placement.Placer
 	// Metrics may be nil.
 	Metrics *Metrics
 	// Logger defaults to discarding.
@@ -41,7 +42,7 @@ type Options struct {
 type Placement struct {
 	o       Options
 	catalog *File[*costing.Catalog]
-	quota   *File[placement.GPUCounts]
+	quota   *File[quota.GPUCounts]
 
 	current atomic.Pointer[snapshot]
 	mu      sync.Mutex // serialises Check
@@ -51,14 +52,14 @@ type Placement struct {
 type snapshot struct {
 	placer  *placement.Placer
 	catalog *Version[*costing.Catalog]
-	quota   *Version[placement.GPUCounts]
+	quota   *Version[quota.GPUCounts]
 	// models maps a cloud and instance type to its GPU model, for the
 	// cluster informers' accounting of nodes and pinned pods.
 	models map[[2]string]string
 }
 
 // noQuota is the quota version without --quota.
-var noQuota = &Version[placement.GPUCounts]{Revision: "none"}
+var noQuota = &Version[quota.GPUCounts]{Revision: "none"}
 
 // New loads the catalog and quota files, which must be valid: a webhook
 // that cannot place anything must not become ready.
@@ -86,7 +87,7 @@ func New(o Options) (*Placement, error) {
 	default:
 		return nil, errors.New("reload: a catalog file or a catalog is required")
 	}
-	quota := noQuota
+	counts := noQuota
 	if o.QuotaPath != "" {
 		// Quota entries are checked against the names (regions, GPU
 		// models) of the catalog in service when the file is read.
@@ -96,13 +97,13 @@ func New(o Options) (*Placement, error) {
 			}
 			return cat.Value.Names()
 		}
-		f, err := NewFile(o.QuotaPath, func(data []byte) (placement.GPUCounts, error) { return parseQuota(data, names()) })
+		f, err := NewFile(o.QuotaPath, func(data []byte) (quota.GPUCounts, error) { return parseQuota(data, names()) })
 		if err != nil {
 			return nil, fmt.Errorf("loading quotas: %w", err)
 		}
-		p.quota, quota = f, f.Current()
+		p.quota, counts = f, f.Current()
 	}
-	p.publish(cat, quota)
+	p.publish(cat, counts)
 	return p, nil
 }
 
@@ -193,7 +194,7 @@ func (p *Placement) Run(ctx context.Context, interval time.Duration, publish fun
 	}
 }
 
-func (p *Placement) publish(cat *Version[*costing.Catalog], quota *Version[placement.GPUCounts]) {
+func (p *Placement) publish(cat *Version[*costing.Catalog], quota *Version[quota.GPUCounts]) {
 	models := make(map[[2]string]string, cat.Value.Len())
 	for _, o := range cat.Value.Offers() {
 		models[[2]string{o.Cloud, o.InstanceType}] = o.GPUModel
@@ -208,11 +209,11 @@ func (p *Placement) publish(cat *Version[*costing.Catalog], quota *Version[place
 // limits is written `quotas: []`. Entries naming a cloud, region or GPU
 // model that names does not know are rejected like any broken file: the
 // version in service stays.
-func parseQuota(data []byte, names *costing.Names) (placement.GPUCounts, error) {
+func parseQuota(data []byte, names *costing.Names) (quota.GPUCounts, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, errors.New("empty quota file (write `quotas: []` for no limits)")
 	}
-	return placement.ReadGPUCounts(bytes.NewReader(data), "quota", names)
+	return quota.ReadGPUCounts(bytes.NewReader(data), "quota", names)
 }
 
 // CatalogParser returns the parser of a catalog file in format ("csv" or

@@ -1,4 +1,4 @@
-package placement
+package quota
 
 import (
 	"bytes"
@@ -16,14 +16,14 @@ import (
 	"github.com/quartermaster-io/quartermaster/internal/costing"
 )
 
-// QuotaKey identifies a quota: GPUs of one model in one cloud region.
-type QuotaKey struct {
+// Key identifies a quota: GPUs of one model in one cloud region.
+type Key struct {
 	Cloud, Region, GPUModel string
 }
 
 // GPUCounts maps a cloud region and GPU model to a number of GPUs. It is the
 // shape of both the quota file and the usage file (contract 4.4b).
-type GPUCounts map[QuotaKey]int64
+type GPUCounts map[Key]int64
 
 // quotaFile is the YAML shape of contract 4.4b. Usage files may say "usage:"
 // instead of "quotas:".
@@ -105,24 +105,24 @@ func ReadGPUCounts(r io.Reader, kind string, names *costing.Names) (GPUCounts, e
 }
 
 // key checks an entry and returns its canonical key.
-func (e *quotaEntry) key(names *costing.Names) (QuotaKey, error) {
+func (e *quotaEntry) key(names *costing.Names) (Key, error) {
 	switch {
 	case e.Cloud == "" || e.Region == "" || e.GPUModel == "":
-		return QuotaKey{}, fmt.Errorf("cloud, region and gpuModel are required (have cloud %q, region %q, gpuModel %q)", e.Cloud, e.Region, e.GPUModel)
+		return Key{}, fmt.Errorf("cloud, region and gpuModel are required (have cloud %q, region %q, gpuModel %q)", e.Cloud, e.Region, e.GPUModel)
 	case e.GPUs == nil:
-		return QuotaKey{}, fmt.Errorf("%s/%s/%s: gpus is required (gpus: 0 forbids the model in the region)", e.Cloud, e.Region, e.GPUModel)
+		return Key{}, fmt.Errorf("%s/%s/%s: gpus is required (gpus: 0 forbids the model in the region)", e.Cloud, e.Region, e.GPUModel)
 	}
 	if g := *e.GPUs; g < 0 || g != math.Trunc(g) || g > maxGPUs {
-		return QuotaKey{}, fmt.Errorf("gpus %s: want a whole number from 0 to %d", strconv.FormatFloat(g, 'f', -1, 64), int64(maxGPUs))
+		return Key{}, fmt.Errorf("gpus %s: want a whole number from 0 to %d", strconv.FormatFloat(g, 'f', -1, 64), int64(maxGPUs))
 	}
 	if err := names.Region(e.Cloud, e.Region); err != nil {
-		return QuotaKey{}, err
+		return Key{}, err
 	}
 	model, err := names.GPUModel(e.GPUModel)
 	if err != nil {
-		return QuotaKey{}, err
+		return Key{}, err
 	}
-	return QuotaKey{e.Cloud, e.Region, model}, nil
+	return Key{e.Cloud, e.Region, model}, nil
 }
 
 // decodeQuotaFile decodes strictly, as kubectl decodes manifests: duplicate
@@ -158,8 +158,8 @@ func typeError(err error) error {
 	if m == nil {
 		return oneLine(err)
 	}
-	want := map[string]string{"float64": "a number", "string": "a string", "[]placement.quotaEntry": "a list of entries",
-		"placement.quotaEntry": "an entry {cloud, region, gpuModel, gpus}", "placement.quotaFile": "a mapping"}[m[3]]
+	want := map[string]string{"float64": "a number", "string": "a string", "[]quota.quotaEntry": "a list of entries",
+		"quota.quotaEntry": "an entry {cloud, region, gpuModel, gpus}", "quota.quotaFile": "a mapping"}[m[3]]
 	if want == "" {
 		return oneLine(err)
 	}

@@ -1,16 +1,14 @@
-package placement
+package costing
 
 import (
 	"strings"
 	"testing"
-
-	"github.com/quartermaster-io/quartermaster/internal/costing"
 )
 
 // TestRestrictionsCheck is issue 17 item 2 for restrictions: each value is
 // checked against the catalog's names, and the error names the restriction.
 func TestRestrictionsCheck(t *testing.T) {
-	names := costing.NewNames(nil, nil)
+	names := NewNames(nil, nil)
 	tests := map[string]struct {
 		field, value, want string
 	}{

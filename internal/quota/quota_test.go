@@ -1,4 +1,4 @@
-package placement
+package quota
 
 import (
 	"os"
@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/quartermaster-io/quartermaster/internal/costing"
-	"github.com/quartermaster-io/quartermaster/internal/workload"
 )
 
 func TestReadGPUCounts(t *testing.T) {
@@ -17,14 +16,14 @@ func TestReadGPUCounts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got[QuotaKey{"aws", "us-east-1", "H100"}] != 64 || len(got) != 2 {
+	if got[Key{"aws", "us-east-1", "H100"}] != 64 || len(got) != 2 {
 		t.Errorf("quotas = %v", got)
 	}
-	if q, ok := got[QuotaKey{"gcp", "us-central1", "L4"}]; !ok || q != 0 {
+	if q, ok := got[Key{"gcp", "us-central1", "L4"}]; !ok || q != 0 {
 		t.Errorf("gpus: 0 must be a limit of zero, not dropped: %v", got)
 	}
 	usage, err := ReadGPUCounts(strings.NewReader("usage:\n- {cloud: aws, region: us-east-1, gpuModel: T4, gpus: 2}\n- {cloud: aws, region: us-east-1, gpuModel: T4, gpus: 3}\n"), "usage", nil)
-	if err != nil || usage[QuotaKey{"aws", "us-east-1", "T4"}] != 5 {
+	if err != nil || usage[Key{"aws", "us-east-1", "T4"}] != 5 {
 		t.Errorf("usage entries must add up: %v %v", usage, err)
 	}
 	for _, in := range []string{"", "quotas: []", "# nothing\n"} {
@@ -100,27 +99,11 @@ func TestReadGPUCountsCatalogNames(t *testing.T) {
 	}
 	const in = "quotas:\n- {cloud: aws, region: mars-1, gpuModel: B300, gpus: 16}\n"
 	got, err := ReadGPUCounts(strings.NewReader(in), "quota", cat.Names())
-	if err != nil || got[QuotaKey{"aws", "mars-1", "B300"}] != 16 {
+	if err != nil || got[Key{"aws", "mars-1", "B300"}] != 16 {
 		t.Fatalf("%v %v", got, err)
 	}
 	if _, err := ReadGPUCounts(strings.NewReader(in), "quota", nil); err == nil {
 		t.Error("without that catalog, mars-1 must be unknown")
-	}
-}
-
-// TestQuotaZeroIsEnforced: gpus: 0 forbids, as documented, rather than being
-// ignored (issue 17 item 2).
-func TestQuotaZeroIsEnforced(t *testing.T) {
-	q, err := ReadGPUCounts(strings.NewReader("quotas:\n- {cloud: azure, region: eastus, gpuModel: H100, gpus: 0}\n"), "quota", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := New(testCatalog(t), q).Place(&Request{Workload: gang(1, 1, func(w *workload.Workload) { w.GPUModels = []string{"H100"} })})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if o := res.Best.Offer; o.Cloud == "azure" && o.Region == "eastus" {
-		t.Errorf("placed on %s/%s under a quota of 0", o.Cloud, o.Region)
 	}
 }
 

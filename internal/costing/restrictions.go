@@ -1,11 +1,9 @@
-package placement
+package costing
 
 import (
 	"fmt"
 	"slices"
 	"strings"
-
-	"github.com/quartermaster-io/quartermaster/internal/costing"
 )
 
 // Restrictions narrow where a workload may run. Policy produces them (contract
@@ -61,7 +59,7 @@ func (r *Restrictions) Restrict(field string, allowed []string, reason, policy s
 		dst = &r.GPUModels
 		canon := make([]string, len(allowed))
 		for i, a := range allowed {
-			canon[i] = costing.CanonicalGPUModel(a)
+			canon[i] = CanonicalGPUModel(a)
 		}
 		allowed = canon
 	default:
@@ -73,12 +71,12 @@ func (r *Restrictions) Restrict(field string, allowed []string, reason, policy s
 }
 
 // Check verifies that every cloud, region, jurisdiction and GPU model a
-// restriction allows is a name the catalog knows (costing.Names), and names
+// restriction allows is a name the catalog knows (Names), and names
 // the restriction (its Reason, e.g. "--restrict cloud=AWS") when one is not.
 // A misspelt value would otherwise allow nothing, and the workload would be
 // reported unplaceable for a reason that is not the real one. A nil
 // receiver has nothing to check.
-func (r *Restrictions) Check(names *costing.Names) error {
+func (r *Restrictions) Check(names *Names) error {
 	if r == nil {
 		return nil
 	}
@@ -131,13 +129,13 @@ func intersect(a, b []string) []string {
 	return out
 }
 
-// allows reports whether v is allowed by a restriction list.
-func allows(list []string, v string) bool { return list == nil || slices.Contains(list, v) }
+// Allows reports whether v is allowed by a restriction list.
+func Allows(list []string, v string) bool { return list == nil || slices.Contains(list, v) }
 
-// allowsOffer reports whether an offer passes every restriction except the
+// AllowsOffer reports whether an offer passes every restriction except the
 // capacity type, which is checked per price.
-func (r *Restrictions) allowsOffer(o *costing.Offer) bool {
-	if !allows(r.Clouds, o.Cloud) || !allows(r.Regions, o.Region) || !allows(r.Jurisdictions, o.Jurisdiction) {
+func (r *Restrictions) AllowsOffer(o *Offer) bool {
+	if !Allows(r.Clouds, o.Cloud) || !Allows(r.Regions, o.Region) || !Allows(r.Jurisdictions, o.Jurisdiction) {
 		return false
 	}
 	for _, c := range r.Capabilities {
