@@ -78,7 +78,7 @@ func rowOf(r evalResult) evalRow {
 		}
 	}
 	return evalRow{
-		cells: []string{r.Object, result, d.Cloud, d.Region, d.InstanceType, gpus, strconv.Itoa(d.Nodes), d.CapacityType,
+		cells: []string{r.Object, result, d.Cloud, d.Region, d.InstanceType, gpus, strconv.Itoa(d.Nodes), string(d.CapacityType),
 			fmt.Sprintf("%.2f", d.PricePerHour), fmt.Sprintf("%.2f", d.EstimatedCost), note},
 		pricePerHour: d.PricePerHour, estimate: d.EstimatedCost, placed: r.Allowed,
 	}

@@ -142,7 +142,10 @@ func placed(ctx context.Context) (*admission.Decision, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := get(ctx).decision()
+	d, err := get(ctx).decision()
+	if err != nil {
+		return nil, err
+	}
 	if d == nil || !r.review.Response.Allowed {
 		return nil, fmt.Errorf("not placed: %s", r.summary())
 	}
@@ -154,7 +157,7 @@ func placedIn(ctx context.Context, cloud, region, instanceType, capacity string)
 	if err != nil {
 		return err
 	}
-	if d.Cloud != cloud || d.Region != region || d.InstanceType != instanceType || d.CapacityType != capacity {
+	if d.Cloud != cloud || d.Region != region || d.InstanceType != instanceType || string(d.CapacityType) != capacity {
 		return fmt.Errorf("placed in %s %s on %s as %s", d.Cloud, d.Region, d.InstanceType, d.CapacityType)
 	}
 	return nil

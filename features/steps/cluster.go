@@ -204,7 +204,7 @@ func storedOnCapacity(ctx context.Context, capacity string) error {
 	if err != nil {
 		return err
 	}
-	if d.CapacityType != capacity {
+	if string(d.CapacityType) != capacity {
 		return fmt.Errorf("stored placed on %s capacity in %s %s", d.CapacityType, d.Cloud, d.Region)
 	}
 	return nil

@@ -131,7 +131,10 @@ func decisionKept(ctx context.Context) error {
 	if err := isAllowed(ctx); err != nil {
 		return err
 	}
-	d := w.decision()
+	d, err := w.decision()
+	if err != nil {
+		return err
+	}
 	if d == nil || w.firstDecision == nil || d.ID != w.firstDecision.ID {
 		return fmt.Errorf("want the first decision %v kept, the update got %+v", w.firstDecision, d)
 	}

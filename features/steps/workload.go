@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/quartermaster-io/quartermaster/internal/admission"
+	"github.com/quartermaster-io/quartermaster/internal/costing"
+	"github.com/quartermaster-io/quartermaster/internal/placement"
 	"github.com/quartermaster-io/quartermaster/internal/workload"
 )
 
@@ -237,8 +239,9 @@ func servesRequests(ctx context.Context, rate, serviceTime, p99 string) error {
 // forgedDecision writes a decision annotation the webhook never made, as
 // if copied from another workload's manifest.
 func forgedDecision(ctx context.Context, cloud, region string) error {
-	raw, err := json.Marshal(&admission.Decision{ID: "copied", Cloud: cloud, Region: region, InstanceType: "p5.48xlarge",
-		GPUModel: "H100", GPUsPerNode: 8, Nodes: 1, CapacityType: "on-demand", Fingerprint: strings.Repeat("0", 64)})
+	raw, err := json.Marshal(&admission.Decision{ID: "copied", Placement: placement.Placement{Cloud: cloud, Region: region,
+		InstanceType: "p5.48xlarge", GPUModel: "H100", GPUsPerNode: 8, Nodes: 1, CapacityType: costing.OnDemand},
+		Fingerprint: strings.Repeat("0", 64)})
 	if err != nil {
 		return fmt.Errorf("encoding the copied decision: %w", err)
 	}

@@ -165,11 +165,7 @@ func (c *clusterState) OwnerUsage(_, _, _ string) quota.GPUCounts {
 // handler's deadline: it waits for the context to end.
 type slowPolicy struct{}
 
-func (slowPolicy) Evaluate(ctx context.Context, _ *policy.Input) (*policy.Decision, error) {
-	<-ctx.Done()
-	return nil, ctx.Err()
-}
-func (slowPolicy) EvaluatePlaced(ctx context.Context, _ *policy.Input) (*policy.Decision, error) {
+func (slowPolicy) Evaluate(ctx context.Context, _ *policy.Input) (*policy.Evaluation, error) {
 	<-ctx.Done()
 	return nil, ctx.Err()
 }
@@ -375,7 +371,11 @@ func (w *world) admit(op string, obj, old map[string]any, dryRun bool) error {
 		return err
 	}
 	w.stored = stored
-	if d := w.decision(); d != nil && w.firstDecision == nil {
+	d, err := w.decision()
+	if err != nil {
+		return err
+	}
+	if d != nil && w.firstDecision == nil {
 		w.firstDecision = d
 	}
 	return nil
@@ -383,12 +383,15 @@ func (w *world) admit(op string, obj, old map[string]any, dryRun bool) error {
 
 // decision is the placement decision of the last request, from its log
 // entry (kept for the record even when budget denied it).
-func (w *world) decision() *admission.Decision {
-	if w.last == nil || w.last.entry == nil {
-		return nil
+func (w *world) decision() (*admission.Decision, error) {
+	if w.last == nil || w.last.entry == nil || w.last.entry.Placement == nil {
+		return nil, nil
 	}
-	d, _ := w.last.entry.Placement.(*admission.Decision)
-	return d
+	var d admission.Decision
+	if err := json.Unmarshal(w.last.entry.Placement, &d); err != nil {
+		return nil, fmt.Errorf("decoding the decision log's placement: %w", err)
+	}
+	return &d, nil
 }
 
 // violations are the last request's reasons to deny.

@@ -12,20 +12,10 @@ import (
 // Decision is the JSON of the quartermaster.io/decision annotation
 // (contract 4.2).
 type Decision struct {
-	ID               string  `json:"id"`
-	Cloud            string  `json:"cloud"`
-	Region           string  `json:"region"`
-	Jurisdiction     string  `json:"jurisdiction,omitempty"`
-	InstanceType     string  `json:"instanceType"`
-	GPUModel         string  `json:"gpuModel"`
-	GPUsPerNode      int     `json:"gpusPerNode"`
-	Nodes            int     `json:"nodes"`
-	CapacityType     string  `json:"capacityType"`
-	NodePricePerHour float64 `json:"nodePricePerHour"`
-	// PricePerHour is the whole gang: nodes × node price.
-	PricePerHour   float64 `json:"pricePerHour"`
-	EstimatedCost  float64 `json:"estimatedCost"`
-	EstimatedHours float64 `json:"estimatedHours"`
+	ID string `json:"id"`
+	// Placement is where the gang goes and what it costs; its fields are
+	// the annotation's (contract 4.2), inline after the id.
+	placement.Placement
 	// Alternatives are the next cheapest feasible placements.
 	Alternatives []Alternative `json:"alternatives"`
 	// Policies are the rules that restricted the choice.
@@ -87,21 +77,17 @@ type MIGNote struct {
 }
 
 func newDecision(id string, w *workload.Workload, res *placement.Result, restr *costing.Restrictions, asOf string) *Decision {
-	b := &res.Best
-	o := b.Offer
 	d := &Decision{
-		ID: id, Cloud: o.Cloud, Region: o.Region, Jurisdiction: o.Jurisdiction, InstanceType: o.InstanceType,
-		GPUModel: o.GPUModel, GPUsPerNode: o.GPUCount, Nodes: b.Nodes, CapacityType: string(b.CapacityType),
-		NodePricePerHour: b.NodePricePerHour, PricePerHour: b.PricePerHour,
-		EstimatedCost: b.EstimatedCost, EstimatedHours: b.Hours,
+		ID: id, Placement: res.Best,
 		Alternatives: make([]Alternative, 0, len(res.Alternatives)),
 		Policies:     []string{},
 		Pinned:       w.Pinned(),
 		CatalogAsOf:  asOf,
 	}
+	o := res.Best.Offer
 	for _, a := range res.Alternatives {
-		d.Alternatives = append(d.Alternatives, Alternative{Cloud: a.Offer.Cloud, Region: a.Offer.Region,
-			InstanceType: a.Offer.InstanceType, GPUModel: a.Offer.GPUModel, CapacityType: string(a.CapacityType),
+		d.Alternatives = append(d.Alternatives, Alternative{Cloud: a.Cloud, Region: a.Region,
+			InstanceType: a.InstanceType, GPUModel: a.GPUModel, CapacityType: string(a.CapacityType),
 			Nodes: a.Nodes, PricePerHour: a.PricePerHour})
 	}
 	if restr != nil {

@@ -125,6 +125,9 @@ type Outcome struct {
 	Violations []Violation `json:"violations,omitempty"`
 	Warnings   []string    `json:"warnings,omitempty"`
 	Decision   *Decision   `json:"placement,omitempty"`
+	// Annotation is Decision as the annotation holds it: the JSON the
+	// patch writes, or the recorded one of a kept decision.
+	Annotation []byte `json:"-"`
 	Patch      []PatchOp   `json:"patch,omitempty"`
 	// NoPlacement is set when the workload is allowed by policy but fits
 	// nowhere (exit code 3 in qm).
@@ -174,7 +177,7 @@ func (e *Evaluator) Evaluate(ctx context.Context, in *Input) (*Outcome, error) {
 			}
 		}
 	}
-	restr, pin, err := e.judge(ctx, in, w, out)
+	restr, phase1, err := e.judge(ctx, in, w, out)
 	if err != nil || out.Denied() {
 		return out, err
 	}
@@ -219,10 +222,14 @@ func (e *Evaluator) Evaluate(ctx context.Context, in *Input) (*Outcome, error) {
 	}
 	d.Fingerprint = fingerprint(obj, w, d, keys)
 	out.Decision = d
-	if pin != nil && !out.Exempt {
+	// Encoded once, final before phase two: the annotation, and the
+	// decision log's record of it even when phase two denies.
+	if out.Annotation, err = json.Marshal(d); err != nil {
+		return nil, fmt.Errorf("encoding decision of %s: %w", out.Object, err)
+	}
+	if phase1 != nil && !out.Exempt {
 		// Phase two: rules that judge the chosen placement (budget).
-		pin.Placement = placementOf(d)
-		dec, err := e.policy.EvaluatePlaced(ctx, pin)
+		dec, err := phase1.Placed(ctx, &d.Placement)
 		if err != nil {
 			return e.policyFailed(out, err)
 		}
@@ -231,19 +238,15 @@ func (e *Evaluator) Evaluate(ctx context.Context, in *Input) (*Outcome, error) {
 			return out, nil // the decision stays for the record; no patch
 		}
 	}
-	raw, err := json.Marshal(d)
-	if err != nil {
-		return nil, fmt.Errorf("encoding decision of %s: %w", out.Object, err)
-	}
-	out.Patch = append(reset, buildPatch(obj, w, d, keys, string(raw), func(old string) bool { return samePlacement(old, d) })...)
+	out.Patch = append(reset, buildPatch(obj, w, d, keys, string(out.Annotation), func(old string) bool { return samePlacement(old, d) })...)
 	return out, nil
 }
 
 // judge runs the policy phase that does not depend on the placement:
 // evidence, then the rules, whose restrictions are merged into in's. A denial
-// is in out; err only for faults of the evaluator. pin is the policy input,
-// for phase two; nil without policies.
-func (e *Evaluator) judge(ctx context.Context, in *Input, w *workload.Workload, out *Outcome) (*costing.Restrictions, *policy.Input, error) {
+// is in out; err only for faults of the evaluator. The Evaluation is phase
+// one's, for phase two; nil without policies.
+func (e *Evaluator) judge(ctx context.Context, in *Input, w *workload.Workload, out *Outcome) (*costing.Restrictions, *policy.Evaluation, error) {
 	if e.policy == nil {
 		return in.Restrictions, nil, nil
 	}
@@ -254,19 +257,18 @@ func (e *Evaluator) judge(ctx context.Context, in *Input, w *workload.Workload, 
 		out.deny(CodeEvidenceError, "gathering evidence failed, so policy cannot be checked (failing closed): "+err.Error())
 		return nil, nil, nil
 	}
-	pin := policyInput(in, w, ev)
 	policyStart := time.Now()
-	dec, err := e.policy.Evaluate(ctx, pin)
+	dec, err := e.policy.Evaluate(ctx, policyInput(in, w, ev))
 	out.PolicyDuration = time.Since(policyStart)
 	if err != nil {
 		_, err = e.policyFailed(out, err)
 		return nil, nil, err
 	}
-	out.applyDecision(dec)
+	out.applyDecision(dec.Decision)
 	if out.Denied() {
 		return nil, nil, nil
 	}
-	return mergeRestrictions(in.Restrictions, dec.Restrictions), pin, nil
+	return mergeRestrictions(in.Restrictions, dec.Restrictions), dec, nil
 }
 
 // Judgement is what admission decides about a workload before placing it.
@@ -344,7 +346,7 @@ func (e *Evaluator) extract(out *Outcome, obj map[string]any, nsLabels map[strin
 // or edited them.
 func (e *Evaluator) keep(out *Outcome, obj map[string]any, w *workload.Workload, in *Input) *Outcome {
 	out.Kept = true
-	out.Decision = in.Recorded
+	out.Decision, out.Annotation = in.Recorded, []byte(in.RecordedRaw)
 	out.CatalogRevision = in.Recorded.CatalogRevision // "" for a decision older than the field: the log names the one in service
 	raw := in.RecordedRaw
 	out.Patch = buildPatch(obj, w, in.Recorded, e.extractor.Labels(), raw, func(old string) bool { return old == raw })

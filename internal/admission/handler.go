@@ -406,8 +406,8 @@ func (h *Handler) record(in *Input, out *Outcome, resp *reviewResponse, result s
 		if len(out.Violations) > 0 {
 			e.Violations = out.Violations
 		}
-		if out.Decision != nil {
-			e.Placement = out.Decision
+		if out.Annotation != nil {
+			e.Placement = out.Annotation
 		}
 	} else if resp.Status != nil {
 		e.Violations = []Violation{{Code: "no-decision", Msg: resp.Status.Message}}

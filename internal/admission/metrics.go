@@ -85,7 +85,7 @@ func (m *Metrics) outcome(o *Outcome, dryRun bool, mode Mode) {
 		m.placement.Observe(o.PlacementDuration.Seconds())
 	}
 	if d := o.Decision; d != nil && !o.Kept && !dryRun && mode == Mutate {
-		m.decisions.WithLabelValues(d.Cloud, d.Region, d.CapacityType).Inc()
+		m.decisions.WithLabelValues(d.Cloud, d.Region, string(d.CapacityType)).Inc()
 	}
 }
 

@@ -81,7 +81,7 @@ func contributionsFor(d *Decision, keys workload.LabelKeys, gpu bool) contributi
 	if gpu {
 		c.pins[c.n], c.n = pin{keys.InstanceType, d.InstanceType}, c.n+1
 		if d.CapacityType == spotValue || keys.PinsOnDemand() {
-			c.capacityValue = keys.CapacityValue(d.CapacityType)
+			c.capacityValue = keys.CapacityValue(string(d.CapacityType))
 		}
 		c.spot = d.CapacityType == spotValue && keys.SpotTaint != ""
 	}

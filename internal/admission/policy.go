@@ -23,11 +23,10 @@ const (
 // PolicyEngine evaluates policy in the two phases of package policy.
 // *policy.Bundle and *policy.Reloader implement it.
 type PolicyEngine interface {
-	// Evaluate returns violations, warnings and restrictions before
-	// placement. A *policy.EvalError means "fail closed".
-	Evaluate(ctx context.Context, in *policy.Input) (*policy.Decision, error)
-	// EvaluatePlaced evaluates the rules that read in.Placement.
-	EvaluatePlaced(ctx context.Context, in *policy.Input) (*policy.Decision, error)
+	// Evaluate runs phase one: violations, warnings and restrictions
+	// before placement. The Evaluation's Placed runs phase two on the
+	// chosen placement. A *policy.EvalError means "fail closed".
+	Evaluate(ctx context.Context, in *policy.Input) (*policy.Evaluation, error)
 }
 
 // EvidenceCollector gathers encryption and location evidence;
@@ -42,8 +41,7 @@ var (
 	_ EvidenceCollector = (*encryption.Collector)(nil)
 )
 
-// policyInput builds the policy input once per request; phase two reuses it
-// with the placement added.
+// policyInput builds the policy input of a request.
 func policyInput(in *Input, w *workload.Workload, ev *encryption.Evidence) *policy.Input {
 	r := in.Request
 	return &policy.Input{
@@ -52,15 +50,6 @@ func policyInput(in *Input, w *workload.Workload, ev *encryption.Evidence) *poli
 		Workload:  policy.NewWorkload(w),
 		Evidence:  *ev,
 		Object:    in.Object,
-	}
-}
-
-func placementOf(d *Decision) *policy.Placement {
-	return &policy.Placement{
-		Cloud: d.Cloud, Region: d.Region, Jurisdiction: d.Jurisdiction, InstanceType: d.InstanceType,
-		GPUModel: d.GPUModel, CapacityType: d.CapacityType, Nodes: d.Nodes, GPUsPerNode: d.GPUsPerNode,
-		NodePricePerHour: d.NodePricePerHour, PricePerHour: d.PricePerHour,
-		EstimatedHours: d.EstimatedHours, EstimatedCost: d.EstimatedCost,
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/quartermaster-io/quartermaster/internal/costing"
+	"github.com/quartermaster-io/quartermaster/internal/placement"
 	"github.com/quartermaster-io/quartermaster/internal/workload"
 )
 
@@ -88,7 +89,7 @@ func TestPatchFollowsLabelProfile(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			d := &Decision{Cloud: "aws", Region: "us-east-1", InstanceType: "g5.xlarge", CapacityType: tc.capacity}
+			d := &Decision{Placement: placement.Placement{Cloud: "aws", Region: "us-east-1", InstanceType: "g5.xlarge", CapacityType: costing.CapacityType(tc.capacity)}}
 			p := applyPatch(t, obj, buildPatch(obj, w, d, x.Labels(), "{}", func(string) bool { return false }))
 			spec := pointerGet(p, "/spec").(map[string]any)
 			var keysGot []string

@@ -147,7 +147,10 @@ func TestReloadedPriceReachesTheNextDecision(t *testing.T) {
 			t.Fatalf("step %d: status %d, allowed %v, patch %s", i, code, allowed, patch)
 		}
 		e := fx.log.Entries[len(fx.log.Entries)-1]
-		d := e.Placement.(*Decision)
+		var d Decision
+		if err := json.Unmarshal(e.Placement, &d); err != nil {
+			t.Fatalf("step %d: the log's decision: %v", i, err)
+		}
 		if got := fmt.Sprintf("%s %.2f %s", d.Cloud, d.PricePerHour, d.CatalogAsOf); got != s.want {
 			t.Errorf("step %d: decision %s, want %s", i, got, s.want)
 		}
@@ -226,7 +229,10 @@ func TestNoRequestFailsDuringReloads(t *testing.T) {
 	seen := map[string]int{}
 	revisions := map[string]string{} // as-of → the catalog revision logged with it
 	for _, e := range fx.log.Entries {
-		d := e.Placement.(*Decision)
+		var d Decision
+		if err := json.Unmarshal(e.Placement, &d); err != nil {
+			t.Fatalf("%s: the log's decision: %v", e.UID, err)
+		}
 		got := fmt.Sprintf("%s %.2f", d.Cloud, d.PricePerHour)
 		if want[d.CatalogAsOf] != got {
 			t.Errorf("%s: %s from the catalog as of %s, which says %s", e.UID, got, d.CatalogAsOf, want[d.CatalogAsOf])

@@ -18,15 +18,24 @@ import (
 
 // countingPolicy admits everything and counts its evaluations, so that a
 // test can tell a kept decision (none) from a new one.
-type countingPolicy struct{ calls atomic.Int64 }
-
-func (p *countingPolicy) Evaluate(context.Context, *policy.Input) (*policy.Decision, error) {
-	p.calls.Add(1)
-	return &policy.Decision{}, nil
+type countingPolicy struct {
+	calls  atomic.Int64
+	bundle *policy.Bundle // denies nothing
 }
 
-func (p *countingPolicy) EvaluatePlaced(context.Context, *policy.Input) (*policy.Decision, error) {
-	return &policy.Decision{}, nil
+func newCountingPolicy(t testing.TB) *countingPolicy {
+	t.Helper()
+	b, err := policy.LoadFiles(context.Background(), map[string][]byte{"t.rego": []byte(
+		"package quartermaster.t\n\ndeny contains {\"code\": \"never\", \"msg\": \"m\"} if input.workload.kind == \"never\"\n")}, policy.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &countingPolicy{bundle: b}
+}
+
+func (p *countingPolicy) Evaluate(ctx context.Context, in *policy.Input) (*policy.Evaluation, error) {
+	p.calls.Add(1)
+	return p.bundle.Evaluate(ctx, in)
 }
 
 // deepCopy copies decoded JSON, so that tests can edit a copy of an object.
@@ -134,7 +143,7 @@ func newUpdateFixture(t *testing.T) *updateFixture {
 	}
 	d := first.Decision
 	key := quota.Key{Cloud: d.Cloud, Region: d.Region, GPUModel: d.GPUModel}
-	pol := &countingPolicy{}
+	pol := newCountingPolicy(t)
 	ev, err := NewEvaluator(Deps{Extractor: mustExtractor(t), Placer: placement.New(cat, quota.GPUCounts{key: 8}), Policy: pol})
 	if err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package decisionlog
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -16,7 +17,7 @@ func entry(i int) *Entry {
 	return &Entry{
 		ID: fmt.Sprintf("uid-%d/mutate", i), Time: time.Date(2026, 12, 1, 10, 0, i%60, 0, time.UTC), UID: fmt.Sprintf("uid-%d", i),
 		User: "alice", Operation: "mutate", Verb: "CREATE", Object: fmt.Sprintf("Job ml/train-%d", i), Decision: "patched",
-		Placement: map[string]any{"cloud": "aws", "region": "us-east-1"}, PolicyRevision: "rev-1",
+		Placement: json.RawMessage(`{"cloud":"aws","region":"us-east-1"}`), PolicyRevision: "rev-1",
 	}
 }
 

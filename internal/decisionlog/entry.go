@@ -9,8 +9,8 @@ import (
 	"time"
 )
 
-// Entry is one decision. Violations and Placement are encoded as they are
-// by the writer goroutine: callers must not change them after Record.
+// Entry is one decision. Violations are encoded as they are by the writer
+// goroutine: callers must not change them after Record.
 type Entry struct {
 	// ID names the decision: the request UID and the webhook operation.
 	ID   string    `json:"id"`
@@ -28,7 +28,10 @@ type Entry struct {
 	Decision   string   `json:"decision"`
 	Violations any      `json:"violations,omitempty"`
 	Warnings   []string `json:"warnings,omitempty"`
-	Placement  any      `json:"placement,omitempty"`
+	// Placement is the decision annotation (contract 4.2) as the patch
+	// wrote it, or as recorded for a kept decision: the log holds exactly
+	// what the object was pinned with.
+	Placement json.RawMessage `json:"placement,omitempty"`
 	// PolicyRevision is the policy bundle revision the decision used.
 	PolicyRevision string `json:"policyRevision"`
 	// CatalogRevision is the revision (content hash) of the offer catalog

@@ -48,21 +48,6 @@ type Request struct {
 	Provisioner Provisioner
 }
 
-// Placement is one way to run the whole gang.
-type Placement struct {
-	Offer        *costing.Offer       `json:"-"`
-	CapacityType costing.CapacityType `json:"capacityType"`
-	// ReplicasPerNode is per GPU pod set, in pod set order (0 for pod sets
-	// without GPUs).
-	ReplicasPerNode  []int   `json:"replicasPerNode"`
-	Nodes            int     `json:"nodes"`
-	GPUsHeld         int64   `json:"gpusHeld"`
-	NodePricePerHour float64 `json:"nodePricePerHour"`
-	PricePerHour     float64 `json:"pricePerHour"`
-	Hours            float64 `json:"hours"`
-	EstimatedCost    float64 `json:"estimatedCost"`
-}
-
 // Result is the cheapest placement and its runner-ups, cheapest first.
 type Result struct {
 	Best         Placement
@@ -410,19 +395,13 @@ func (p *Placer) quotaLeft(usage quota.GPUCounts, o *costing.Offer, nodes int) b
 }
 
 func (p *Placer) placement(w *workload.Workload, c *candidate, hours float64) Placement {
-	pl := Placement{
-		Offer: c.offer, CapacityType: c.capacity, Nodes: c.nodes,
-		GPUsHeld:         int64(c.nodes) * int64(c.offer.GPUCount),
-		NodePricePerHour: c.node, PricePerHour: c.price, Hours: hours,
-		EstimatedCost:   round(c.price*hours, 4),
-		ReplicasPerNode: make([]int, len(w.PodSets)),
-	}
+	pl := of(c.offer, c.capacity, c.nodes, c.node, c.price, hours)
+	pl.ReplicasPerNode = make([]int, len(w.PodSets))
 	for i := range w.PodSets {
 		if w.PodSets[i].GPU.Count > 0 {
 			pl.ReplicasPerNode[i] = replicasPerNode(&w.PodSets[i], c.offer)
 		}
 	}
-	pl.PricePerHour = round(pl.PricePerHour, 4)
 	return pl
 }
 

@@ -155,11 +155,11 @@ func TestPlaceEstimatedCost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Best.EstimatedCost != 220*36 || res.Best.Hours != 36 {
-		t.Errorf("estimated cost %v over %v h, want 7920 over 36 h", res.Best.EstimatedCost, res.Best.Hours)
+	if res.Best.EstimatedCost != 220*36 || res.Best.EstimatedHours != 36 {
+		t.Errorf("estimated cost %v over %v h, want 7920 over 36 h", res.Best.EstimatedCost, res.Best.EstimatedHours)
 	}
 	res, _ = p.Place(&Request{Workload: gang(1, 8, models("H100"))})
-	if res.Best.Hours != 1 || res.Best.EstimatedCost != 55 {
+	if res.Best.EstimatedHours != 1 || res.Best.EstimatedCost != 55 {
 		t.Errorf("default duration must be one hour: %+v", res.Best)
 	}
 }

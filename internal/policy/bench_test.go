@@ -2,6 +2,7 @@ package policy
 
 import (
 	"context"
+	"reflect"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/quartermaster-io/quartermaster/internal/placement"
 )
 
 // BenchmarkEvaluate is the full library on a typical GPU workload: phase one
@@ -47,8 +49,7 @@ func benchmarkEvaluate(b *testing.B) {
 		if err != nil || d.Denied() {
 			b.Fatalf("decision %+v, error %v", d, err)
 		}
-		in.Placement = placement
-		if _, err := bundle.EvaluatePlaced(ctx, in); err != nil {
+		if _, err := d.Placed(ctx, placement); err != nil {
 			b.Fatal(err)
 		}
 		durations = append(durations, time.Since(start))
@@ -76,8 +77,8 @@ func reportLatency(b *testing.B, durations []time.Duration) {
 	}
 }
 
-func typicalPlacement() *Placement {
-	return &Placement{Cloud: "aws", Region: "us-east-1", Jurisdiction: "us", InstanceType: "p5.48xlarge",
+func typicalPlacement() *placement.Placement {
+	return &placement.Placement{Cloud: "aws", Region: "us-east-1", Jurisdiction: "us", InstanceType: "p5.48xlarge",
 		GPUModel: "H100", CapacityType: "on-demand", Nodes: 2, GPUsPerNode: 8, NodePricePerHour: 98, PricePerHour: 196,
 		EstimatedHours: 36, EstimatedCost: 7056}
 }
@@ -89,7 +90,7 @@ func BenchmarkToValue(b *testing.B) {
 	b.Run("direct", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := ToValue(in); err != nil {
+			if _, err := toValue(reflect.ValueOf(in)); err != nil {
 				b.Fatal(err)
 			}
 		}

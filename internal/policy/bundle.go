@@ -119,10 +119,6 @@ func (b *Bundle) Packages() []string {
 	return out
 }
 
-// NeedsPlacement reports whether any rule reads input.placement, i.e.
-// whether EvaluatePlaced has anything to do.
-func (b *Bundle) NeedsPlacement() bool { return b.phase2 != nil }
-
 // Load reads a bundle from fsys: every .rego file (files ending in
 // _test.rego are tests) and every .json/.yaml/.yml file, mounted at
 // data.config.<file name without extension> wherever it sits, so that a flat

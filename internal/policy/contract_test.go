@@ -20,14 +20,14 @@ import (
 type suite struct {
 	Rules []string `json:"rules"`
 	Cases []struct {
-		Name      string         `json:"name"`
-		Rule      string         `json:"rule"`
-		Want      string         `json:"want"` // deny, warn, allow
-		AlsoDeny  []string       `json:"alsoDeny"`
-		AlsoAllow []string       `json:"alsoAllow"`
-		Groups    []string       `json:"groups"`
-		Placement *Placement     `json:"placement"`
-		Object    map[string]any `json:"object"`
+		Name      string               `json:"name"`
+		Rule      string               `json:"rule"`
+		Want      string               `json:"want"` // deny, warn, allow
+		AlsoDeny  []string             `json:"alsoDeny"`
+		AlsoAllow []string             `json:"alsoAllow"`
+		Groups    []string             `json:"groups"`
+		Placement *placement.Placement `json:"placement"`
+		Object    map[string]any       `json:"object"`
 		// ExpectJurisdiction places the workload with the decision's
 		// restrictions and checks where it lands.
 		ExpectJurisdiction string `json:"expectJurisdiction"`
@@ -103,13 +103,13 @@ func TestContractSamples(t *testing.T) {
 				}
 				in := &Input{Request: Request{Groups: c.Groups}, Namespace: Namespace{Name: w.Namespace},
 					Workload: NewWorkload(w), Evidence: *ev, Object: c.Object}
-				d, err := b.Evaluate(ctx, in)
+				e, err := b.Evaluate(ctx, in)
 				if err != nil {
 					t.Fatalf("evaluating: %v", err)
 				}
+				d := e.Decision
 				if c.Placement != nil {
-					in.Placement = c.Placement
-					if d, err = b.EvaluatePlaced(ctx, in); err != nil {
+					if d, err = e.Placed(ctx, c.Placement); err != nil {
 						t.Fatalf("evaluating with placement: %v", err)
 					}
 				}

@@ -16,10 +16,11 @@
 //
 //  1. Evaluate runs every quartermaster.* package (audit packages excepted)
 //     except the deny/warn rules of packages that read input.placement, and
-//     returns violations, warnings and the intersected restrictions.
-//  2. After placement, EvaluatePlaced runs the deny/warn rules of the
-//     packages that read input.placement, with the chosen placement in the
-//     input.
+//     returns an Evaluation: its Decision holds violations, warnings and the
+//     intersected restrictions.
+//  2. After placement, Evaluation.Placed runs the deny/warn rules of the
+//     packages that read input.placement, with the chosen placement added
+//     to the input phase one converted, on the bundle phase one used.
 //
 // Placement picks the cheapest compliant offer, so a budget denial in phase
 // two means no compliant placement fits the budget.

@@ -14,6 +14,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/ast"
 
 	"github.com/quartermaster-io/quartermaster/internal/encryption"
+	"github.com/quartermaster-io/quartermaster/internal/placement"
 )
 
 const denyAll = `package quartermaster.t
@@ -219,8 +220,8 @@ func TestLibraryPassesItsOwnChecks(t *testing.T) {
 		t.Errorf("coverage %.1f%% < 90%%; not covered: %v", rep.Coverage, rep.Uncovered)
 	}
 	want := []string{"quartermaster.access", "quartermaster.budget", "quartermaster.encryption", "quartermaster.residency"}
-	if got := b.Packages(); !reflect.DeepEqual(got, want) || !b.NeedsPlacement() {
-		t.Errorf("packages %v (needs placement %v), want %v with budget after placement", got, b.NeedsPlacement(), want)
+	if got := b.Packages(); !reflect.DeepEqual(got, want) || b.phase2 == nil {
+		t.Errorf("packages %v (phase two %v), want %v with budget after placement", got, b.phase2 != nil, want)
 	}
 }
 
@@ -243,11 +244,11 @@ func TestEvaluateNeverCompiles(t *testing.T) {
 	in := typicalInput()
 	before := Compilations()
 	for range 50 {
-		if _, err := b.Evaluate(context.Background(), in); err != nil {
+		e, err := b.Evaluate(context.Background(), in)
+		if err != nil {
 			t.Fatal(err)
 		}
-		in.Placement = &Placement{PricePerHour: 50, EstimatedCost: 100}
-		if _, err := b.EvaluatePlaced(context.Background(), in); err != nil {
+		if _, err := e.Placed(context.Background(), &placement.Placement{PricePerHour: 50, EstimatedCost: 100}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -257,17 +258,19 @@ func TestEvaluateNeverCompiles(t *testing.T) {
 }
 
 func TestPlacedNeedsPlacement(t *testing.T) {
-	in := typicalInput()
-	in.Placement = nil
-	if _, err := loadLibrary(t).EvaluatePlaced(context.Background(), in); !IsEvalError(err) {
+	e, err := loadLibrary(t).Evaluate(context.Background(), typicalInput())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Placed(context.Background(), nil); !IsEvalError(err) {
 		t.Fatalf("want an EvalError without placement, got %v", err)
 	}
 }
 
 func TestToValueMatchesJSON(t *testing.T) {
 	in := typicalInput()
-	in.Placement = &Placement{Cloud: "aws", PricePerHour: 12.5}
-	got, err := ToValue(in)
+	in.Placement = &placement.Placement{Cloud: "aws", PricePerHour: 12.5}
+	got, err := toValue(reflect.ValueOf(in))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,7 +281,7 @@ func TestToValueMatchesJSON(t *testing.T) {
 	if got.Compare(want) != 0 {
 		t.Errorf("ToValue differs from JSON:\n got %v\nwant %v", got, want)
 	}
-	if _, err := ToValue(map[int]string{1: "a"}); err == nil {
+	if _, err := toValue(reflect.ValueOf(map[int]string{1: "a"})); err == nil {
 		t.Error("want an error for a map with int keys")
 	}
 }
@@ -355,12 +358,11 @@ func TestConcurrentEvaluations(t *testing.T) {
 			for range 20 {
 				in := typicalInput()
 				d, err := b.Evaluate(context.Background(), in)
-				if err == nil && !reflect.DeepEqual(d, want) {
-					err = fmt.Errorf("decision %+v, want %+v", d, want)
+				if err == nil && !reflect.DeepEqual(d.Decision, want.Decision) {
+					err = fmt.Errorf("decision %+v, want %+v", d.Decision, want.Decision)
 				}
 				if err == nil {
-					in.Placement = typicalPlacement()
-					_, err = b.EvaluatePlaced(context.Background(), in)
+					_, err = d.Placed(context.Background(), typicalPlacement())
 				}
 				if err != nil {
 					errs <- err

@@ -4,52 +4,92 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"sort"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/metrics"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/topdown"
+
 	"github.com/quartermaster-io/quartermaster/internal/costing"
+	"github.com/quartermaster-io/quartermaster/internal/placement"
 )
 
-// Evaluate runs phase one (see the package doc) on in. An *EvalError means
-// the policy could not be evaluated; callers must fail closed.
-func (b *Bundle) Evaluate(ctx context.Context, in *Input) (*Decision, error) {
-	d := &Decision{Revision: b.revision}
+// Evaluate runs phase one (see the package doc) on in and returns its
+// decision with what phase two needs: Placed runs the rules that judge a
+// placement, on the same bundle and the same converted input. An
+// *EvalError means the policy could not be evaluated; callers must fail
+// closed.
+func (b *Bundle) Evaluate(ctx context.Context, in *Input) (*Evaluation, error) {
+	e := &Evaluation{Decision: &Decision{Revision: b.revision}, bundle: b}
 	if b.exempt.match(in.Namespace.Name) {
-		d.Exempt = true
-		return d, nil
+		e.Decision.Exempt = true
+		return e, nil
 	}
+	if b.phase1 == nil && b.phase2 == nil {
+		return e, nil
+	}
+	// Converted once: phase two adds only input.placement to it.
+	kvs, err := selectedFields(reflect.ValueOf(in).Elem(), b.fields, "placement")
+	if err != nil {
+		return nil, &EvalError{Revision: b.revision, Err: fmt.Errorf("converting input: %w", err)}
+	}
+	e.input = kvs
 	if b.phase1 == nil {
+		return e, nil
+	}
+	if err := b.run(ctx, b.phase1, ast.NewObject(kvs...), e.Decision); err != nil {
+		return nil, &EvalError{Revision: b.revision, Err: err}
+	}
+	return e, nil
+}
+
+// Evaluation is the result of phase one, and the way to phase two.
+type Evaluation struct {
+	// Decision is phase one's: violations, warnings and the restrictions
+	// placement must respect. Embedded, so that an Evaluation reads as the
+	// decision it holds.
+	*Decision
+	// bundle is the bundle phase one ran, so that phase two judges the
+	// placement with the same rules even when a reload swaps the bundle
+	// in service between the two phases.
+	bundle *Bundle
+	// input is phase one's converted input (every selected field but the
+	// placement); nil when the namespace is exempt or no rule reads input.
+	input [][2]*ast.Term
+}
+
+// Placed runs phase two: the deny and warn rules that read
+// input.placement, with p as the placement. It returns an empty decision
+// (with the bundle's revision) when no rule reads the placement or the
+// namespace is exempt. An *EvalError means "fail closed".
+func (e *Evaluation) Placed(ctx context.Context, p *placement.Placement) (*Decision, error) {
+	b := e.bundle
+	d := &Decision{Revision: b.revision, Exempt: e.Decision.Exempt}
+	if d.Exempt || b.phase2 == nil {
 		return d, nil
 	}
-	if err := b.run(ctx, b.phase1, in, d); err != nil {
+	if p == nil {
+		return nil, &EvalError{Revision: b.revision, Err: errors.New("rules read input.placement but no placement was given")}
+	}
+	kvs := e.input
+	if b.fields.has("placement") {
+		v, err := selectedValue(reflect.ValueOf(p), b.fields.child("placement"))
+		if err != nil {
+			return nil, &EvalError{Revision: b.revision, Err: fmt.Errorf("converting placement: %w", err)}
+		}
+		// The three-index slice makes append copy: the Evaluation's own
+		// input stays as it was, so Placed may run more than once.
+		kvs = append(kvs[:len(kvs):len(kvs)], [2]*ast.Term{placementKey, ast.NewTerm(v)})
+	}
+	if err := b.run(ctx, b.phase2, ast.NewObject(kvs...), d); err != nil {
 		return nil, &EvalError{Revision: b.revision, Err: err}
 	}
 	return d, nil
 }
 
-// EvaluatePlaced runs phase two: the deny and warn rules that read
-// input.placement, with in.Placement set. It returns an empty decision when
-// no rule reads the placement.
-func (b *Bundle) EvaluatePlaced(ctx context.Context, in *Input) (*Decision, error) {
-	d := &Decision{Revision: b.revision}
-	if b.exempt.match(in.Namespace.Name) {
-		d.Exempt = true
-		return d, nil
-	}
-	if b.phase2 == nil {
-		return d, nil
-	}
-	if in.Placement == nil {
-		return nil, &EvalError{Revision: b.revision, Err: errors.New("rules read input.placement but no placement was given")}
-	}
-	if err := b.run(ctx, b.phase2, in, d); err != nil {
-		return nil, &EvalError{Revision: b.revision, Err: err}
-	}
-	return d, nil
-}
+var placementKey = ast.StringTerm("placement")
 
 // The keys of contract elements, made once rather than per lookup.
 var (
@@ -65,15 +105,11 @@ var (
 // default turns every set and object into Go maps and slices first.
 func keepTerm(t *ast.Term, _ *rego.EvalContext) (any, error) { return t, nil }
 
-func (b *Bundle) run(ctx context.Context, q *preparedQuery, in *Input, d *Decision) error {
+func (b *Bundle) run(ctx context.Context, q *preparedQuery, input ast.Value, d *Decision) error {
 	if err := ctx.Err(); err != nil {
 		// The webhook's deadline has passed: no answer is better than a
 		// guess, and OPA only notices cancellation mid-evaluation.
 		return err
-	}
-	input, err := b.inputValue(in)
-	if err != nil {
-		return fmt.Errorf("converting input: %w", err)
 	}
 	// Cancel through a callback on ctx rather than letting OPA start a
 	// goroutine per evaluation to watch it.

@@ -4,16 +4,12 @@ import (
 	"slices"
 
 	"github.com/quartermaster-io/quartermaster/internal/encryption"
+	"github.com/quartermaster-io/quartermaster/internal/placement"
 	"github.com/quartermaster-io/quartermaster/internal/workload"
 )
 
 // Input is the document policies see as `input`. Its JSON Schema is
 // docs/policy-input.schema.json, generated from these types (see Schema).
-//
-// An Input belongs to one request: Evaluate remembers its conversion to a
-// Rego value and EvaluatePlaced reuses it, so between the two set the
-// Placement or reassign fields, but do not change the elements of its
-// slices and maps in place, and do not share one Input between goroutines.
 type Input struct {
 	// Request is who asks and how; empty offline and in audits.
 	Request Request `json:"request" doc:"Who asks and how (the AdmissionRequest's userInfo and operation); empty offline."`
@@ -23,14 +19,13 @@ type Input struct {
 	Workload Workload `json:"workload" doc:"The GPU workload extracted from the object (internal/workload), flattened for policy authors."`
 	// Evidence is the encryption and location evidence of volumes and datasets.
 	Evidence encryption.Evidence `json:"evidence" doc:"Encryption and location evidence of each volume and dataset (internal/encryption)."`
-	// Placement is set only in phase two (EvaluatePlaced).
-	Placement *Placement `json:"placement,omitempty" doc:"The chosen placement; present only when rules that read it are evaluated after placement."`
+	// Placement is what phase two adds to the input: Evaluate ignores it,
+	// Evaluation.Placed supplies it. It is a field here so that the schema
+	// documents input.placement with the rest of the input.
+	Placement *placement.Placement `json:"placement,omitempty" doc:"The chosen placement; present only when rules that read it are evaluated after placement."`
 	// Object is the raw Kubernetes object, for rules that need a field the
 	// Workload does not carry.
 	Object map[string]any `json:"object,omitempty" doc:"The raw Kubernetes object as submitted."`
-
-	// memo is the converted input, kept from Evaluate for EvaluatePlaced.
-	memo *inputMemo
 }
 
 // Request mirrors the parts of an AdmissionRequest policies may read.
@@ -108,23 +103,6 @@ type Pin struct {
 	Clouds        []string `json:"clouds,omitempty"`
 	Regions       []string `json:"regions,omitempty"`
 	CapacityTypes []string `json:"capacityTypes,omitempty"`
-}
-
-// Placement is the offer placement chose, as the decision annotation
-// records it (contract 4.2).
-type Placement struct {
-	Cloud            string  `json:"cloud"`
-	Region           string  `json:"region"`
-	Jurisdiction     string  `json:"jurisdiction"`
-	InstanceType     string  `json:"instanceType"`
-	GPUModel         string  `json:"gpuModel"`
-	CapacityType     string  `json:"capacityType" doc:"on-demand or spot."`
-	Nodes            int     `json:"nodes"`
-	GPUsPerNode      int     `json:"gpusPerNode"`
-	NodePricePerHour float64 `json:"nodePricePerHour"`
-	PricePerHour     float64 `json:"pricePerHour" doc:"The whole gang: nodes × node price, in USD."`
-	EstimatedHours   float64 `json:"estimatedHours"`
-	EstimatedCost    float64 `json:"estimatedCost" doc:"pricePerHour × estimatedHours, in USD."`
 }
 
 // NewWorkload flattens a workload for policy.

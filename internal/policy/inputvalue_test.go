@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/quartermaster-io/quartermaster/internal/placement"
 )
 
 // Rules see the fields they name whatever else the bundle reads: leaving
@@ -73,11 +74,11 @@ func sortedKeys[V any](m map[string]V) []string {
 // The default library never reads the raw object, so it is never converted.
 func TestLibraryInputLeavesObjectOut(t *testing.T) {
 	b := loadLibrary(t)
-	v, err := b.inputValue(typicalInput())
+	e, err := b.Evaluate(context.Background(), typicalInput())
 	if err != nil {
 		t.Fatal(err)
 	}
-	obj := v.(ast.Object)
+	obj := ast.NewObject(e.input...)
 	if obj.Get(ast.StringTerm("object")) != nil {
 		t.Errorf("input.object converted although no rule reads it")
 	}
@@ -93,48 +94,34 @@ const budgetLike = `package quartermaster.b
 deny contains {"code": "b-over", "msg": input.workload.team} if input.placement.pricePerHour > 10
 `
 
-// Phase two reuses phase one's conversion, but never a stale one.
-func TestPlacedReusesInputOnlyWhileCurrent(t *testing.T) {
-	b := mustLoad(t, map[string]string{"b.rego": budgetLike, "t.rego": denyAll})
+// Phase two judges the placement it is given with phase one's input and
+// phase one's bundle: the input is converted once, Placed can run more than
+// once without one placement leaking into the next, and changing the Input
+// after phase one changes nothing (the Evaluation holds its own conversion).
+func TestPlacedUsesPhaseOne(t *testing.T) {
+	b := mustLoad(t, map[string]string{"b.rego": budgetLike})
 	ctx := context.Background()
-	placed := func(in *Input) string {
-		t.Helper()
-		in.Placement = &Placement{PricePerHour: 20}
-		d, err := b.EvaluatePlaced(ctx, in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(d.Violations) != 1 {
-			t.Fatalf("violations %+v, want one", d.Violations)
-		}
-		return d.Violations[0].Msg
-	}
 	in := teamInput("x", "ml")
-	if _, err := b.Evaluate(ctx, in); err != nil {
-		t.Fatal(err)
-	}
-	memo := in.memo
-	if got := placed(in); got != "x" || in.memo != memo {
-		t.Errorf("same input: msg %q, memo reused %v; want x, true", got, in.memo == memo)
-	}
-	in.Workload.Team = "y" // a field reassigned between the phases
-	if got := placed(in); got != "y" {
-		t.Errorf("after reassigning the team: msg %q, want y", got)
-	}
-	cp := *in
-	cp.Workload.Team = "z" // a copy carries the memo of the original
-	if got := placed(&cp); got != "z" {
-		t.Errorf("copy: msg %q, want z", got)
-	}
-	// A bundle reading other fields (a reload between the phases)
-	// converts afresh.
-	other := mustLoad(t, map[string]string{"b.rego": budgetLike + "\nwarn contains {\"code\": \"ns\", \"msg\": input.namespace.name} if input.placement\n"})
-	d, err := other.EvaluatePlaced(ctx, in)
+	e, err := b.Evaluate(ctx, in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(d.Warnings) != 1 || d.Warnings[0].Msg != "ml" {
-		t.Errorf("other bundle: warnings %+v, want ns: ml", d.Warnings)
+	in.Workload.Team = "y" // after phase one: not seen by phase two
+	for _, tc := range []struct {
+		price float64
+		want  []string
+	}{{20, []string{"x"}}, {5, nil}, {30, []string{"x"}}} {
+		d, err := e.Placed(ctx, &placement.Placement{PricePerHour: tc.price})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, v := range d.Violations {
+			got = append(got, v.Msg)
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("price %v: violations %v, want %v", tc.price, got, tc.want)
+		}
 	}
 }
 
@@ -160,10 +147,11 @@ func TestInputFieldsNested(t *testing.T) {
 	in.Workload.Kind = "Job"
 	in.Workload.PodSets = []PodSet{{Name: "w", Images: []string{"i"}}}
 	in.Object = map[string]any{"kind": "Job", "metadata": map[string]any{"name": "j", "uid": "u"}}
-	v, err := b.inputValue(in)
+	e, err := b.Evaluate(context.Background(), in)
 	if err != nil {
 		t.Fatal(err)
 	}
+	v := ast.NewObject(e.input...)
 	for path, want := range map[string]bool{
 		"workload.team":              true,
 		"workload.podSets[0].name":   true,

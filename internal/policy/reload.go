@@ -54,14 +54,10 @@ func NewReloader(ctx context.Context, dir string, opts Options, log *slog.Logger
 // Bundle returns the bundle in service.
 func (r *Reloader) Bundle() *Bundle { return r.current.Load() }
 
-// Evaluate evaluates the bundle in service (phase one).
-func (r *Reloader) Evaluate(ctx context.Context, in *Input) (*Decision, error) {
+// Evaluate runs phase one of the bundle in service; the Evaluation's
+// phase two runs the same bundle, even if a reload swaps it in between.
+func (r *Reloader) Evaluate(ctx context.Context, in *Input) (*Evaluation, error) {
 	return r.current.Load().Evaluate(ctx, in)
-}
-
-// EvaluatePlaced evaluates the bundle in service (phase two).
-func (r *Reloader) EvaluatePlaced(ctx context.Context, in *Input) (*Decision, error) {
-	return r.current.Load().EvaluatePlaced(ctx, in)
 }
 
 // errUnsettled means the directory changed while it was read.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/quartermaster-io/quartermaster/internal/placement"
 )
 
 const (
@@ -137,5 +138,48 @@ func TestReloaderNeedsAValidBundle(t *testing.T) {
 	}
 	if _, err := NewReloader(context.Background(), filepath.Join(cm.dir, "missing"), Options{}, nil, nil); err == nil {
 		t.Fatal("want an error for a missing directory")
+	}
+}
+
+// A reload between the two phases of one admission does not mix bundles:
+// phase two runs the rules of the bundle that ran phase one, so that one
+// decision is judged by one policy revision.
+func TestReloadBetweenPhases(t *testing.T) {
+	ctx := context.Background()
+	budget := func(limit string) string {
+		return "package quartermaster.b\n\ndeny contains {\"code\": \"over-" + limit + "\", \"msg\": \"m\"} if input.placement.pricePerHour > " + limit + "\n"
+	}
+	cm := &configMap{t: t, dir: t.TempDir()}
+	cm.write(map[string]string{"b.rego": budget("10")})
+	m, err := NewMetrics(prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := NewReloader(ctx, cm.dir, Options{}, slog.New(slog.DiscardHandler), m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := r.Evaluate(ctx, teamInput("x", "ml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cm.write(map[string]string{"b.rego": budget("100")})
+	if changed, err := r.Check(ctx); !changed || err != nil {
+		t.Fatalf("reload: changed %v, err %v", changed, err)
+	}
+	d, err := e.Placed(ctx, &placement.Placement{PricePerHour: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := codes(d.Violations); len(got) != 1 || got[0] != "over-10" || d.Revision != e.Revision {
+		t.Errorf("phase two: violations %v revision %s, want [over-10] of phase one's revision %s", got, d.Revision, e.Revision)
+	}
+	// A new admission sees the new bundle.
+	e2, err := r.Evaluate(ctx, teamInput("x", "ml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, err = e2.Placed(ctx, &placement.Placement{PricePerHour: 50}); err != nil || len(d.Violations) != 0 {
+		t.Errorf("after the reload: violations %v, err %v; want none", d.Violations, err)
 	}
 }

@@ -12,14 +12,6 @@ import (
 	"github.com/open-policy-agent/opa/v1/ast"
 )
 
-// ToValue converts a Go value to the AST value Rego evaluates, as JSON
-// encoding would (json tags, omitempty), but directly: OPA's own
-// ast.InterfaceToValue round-trips structs through encoding/json, which
-// costs several times more on the request path (BenchmarkToValue).
-func ToValue(v any) (ast.Value, error) {
-	return toValue(reflect.ValueOf(v))
-}
-
 type fieldInfo struct {
 	index     int
 	key       string
@@ -107,6 +99,10 @@ func floatValue(f float64) ast.Value {
 	return ast.FloatNumberTerm(f).Value
 }
 
+// toValue converts a Go value to the AST value Rego evaluates, as JSON
+// encoding would (json tags, omitempty), but directly: OPA's own
+// ast.InterfaceToValue round-trips structs through encoding/json, which
+// costs several times more on the request path (BenchmarkToValue).
 func toValue(v reflect.Value) (ast.Value, error) {
 	var c converter
 	return c.value(v, allFields)
