@@ -127,8 +127,8 @@ type Outcome struct {
 	Decision   *Decision   `json:"placement,omitempty"`
 	// Annotation is Decision as the annotation holds it: the JSON the
 	// patch writes, or the recorded one of a kept decision.
-	Annotation []byte `json:"-"`
-	Patch      []PatchOp   `json:"patch,omitempty"`
+	Annotation []byte    `json:"-"`
+	Patch      []PatchOp `json:"patch,omitempty"`
 	// NoPlacement is set when the workload is allowed by policy but fits
 	// nowhere (exit code 3 in qm).
 	NoPlacement bool `json:"noPlacement,omitempty"`
