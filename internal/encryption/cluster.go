@@ -48,6 +48,12 @@ type ClusterState struct {
 
 var _ ClaimSource = (*ClusterState)(nil)
 
+// NewClusterState returns a cluster state that knows no StorageClass, claim
+// or namespace: what evidence is gathered from when nothing was read.
+func NewClusterState() *ClusterState {
+	return &ClusterState{classes: map[string]*StorageClass{}, claims: map[string]*Claim{}, namespaces: map[string]map[string]string{}}
+}
+
 // ReadClusterState parses Kubernetes YAML or JSON (many documents, or kind:
 // List) holding StorageClasses, PersistentVolumeClaims and Namespaces. Other
 // kinds are ignored so that `kubectl get sc,pvc,ns -A -o yaml` can be fed
@@ -57,7 +63,7 @@ func ReadClusterState(r io.Reader) (*ClusterState, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading cluster state: %w", err)
 	}
-	s := &ClusterState{classes: map[string]*StorageClass{}, claims: map[string]*Claim{}, namespaces: map[string]map[string]string{}}
+	s := NewClusterState()
 	for _, d := range docs {
 		if err := s.add(d.Object); err != nil {
 			where := fmt.Sprintf("document %d", d.Index)
