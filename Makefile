@@ -185,6 +185,8 @@ fuzz: ## Run every fuzz target for FUZZTIME each (default 2m).
 	  ./internal/costing:FuzzDatasetCloud \
 	  ./internal/encryption:FuzzReadClusterState \
 	  ./internal/encryption:FuzzReadInventory \
+	  ./internal/inventory:FuzzReadSnapshot \
+	  ./internal/inventory:FuzzReadAccounts \
 	  ./internal/policy:FuzzLoadData \
 	  ./internal/admission:FuzzReview \
 	  ./cmd/qm:FuzzEval; do \
