@@ -53,7 +53,7 @@ test: ## Everything CI runs: lint, unit tests, policy tests, then the chart and 
 	  trap 'kill -- -$$tools 2>/dev/null || true' EXIT; \
 	  echo "hack/tools.sh started in the background (pid $$tools, log bin/tools.log)"; \
 	  $(GO) mod download; \
-	  $(MAKE) --no-print-directory lint tools-solvers test-go test-bdd test-rego TEST_VET=off; \
+	  $(MAKE) --no-print-directory lint tools-solvers tools-prometheus test-go test-bdd test-rego TEST_VET=off; \
 	  echo "waiting for hack/tools.sh"; \
 	  status=0; wait $$tools || status=$$?; trap - EXIT; \
 	  cat $(BIN)/tools.log; \
@@ -64,7 +64,7 @@ test: ## Everything CI runs: lint, unit tests, policy tests, then the chart and 
 FEATURE_PKGS := ./features/...
 
 .PHONY: test-go
-test-go: ## Go unit, property and contract tests with the race detector (the features run in test-bdd).
+test-go: tools-solvers tools-prometheus ## Go unit, property and contract tests with the race detector (the features run in test-bdd).
 	$(GO) test $(CHECK_FLAGS) -vet=$(TEST_VET) -count=1 $$($(GO) list $(PKGS) | grep -v '/features\(/\|$$\)')
 
 .PHONY: test-bdd
@@ -119,6 +119,11 @@ tools-solvers: ## Install the reference MILP solvers (CBC, GLPK) from Debian whe
 	    echo "installing$$missing"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	  fi
+
+.PHONY: tools-prometheus
+tools-prometheus: ## Install Prometheus from Debian when missing: the GPU metrics source's tests scrape a DCGM-shaped exporter with it.
+	@command -v prometheus >/dev/null || { echo "installing prometheus"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
 
 .PHONY: tools-cluster
 tools-cluster: ## Build etcd, kube-apiserver/scheduler/controller-manager, kubectl, kwok and helm (hack/tools; cached).
