@@ -1,6 +1,7 @@
 // Package policies embeds the default policy library (policies/rego): the
-// Rego packages quartermaster.encryption, .residency, .access and .budget,
-// their tests and their data. `qm eval` and the webhook load it when no
+// Rego packages quartermaster.encryption, .residency, .access and .budget
+// for admission, quartermaster.audit.* for the auditor, their tests and
+// their data. `qm eval` and the webhook load it when no
 // policy directory is given; a directory with the same layout replaces it
 // without a rebuild.
 package policies

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"slices"
@@ -70,6 +71,9 @@ type Bundle struct {
 	data    map[string]any
 
 	phase1, phase2 *preparedQuery
+	// audit is the deny and warn rules of the quartermaster.audit.*
+	// packages, which the auditor runs over inventory resources (Audit).
+	audit *preparedQuery
 	// fields are the input fields the rules read (see inputValue).
 	fields *inputFields
 	// folded counts the rules evaluated at load (see fold.go).
@@ -393,9 +397,28 @@ func (b *Bundle) prepare(ctx context.Context) error {
 		needsPlacement bool
 	}
 	pkgs := map[string]*pkgInfo{}
+	audit := map[string]map[string]bool{} // audit package → its deny/warn rules
 	for _, m := range mods {
 		p := m.Package.Path
-		if !p.HasPrefix(rootPackage) || p.HasPrefix(auditPackage) || len(p) == len(rootPackage) {
+		if p.HasPrefix(auditPackage) && len(p) > len(auditPackage) {
+			key := strings.TrimPrefix(p.String(), "data.")
+			if audit[key] == nil {
+				audit[key] = map[string]bool{}
+			}
+			for _, r := range m.Rules {
+				switch name := r.Head.Name.String(); name {
+				case ruleDeny, ruleWarn:
+					if r.Head.RuleKind() != ast.MultiValue {
+						return fmt.Errorf("package %s: rule %s must be a set (%s contains {...} if ...)", key, name, name)
+					}
+					audit[key][name] = true
+				case ruleRestrict, ruleRequire:
+					return fmt.Errorf("package %s: %s: audit packages judge what exists; they deny or warn, they do not restrict placement", key, name)
+				}
+			}
+			continue
+		}
+		if !p.HasPrefix(rootPackage) || len(p) == len(rootPackage) {
 			continue
 		}
 		key := strings.TrimPrefix(p.String(), "data.")
@@ -449,6 +472,17 @@ func (b *Bundle) prepare(ctx context.Context) error {
 		return err
 	}
 	if b.phase2, err = prepareSlots(ctx, compiler, store, s2); err != nil {
+		return err
+	}
+	var sa []slot
+	for _, k := range slices.Sorted(maps.Keys(audit)) {
+		for _, name := range []string{ruleDeny, ruleWarn} {
+			if audit[k][name] {
+				sa = append(sa, slot{pkg: k, name: name, short: strings.TrimPrefix(k, "quartermaster."), v: fmt.Sprintf("a_%d", len(sa))})
+			}
+		}
+	}
+	if b.audit, err = prepareSlots(ctx, compiler, store, sa); err != nil {
 		return err
 	}
 	return nil

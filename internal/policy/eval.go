@@ -106,65 +106,20 @@ var (
 func keepTerm(t *ast.Term, _ *rego.EvalContext) (any, error) { return t, nil }
 
 func (b *Bundle) run(ctx context.Context, q *preparedQuery, input ast.Value, d *Decision) error {
-	if err := ctx.Err(); err != nil {
-		// The webhook's deadline has passed: no answer is better than a
-		// guess, and OPA only notices cancellation mid-evaluation.
-		return err
-	}
-	// Cancel through a callback on ctx rather than letting OPA start a
-	// goroutine per evaluation to watch it.
-	cancel := topdown.NewCancel()
-	stop := context.AfterFunc(ctx, cancel.Cancel)
-	defer stop()
-	txn, err := q.store.NewTransaction(ctx)
+	result, err := q.eval(ctx, input)
 	if err != nil {
 		return err
-	}
-	defer q.store.Abort(ctx, txn)
-	var result topdown.QueryResult
-	n := 0
-	err = topdown.NewQuery(q.body).
-		WithQueryCompiler(q.queryCompiler).
-		WithCompiler(q.compiler).
-		WithStore(q.store).
-		WithTransaction(txn).
-		WithInput(ast.NewTerm(input)).
-		WithCancel(cancel).
-		WithIndexing(true).
-		WithEarlyExit(true).
-		// A built-in error (to_number on garbage, a bad regex) must fail
-		// the evaluation, and so the admission, rather than quietly make a
-		// deny rule undefined.
-		WithStrictBuiltinErrors(true).
-		// Nobody reads per-evaluation metrics; the default allocates them.
-		WithMetrics(metrics.NoOp()).
-		Iter(ctx, func(qr topdown.QueryResult) error {
-			result = qr
-			n++
-			return nil
-		})
-	if err != nil {
-		return err
-	}
-	if n != 1 {
-		// Every contract rule is a set, so the query always has exactly
-		// one result; anything else is an engine fault.
-		return fmt.Errorf("policy query returned %d results, want 1", n)
 	}
 	var restr costing.Restrictions
 	restricted := false
 	for _, s := range q.slots {
-		t := result[ast.Var(s.v)]
-		if t == nil {
-			return fmt.Errorf("data.%s.%s: no result", s.pkg, s.name)
-		}
-		set, ok := t.Value.(ast.Set)
-		if !ok {
-			return fmt.Errorf("data.%s.%s: want a set, got %s", s.pkg, s.name, ast.ValueName(t.Value))
+		set, err := result.set(s)
+		if err != nil {
+			return err
 		}
 		// Iterate in the set's own order, as before: it decides the order
 		// of the restriction reasons.
-		err := set.Iter(func(item *ast.Term) error {
+		err = set.Iter(func(item *ast.Term) error {
 			switch s.name {
 			case ruleDeny, ruleWarn:
 				f, err := finding(s, item)
@@ -208,6 +163,72 @@ func (b *Bundle) run(ctx context.Context, q *preparedQuery, input ast.Value, d *
 	sortFindings(d.Warnings)
 	sortFindings(d.DryRun)
 	return nil
+}
+
+// queryResult is the one result of a prepared query: each slot's set.
+type queryResult topdown.QueryResult
+
+// set returns the set a slot's rule produced.
+func (r queryResult) set(s slot) (ast.Set, error) {
+	t := r[ast.Var(s.v)]
+	if t == nil {
+		return nil, fmt.Errorf("data.%s.%s: no result", s.pkg, s.name)
+	}
+	set, ok := t.Value.(ast.Set)
+	if !ok {
+		return nil, fmt.Errorf("data.%s.%s: want a set, got %s", s.pkg, s.name, ast.ValueName(t.Value))
+	}
+	return set, nil
+}
+
+// eval runs the prepared query on input and returns its one result.
+func (q *preparedQuery) eval(ctx context.Context, input ast.Value) (queryResult, error) {
+	if err := ctx.Err(); err != nil {
+		// The webhook's deadline has passed: no answer is better than a
+		// guess, and OPA only notices cancellation mid-evaluation.
+		return nil, err
+	}
+	// Cancel through a callback on ctx rather than letting OPA start a
+	// goroutine per evaluation to watch it.
+	cancel := topdown.NewCancel()
+	stop := context.AfterFunc(ctx, cancel.Cancel)
+	defer stop()
+	txn, err := q.store.NewTransaction(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer q.store.Abort(ctx, txn)
+	var result topdown.QueryResult
+	n := 0
+	err = topdown.NewQuery(q.body).
+		WithQueryCompiler(q.queryCompiler).
+		WithCompiler(q.compiler).
+		WithStore(q.store).
+		WithTransaction(txn).
+		WithInput(ast.NewTerm(input)).
+		WithCancel(cancel).
+		WithIndexing(true).
+		WithEarlyExit(true).
+		// A built-in error (to_number on garbage, a bad regex) must fail
+		// the evaluation, and so the admission, rather than quietly make a
+		// deny rule undefined.
+		WithStrictBuiltinErrors(true).
+		// Nobody reads per-evaluation metrics; the default allocates them.
+		WithMetrics(metrics.NoOp()).
+		Iter(ctx, func(qr topdown.QueryResult) error {
+			result = qr
+			n++
+			return nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	if n != 1 {
+		// Every contract rule is a set, so the query always has exactly
+		// one result; anything else is an engine fault.
+		return nil, fmt.Errorf("policy query returned %d results, want 1", n)
+	}
+	return queryResult(result), nil
 }
 
 // stringAt returns obj[key] if it is a string.
