@@ -1,0 +1,192 @@
+package audit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/quartermaster-io/quartermaster/internal/costing"
+	"github.com/quartermaster-io/quartermaster/internal/inventory"
+	"github.com/quartermaster-io/quartermaster/internal/policy"
+)
+
+// RuleAuditor evaluates the audit policies (quartermaster.audit.*) on one
+// resource; *policy.Bundle implements it.
+type RuleAuditor interface {
+	Audit(ctx context.Context, resource any) ([]policy.AuditFinding, error)
+}
+
+// AdmissionJudge re-evaluates the admission policies on a workload object
+// as it runs now. It returns the codes and messages of the rules that would
+// deny it today (empty: still admitted). The engine's evaluator backs it.
+type AdmissionJudge interface {
+	JudgeObject(ctx context.Context, obj map[string]any, namespaceLabels map[string]string) ([]Denial, error)
+}
+
+// Denial is one admission rule that denies a running workload today.
+type Denial struct {
+	Code, Msg, Policy string
+}
+
+// Thresholds are the checks' settings (docs/auditor.md explains each
+// default against what other tools use).
+type Thresholds struct {
+	// IdleMean and IdlePeak: a GPU whose mean engine activity over the
+	// window is under IdleMean and whose peak is under IdlePeak is idle.
+	IdleMean, IdlePeak float64
+	// BackupMaxAge is how old a checkpoint volume's newest snapshot may be.
+	BackupMaxAge time.Duration
+}
+
+// Default thresholds. 5% mean engine activity is where the profiling
+// metric separates a GPU doing work from one holding a model in memory and
+// waiting (a busy training job runs at 40–90%); the 20% peak keeps a
+// bursty job (a nightly evaluation at 60% for one hour of 24) off the
+// list. One day of snapshots is what an hourly-checkpointing job can lose.
+var DefaultThresholds = Thresholds{IdleMean: 0.05, IdlePeak: 0.20, BackupMaxAge: 24 * time.Hour}
+
+// Auditor runs every check over an inventory stream. Build it once per
+// run; it is not safe for concurrent use.
+type Auditor struct {
+	// Rules, when set, runs the audit policies on every resource.
+	Rules RuleAuditor
+	// Admission, when set, re-evaluates the admission policies on every
+	// workload object: something admitted under last month's policy.
+	Admission AdmissionJudge
+	// Catalog prices instances and nodes (on-demand or spot, by cloud,
+	// region and instance type).
+	Catalog    *costing.Catalog
+	Thresholds Thresholds
+	Now        func() time.Time
+}
+
+// Result is what a run found: every finding (sorted: severity, cost), the
+// cost allocation and the totals.
+type Result struct {
+	Findings []Finding `json:"findings"`
+	Costs    Costs     `json:"costs"`
+	Summary  Summary   `json:"summary"`
+	// Resources counts what was read, by kind.
+	Resources map[inventory.Kind]int `json:"resources"`
+	// Errors are resources a check could not judge (a policy error on one
+	// resource): reported, never silently skipped.
+	Errors []string `json:"errors,omitempty"`
+}
+
+// Summary totals the findings.
+type Summary struct {
+	Findings     int                `json:"findings"`
+	BySeverity   map[string]int     `json:"bySeverity"`
+	ByCategory   map[string]int     `json:"byCategory"`
+	WasteMonthly float64            `json:"wasteMonthly"`
+	WasteByCheck map[string]float64 `json:"wasteByCheck"`
+	// SpendMonthly is the monthly run rate of the GPUs allocated to pods.
+	SpendMonthly float64 `json:"spendMonthly"`
+}
+
+// maxErrors bounds Result.Errors: past it, a count says how many more.
+const maxErrors = 100
+
+// Run reads every resource from next (until io.EOF), checks each as it
+// comes (compliance), keeps the small indexes the joins need (nodes,
+// disks, pods, snapshots), and runs the joined checks (waste, drift,
+// backup, cost) at the end. Memory grows with those indexes, not with the
+// resources' full records.
+func (a *Auditor) Run(ctx context.Context, next func() (*inventory.Resource, error)) (*Result, error) {
+	if a.Catalog == nil {
+		return nil, errors.New("audit: a catalog is required to price findings")
+	}
+	t := a.Thresholds
+	if t == (Thresholds{}) {
+		t = DefaultThresholds
+	}
+	now := time.Now
+	if a.Now != nil {
+		now = a.Now
+	}
+	s := newState(a.Catalog, t, now())
+	res := &Result{Resources: map[inventory.Kind]int{}}
+	errCount := 0
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		r, err := next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading the inventory: %w", err)
+		}
+		res.Resources[r.Kind]++
+		if err := a.compliance(ctx, r, s); err != nil {
+			if !policy.IsEvalError(err) {
+				return nil, err
+			}
+			if errCount++; errCount <= maxErrors {
+				res.Errors = append(res.Errors, fmt.Sprintf("%s %s: %v", r.Kind, r.ID, err))
+			}
+		}
+		s.index(r)
+	}
+	if errCount > maxErrors {
+		res.Errors = append(res.Errors, fmt.Sprintf("and %d more resources that could not be judged", errCount-maxErrors))
+	}
+	s.waste()
+	s.drift()
+	s.backup()
+	res.Costs = s.allocate()
+	res.Findings = s.findings
+	sortFindings(res.Findings)
+	res.Summary = summarise(res.Findings, res.Costs)
+	return res, nil
+}
+
+// compliance runs the audit rules on r, and the admission rules on a
+// workload object.
+func (a *Auditor) compliance(ctx context.Context, r *inventory.Resource, s *state) error {
+	if a.Rules != nil {
+		fs, err := a.Rules.Audit(ctx, r)
+		if err != nil {
+			return err
+		}
+		for _, f := range fs {
+			nf := newFinding(r, CategoryCompliance, f.Severity, f.Code, f.Policy, f.Msg)
+			nf.Remediation = f.Remediation
+			s.add(nf)
+		}
+	}
+	if a.Admission != nil && r.Kind == inventory.KindWorkload && r.Workload != nil && r.Workload.Object != nil {
+		denials, err := a.Admission.JudgeObject(ctx, r.Workload.Object, s.namespaceLabels[r.Account+"/"+r.Namespace])
+		if err != nil {
+			return err
+		}
+		for _, d := range denials {
+			nf := newFinding(r, CategoryCompliance, policy.SeverityHigh, d.Code, d.Policy,
+				"running, but admission would deny it today: "+d.Msg)
+			nf.Remediation = "fix the workload, or record an exemption; it was admitted under an earlier policy or before Quartermaster"
+			s.add(nf)
+		}
+	}
+	return nil
+}
+
+func summarise(fs []Finding, c Costs) Summary {
+	s := Summary{Findings: len(fs), BySeverity: map[string]int{}, ByCategory: map[string]int{}, WasteByCheck: map[string]float64{},
+		SpendMonthly: round2(c.TotalMonthly)}
+	for _, f := range fs {
+		s.BySeverity[f.Severity]++
+		s.ByCategory[f.Category]++
+		if f.Category == CategoryWaste {
+			s.WasteMonthly += f.MonthlyCost
+			s.WasteByCheck[f.Code] += f.MonthlyCost
+		}
+	}
+	s.WasteMonthly = round2(s.WasteMonthly)
+	for k, v := range s.WasteByCheck {
+		s.WasteByCheck[k] = round2(v)
+	}
+	return s
+}
