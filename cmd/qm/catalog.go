@@ -20,7 +20,7 @@ func newCatalogCommand(s streams) *cobra.Command {
 }
 
 func newCatalogListCommand(s streams) *cobra.Command {
-	var src sourceFlags
+	src := newPlacing()
 	var models, clouds []string
 	var output string
 	cmd := &cobra.Command{
@@ -36,10 +36,11 @@ func newCatalogListCommand(s streams) *cobra.Command {
 			default:
 				return &exitError{exitInput, fmt.Errorf("output %q: want table, json, yaml or csv", output)}
 			}
-			cat, err := src.loadCatalog()
+			eng, err := src.loadPrices(cmd.Context())
 			if err != nil {
-				return &exitError{exitInput, err}
+				return err
 			}
+			cat := eng.Catalog()
 			var offers []costing.Offer
 			for _, o := range cat.Offers() {
 				if (len(models) == 0 || slices.Contains(models, o.GPUModel)) && (len(clouds) == 0 || slices.Contains(clouds, o.Cloud)) {
@@ -90,7 +91,7 @@ func newCatalogListCommand(s streams) *cobra.Command {
 			return tw.Flush()
 		},
 	}
-	src.addFlags(cmd.Flags())
+	src.addSourceFlags(cmd.Flags())
 	cmd.Flags().StringSliceVar(&models, "model", nil, "only these canonical GPU models")
 	cmd.Flags().StringSliceVar(&clouds, "cloud", nil, "only these clouds")
 	cmd.Flags().StringVarP(&output, "output", "o", "table", "table, json, yaml or csv (the catalog format, readable with --catalog)")
@@ -99,7 +100,7 @@ func newCatalogListCommand(s streams) *cobra.Command {
 }
 
 // unusedSources are the source flags a catalog command accepts through
-// sourceFlags but has no use for: quotas and usage limit placement, not
+// the engine's source flags but has no use for: quotas and usage limit placement, not
 // which offers exist.
 var unusedSources = []string{"quota", "usage"}
 

@@ -16,7 +16,7 @@ import (
 )
 
 func newCatalogNodesCommand(s streams) *cobra.Command {
-	var src sourceFlags
+	src := newPlacing()
 	var sel fakenode.Selector
 	var capTypes []string
 	var output, labelProfile string
@@ -47,10 +47,11 @@ to match a webhook running with the same flags.`,
 				}
 				sel.CapacityTypes = append(sel.CapacityTypes, ct)
 			}
-			cat, err := src.loadCatalog()
+			eng, err := src.loadPrices(cmd.Context())
 			if err != nil {
-				return &exitError{exitInput, err}
+				return err
 			}
+			cat := eng.Catalog()
 			if sel.Count < 1 {
 				return &exitError{exitInput, fmt.Errorf("count %d: want at least 1", sel.Count)}
 			}
@@ -99,7 +100,7 @@ to match a webhook running with the same flags.`,
 			return out.Flush()
 		},
 	}
-	src.addFlags(cmd.Flags())
+	src.addSourceFlags(cmd.Flags())
 	fs := cmd.Flags()
 	fs.StringSliceVar(&sel.Clouds, "cloud", nil, "only these clouds")
 	fs.StringSliceVar(&sel.Regions, "region", nil, "only these regions")

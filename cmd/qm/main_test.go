@@ -57,7 +57,7 @@ func TestEvalExitCodes(t *testing.T) {
 		"bad yaml":          {"kind: [", []string{"eval", "-f", "-"}, exitInput, "stdin: document 1"},
 		"missing file":      {"", []string{"eval", "-f", "/nonexistent.yaml"}, exitInput, "no such file"},
 		"missing -f":        {"", []string{"eval"}, exitInput, `"filename" not set`},
-		"missing catalog":   {gpuPod, []string{"eval", "-f", "-", "--catalog", "/nonexistent.csv"}, exitInput, "opening catalog"},
+		"missing catalog":   {gpuPod, []string{"eval", "-f", "-", "--catalog", "/nonexistent.csv"}, exitInput, "--catalog: loading catalog: opening /nonexistent.csv"},
 		"unknown command":   {"", []string{"frobnicate"}, exitInput, "unknown command"},
 	}
 	for name, tc := range tests {

@@ -45,7 +45,7 @@ func TestFlagsAndEnvironment(t *testing.T) {
 		"standalone": {
 			args: []string{"--cert-dir", certs, "--standalone", "--cluster-state", "s.yaml", "--inventory", "i.yaml", "--policies", "p/", "--port", "10443"},
 			want: func(c *Config) bool {
-				return c.Standalone && c.ClusterState == "s.yaml" && c.Inventory == "i.yaml" && c.Policies == "p/" && c.Port == 10443
+				return c.Standalone && c.Engine.Facts.ClusterState == "s.yaml" && c.Engine.Facts.Inventory == "i.yaml" && c.Engine.Policies.Dir == "p/" && c.Port == 10443
 			},
 		},
 		"environment fallback, flag wins": {
@@ -66,14 +66,14 @@ func TestFlagsAndEnvironment(t *testing.T) {
 		"catalog reload interval": {
 			args: []string{"--cert-dir", certs, "--catalog", "c.csv", "--quota", "q.yaml", "--catalog-reload-interval", "2s"},
 			want: func(c *Config) bool {
-				return c.Catalog == "c.csv" && c.Quota == "q.yaml" && c.CatalogReloadInterval == 2*time.Second
+				return c.Engine.Sources.Catalog == "c.csv" && c.Engine.Sources.Quota == "q.yaml" && c.Engine.Reload.Catalog == 2*time.Second
 			},
 		},
 		"catalog reload interval from the environment, default 10s": {
 			args: []string{"--cert-dir", certs},
 			env:  map[string]string{"QUARTERMASTER_CATALOG_RELOAD_INTERVAL": "1m"},
 			want: func(c *Config) bool {
-				return c.CatalogReloadInterval == time.Minute && NewConfig().CatalogReloadInterval == 10*time.Second
+				return c.Engine.Reload.Catalog == time.Minute && NewConfig().Engine.Reload.Catalog == 10*time.Second
 			},
 		},
 		"catalog reload interval too short": {
