@@ -27,6 +27,24 @@ import (
 	"github.com/quartermaster-io/quartermaster/internal/decisionlog"
 )
 
+// TestValidateOrderIsStable: every problem is reported in flag order, the
+// same on every run (the bind addresses were once checked in map order).
+func TestValidateOrderIsStable(t *testing.T) {
+	cfg := NewConfig()
+	cfg.MetricsBindAddress, cfg.HealthProbeBindAddress = "x", "y"
+	cfg.Engine.Sources.CatalogFormat, cfg.Engine.Nodes.LabelKeys = "z", []string{"bogus=1"}
+	want := "--cert-dir is required (a directory with tls.crt and tls.key)\n" +
+		"--metrics-bind-address \"x\": want host:port or 0\n" +
+		"--health-probe-bind-address \"y\": want host:port or 0\n" +
+		"--catalog-format \"z\": want csv or skypilot\n" +
+		"--label-profile/--label-key: label key \"bogus\": want one of capacityType, cloud, clusterCloud, instanceType, onDemandValue, region, spotTaint, spotTaintValue, spotValue"
+	for i := range 20 {
+		if err := cfg.Validate(); err == nil || err.Error() != want {
+			t.Fatalf("run %d:\n%v\nwant\n%s", i, err, want)
+		}
+	}
+}
+
 func TestFlagsAndEnvironment(t *testing.T) {
 	certs := t.TempDir()
 	tests := map[string]struct {

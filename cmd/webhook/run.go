@@ -10,35 +10,22 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
-	"os"
-	"runtime/debug"
 	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/quartermaster-io/quartermaster/internal/admission"
 	"github.com/quartermaster-io/quartermaster/internal/certwatch"
 	"github.com/quartermaster-io/quartermaster/internal/decisionlog"
 	"github.com/quartermaster-io/quartermaster/internal/engine"
-	"github.com/quartermaster-io/quartermaster/internal/policy"
 )
 
 // run wires the webhook from cfg and serves until ctx ends.
 func run(ctx context.Context, cfg *Config, stderr io.Writer) error {
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.Level(-cfg.Verbosity)}))
-	if _, set := os.LookupEnv("GOGC"); !set {
-		// The live heap is small (catalog, caches, buffers) and garbage is
-		// per request, so collecting at 4× the live heap instead of 2×
-		// trades a few MiB for a large share of GC CPU, which is a seventh
-		// of a Gatekeeper webhook's, and for the latency tail of policy
-		// evaluation (policy.GCPercent). GOGC (and GOMEMLIMIT) still override.
-		debug.SetGCPercent(policy.GCPercent)
-	}
 	var err error
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -52,8 +39,8 @@ func run(ctx context.Context, cfg *Config, stderr io.Writer) error {
 	// webhook adds only what serving needs: TLS, the decision log, HTTP.
 	deps := engine.Deps{Logger: log, Registerer: reg, ReloadFailures: reloadFailures}
 	if !cfg.Standalone {
-		if deps.Kube, err = kubeConfig(cfg.Kubeconfig); err != nil {
-			return err
+		if deps.Kube, err = engine.KubeConfig(cfg.Kubeconfig); err != nil {
+			return fmt.Errorf("%w (or use --standalone)", err)
 		}
 	}
 	eng, err := engine.New(ctx, cfg.Engine, deps)
@@ -195,21 +182,4 @@ func probeMux(ready func() error) http.Handler {
 		_, _ = io.WriteString(w, "ok\n")
 	})
 	return m
-}
-
-// kubeConfig finds the API server: in-cluster first, then the kubeconfig
-// file, as kubectl would.
-func kubeConfig(path string) (*rest.Config, error) {
-	if path == "" {
-		if c, err := rest.InClusterConfig(); err == nil {
-			return c, nil
-		}
-	}
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	rules.ExplicitPath = path
-	c, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, nil).ClientConfig()
-	if err != nil {
-		return nil, fmt.Errorf("loading kubeconfig (or use --standalone): %w", err)
-	}
-	return c, nil
 }

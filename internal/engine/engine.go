@@ -252,7 +252,7 @@ func (e *Engine) buildEvaluator() error {
 	if err != nil {
 		return err
 	}
-	x, err := workload.New(workload.Options{Jurisdictions: Jurisdictions(cat), Rules: workload.WithDefaultRules(rules), Labels: labels})
+	x, err := workload.New(workload.Options{Jurisdictions: jurisdictions(cat), Rules: workload.WithDefaultRules(rules), Labels: labels})
 	if err != nil {
 		return fmt.Errorf("building the workload extractor: %w", err)
 	}
@@ -292,10 +292,10 @@ func readInventory(path string) (*encryption.Inventory, error) {
 	return inv, nil
 }
 
-// Jurisdictions are the catalog's, each once, in region-table order: the
+// jurisdictions are the catalog's, each once, in region-table order: the
 // only values a residency annotation may name, so that a typo ("eu-west")
 // is refused rather than placing nowhere.
-func Jurisdictions(c *costing.Catalog) []string {
+func jurisdictions(c *costing.Catalog) []string {
 	var out []string
 	for _, r := range c.Regions().All() {
 		if !slices.Contains(out, r.Jurisdiction) {

@@ -7,6 +7,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/quartermaster-io/quartermaster/internal/clusterstate"
 	"github.com/quartermaster-io/quartermaster/internal/quota"
@@ -83,4 +84,23 @@ func (s *snapshot) GPUUsage() quota.GPUCounts {
 		return quota.GPUCounts{}
 	}
 	return s.usage
+}
+
+// KubeConfig finds the API server: the in-cluster config when path is
+// empty and the process runs in a pod, else the kubeconfig file (path, then
+// $KUBECONFIG and ~/.kube/config), as kubectl would. Binaries that watch a
+// cluster (the webhook, the auditor) pass the result as Deps.Kube.
+func KubeConfig(path string) (*rest.Config, error) {
+	if path == "" {
+		if c, err := rest.InClusterConfig(); err == nil {
+			return c, nil
+		}
+	}
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = path
+	c, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, nil).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("loading kubeconfig: %w", err)
+	}
+	return c, nil
 }
