@@ -25,6 +25,9 @@ import (
 	"github.com/quartermaster-io/quartermaster/internal/workload"
 )
 
+// evalOptions are qm eval's flags: what to read and print, and the
+// restrictions a policy author adds by hand to see their effect without
+// editing a bundle.
 type evalOptions struct {
 	files    []string
 	output   string
@@ -90,10 +93,14 @@ func runEval(ctx context.Context, s streams, o *evalOptions) error {
 	if err != nil {
 		return err
 	}
+	// A --restrict naming a region or model the catalog lacks would place
+	// nothing and read as a policy's fault: refuse it up front.
 	if err := restr.Check(eng.Catalog().Names()); err != nil {
 		return &exitError{exitInput, err}
 	}
 	ev := eng.Evaluator()
+	// Offline, nobody refreshes the catalog: old prices are worth a word,
+	// not a failure (an example catalog is meant to stay put).
 	if asOf, err := time.Parse(time.DateOnly, eng.Catalog().Meta().AsOf); err == nil && time.Since(asOf) > staleCatalogAge {
 		fmt.Fprintf(s.err, "qm: warning: the catalog's prices are as of %s, %d days ago\n", asOf.Format(time.DateOnly), int(time.Since(asOf).Hours()/24))
 	}
@@ -114,6 +121,8 @@ func runEval(ctx context.Context, s streams, o *evalOptions) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", d.source, err)
 		}
+		// Only whole GPUs held now count: a workload scaled to zero holds
+		// none until it scales up, and then admission decides again.
 		if dec := out.Decision; out.Allowed && dec != nil && out.Workload != nil && out.Workload.WholeGPUs() > 0 && !dec.ScaledToZero {
 			usage[quota.Key{Cloud: dec.Cloud, Region: dec.Region, GPUModel: dec.GPUModel}] += out.Workload.WholeGPUs()
 			consumed++
@@ -121,6 +130,8 @@ func runEval(ctx context.Context, s streams, o *evalOptions) error {
 		code = worseExit(code, out)
 		return printer.add(evalResult{Source: d.source, Outcome: out})
 	})
+	// A manifest that cannot be read is the user's to fix (exit 1); an
+	// evaluation fault is ours, and says so through the default exit.
 	var inputErr *inputError
 	switch {
 	case errors.As(err, &inputErr):
@@ -141,6 +152,9 @@ func runEval(ctx context.Context, s streams, o *evalOptions) error {
 	if err := printer.close(); err != nil {
 		return err
 	}
+	// Sequential placement under a quota can differ from the joint optimum
+	// (an early workload takes the cheap region a later one needed): point
+	// to the tool that places them together.
 	if o.placing.cfg.Sources.Quota != "" && consumed > 1 {
 		fmt.Fprintln(s.err, "qm: each placement holds its GPUs against the quota for the workloads after it, in input order; qm optimize places them jointly")
 	}
@@ -165,6 +179,10 @@ func worseExit(code int, out *admission.Outcome) int {
 	return code
 }
 
+// parseRestrictions turns --restrict and --require into restrictions that
+// merge with the policies' as one more source ("qm-flag"), so that the
+// decision names the flag as the reason an offer was left out. nil means
+// none, which the evaluator treats as "anywhere".
 func parseRestrictions(restrict, require []string) (*costing.Restrictions, error) {
 	if len(restrict) == 0 && len(require) == 0 {
 		return nil, nil
@@ -176,6 +194,8 @@ func parseRestrictions(restrict, require []string) (*costing.Restrictions, error
 			return nil, fmt.Errorf("--restrict %q: want FIELD=V1,V2", spec)
 		}
 		list := strings.Split(vals, ",")
+		// Capacity types have synonyms (preemptible, low-priority): they
+		// are matched in their canonical form, as the catalog stores them.
 		if field == costing.FieldCapacityType {
 			for i, v := range list {
 				ct, err := costing.ParseCapacityType(v)
@@ -195,6 +215,8 @@ func parseRestrictions(restrict, require []string) (*costing.Restrictions, error
 	return r, nil
 }
 
+// sourcedObject is one decoded object with where it came from (file#doc),
+// so that every line of output can be traced back to its manifest.
 type sourcedObject struct {
 	source string
 	obj    map[string]any
@@ -243,6 +265,8 @@ func scanDocuments(stdin io.Reader, paths []string, fn func(sourcedObject) error
 		return nil
 	}
 	for _, p := range paths {
+		// "-" is standard input, read once where it appears, so that a
+		// pipe can be mixed with files in the order given.
 		if p == "-" {
 			if err := read("stdin", stdin); err != nil {
 				return err
@@ -254,6 +278,9 @@ func scanDocuments(stdin io.Reader, paths []string, fn func(sourcedObject) error
 			return &inputError{fmt.Errorf("reading manifests: %w", err)}
 		}
 		files := []string{p}
+		// A directory is walked recursively in lexical order (WalkDir's),
+		// so that two runs print the same objects in the same order; only
+		// manifest extensions are read, leaving READMEs and scripts alone.
 		if info.IsDir() {
 			files = nil
 			err := filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
@@ -290,6 +317,8 @@ func scanDocuments(stdin io.Reader, paths []string, fn func(sourcedObject) error
 // decisionID is stable for the same object from the same source, so that
 // repeated runs print the same decisions.
 func decisionID(source string, obj map[string]any) string {
+	// Marshalling a decoded manifest cannot fail (it came from JSON or
+	// YAML); were it to, the ID would still be unique per source.
 	js, _ := json.Marshal(obj)
 	sum := sha256.Sum256(append([]byte(source+"\x00"), js...))
 	return "qm-" + hex.EncodeToString(sum[:6])

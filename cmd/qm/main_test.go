@@ -195,7 +195,10 @@ func TestCatalogCommands(t *testing.T) {
 	if code != exitOK || !strings.Contains(errOut, `"offers":1`) {
 		t.Fatalf("import: exit %d: %s", code, errOut)
 	}
-	b, _ := os.ReadFile(outFile)
+	b, err := os.ReadFile(outFile)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if !strings.HasPrefix(string(b), "# as-of: 2026-11-01\n") || !strings.Contains(string(b), "aws,us-east-1,,g6.xlarge,L4,1,24,4,16,0.8048,0.32,") {
 		t.Errorf("imported catalog:\n%s", b)
 	}

@@ -64,7 +64,10 @@ func TestEvalKarpenterNodePool(t *testing.T) {
 	if p.Skipped == nil || p.Skipped.PricePerHour >= p.PricePerHour || !strings.Contains(p.Skipped.Reason, "not provisionable") {
 		t.Errorf("skipped = %+v, want a cheaper offer named as not provisionable", p.Skipped)
 	}
-	patch, _ := json.Marshal(res[0].Patch)
+	patch, err := json.Marshal(res[0].Patch)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if !strings.Contains(string(patch), `"karpenter.sh/capacity-type":"on-demand"`) || strings.Contains(string(patch), "quartermaster.io/") {
 		t.Errorf("patch does not follow the karpenter profile: %s", patch)
 	}

@@ -27,8 +27,14 @@ import (
 func run(ctx context.Context, cfg *Config, stderr io.Writer) error {
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.Level(-cfg.Verbosity)}))
 	var err error
+	// A registry of our own, not the global default: every series is
+	// registered here explicitly, so a test can start two webhooks in one
+	// process without duplicate-registration panics.
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// One failure counter for every reloaded input, certificates included,
+	// so that a single alert covers them all; the engine counts its own
+	// sources (catalog, quota) in it.
 	reloadFailures := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "quartermaster_webhook_reload_failures_total",
 		Help: "Failed reloads of a watched input (certificate, catalog, quota; policies are counted by quartermaster_policy_reloads_total), by source; the previous version stays in use.",
@@ -47,8 +53,12 @@ func run(ctx context.Context, cfg *Config, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Informers and reloaders run for the life of ctx; /readyz reports
+	// not ready until the informers' caches have synced.
 	go eng.Run(ctx)
 
+	// The decision log is the webhook's, not the engine's: qm prints its
+	// decisions, and only a served decision needs a tamper-evident record.
 	var recorder admission.DecisionRecorder
 	if cfg.DecisionLog != "" {
 		dl, err := decisionlog.Open(decisionlog.Options{Path: cfg.DecisionLog, MaxBytes: cfg.DecisionLogMaxBytes,
@@ -66,6 +76,8 @@ func run(ctx context.Context, cfg *Config, stderr io.Writer) error {
 		log.Warn("no --decision-log: decisions are not recorded")
 	}
 
+	// One evaluator behind both endpoints: /validate re-checks the object
+	// after every mutating webhook ran, with the same catalog and policies.
 	metrics := admission.NewMetrics(reg)
 	mux := http.NewServeMux()
 	for _, mode := range []admission.Mode{admission.Mutate, admission.Validate} {
@@ -109,6 +121,8 @@ func run(ctx context.Context, cfg *Config, stderr io.Writer) error {
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}}
+	// Metrics and probes on their own plain-HTTP ports, as kubelet and
+	// Prometheus expect, so that neither needs the webhook's certificate.
 	if cfg.MetricsBindAddress != "0" {
 		m := http.NewServeMux()
 		m.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
