@@ -6,8 +6,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/client-go/rest"
 
 	"github.com/quartermaster-io/quartermaster/internal/admission"
 	"github.com/quartermaster-io/quartermaster/internal/costing"
@@ -296,5 +298,64 @@ func TestGang(t *testing.T) {
 				t.Errorf("no current placement, want %s", tc.wantCurrent)
 			}
 		})
+	}
+}
+
+// TestRunReloads: with reload intervals, Run puts a changed catalog and a
+// changed policy directory in service without a call to Check, as the
+// webhook serves for weeks.
+func TestRunReloads(t *testing.T) {
+	files := write(t, map[string]string{"catalog.csv": catalogCSV("1")})
+	bundle := write(t, restrictingBundle)
+	cfg := NewConfig()
+	cfg.Sources.Catalog, cfg.Policies.Dir = files["catalog.csv"], bundle["dir"]
+	cfg.Reload = ReloadConfig{Catalog: minReload, Policies: minReload}
+	e, err := New(context.Background(), cfg, Deps{Registerer: prometheus.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { e.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	if err := os.WriteFile(files["catalog.csv"], []byte(catalogCSV("3")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	usOnly := strings.ReplaceAll(restrictingBundle["r.rego"], "eu-west-1", "us-east-1")
+	if err := os.WriteFile(bundle["r.rego"], []byte(usOnly), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out, err := e.Evaluator().Evaluate(context.Background(), &admission.Input{ID: "x", Object: gpuJob(nil)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.Allowed && out.Decision.Region == "us-east-1" && out.Decision.PricePerHour == 3 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still deciding %+v with the old catalog or policies", out.Decision)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestInformersNotReadyBeforeSync: in a cluster the engine watches through
+// informers, and Ready says so until their caches sync; building them
+// contacts nothing (Run starts them).
+func TestInformersNotReadyBeforeSync(t *testing.T) {
+	cfg := NewConfig()
+	cfg.Policies.None = true
+	e, err := New(context.Background(), cfg, Deps{Kube: &rest.Config{Host: "http://127.0.0.1:1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.informers == nil || e.prov == nil {
+		t.Fatalf("informers %v, provisionable filter %v: want both (auto is on with an API server)", e.informers, e.prov)
+	}
+	if err := e.Ready(); err == nil || !strings.Contains(err.Error(), "cluster caches not ready") {
+		t.Fatalf("ready before any sync: %v", err)
 	}
 }
