@@ -68,6 +68,8 @@ func TestNew(t *testing.T) {
 		"catalog.csv": catalogCSV("1"), "quota.yaml": quotaYAML("8"), "usage.yaml": quotaYAML("1"),
 		"empty.csv": "", "bad.yaml": "quotas: [{cloud: nowhere}]\n", "state.yaml": nodeState,
 		"rules.yaml": "rules: nonsense\n", "inventory.yaml": "datasets: []\n",
+		"vms.csv": "InstanceType,AcceleratorName,AcceleratorCount,vCPUs,MemoryGiB,GpuInfo,Price,SpotPrice,Region,AvailabilityZone\n" +
+			"g6.xlarge,L4,1.0,4.0,16.0,,0.8048,0.32,us-east-1,us-east-1a\n",
 	})
 	bundle := write(t, restrictingBundle)
 	with := func(edit func(*Config)) Config {
@@ -100,6 +102,16 @@ func TestNew(t *testing.T) {
 				}
 				if e.policy != nil || e.PolicyRevision() != "" {
 					t.Errorf("--no-policies loaded a bundle")
+				}
+			},
+		},
+		"skypilot catalog": {
+			cfg: with(func(c *Config) {
+				c.Sources.Catalog, c.Sources.CatalogFormat, c.Sources.CatalogCloud = files["vms.csv"], "skypilot", "aws"
+			}),
+			check: func(t *testing.T, e *Engine) {
+				if e.Catalog().Len() != 1 || e.Catalog().Offers()[0].Cloud != "aws" {
+					t.Errorf("catalog %+v", e.Catalog().Offers())
 				}
 			},
 		},
