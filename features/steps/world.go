@@ -87,6 +87,10 @@ type world struct {
 
 	// files are the catalog and quota files of reload scenarios.
 	files *files
+	// built is the engine of the last request and builtKey its inputs, so
+	// that the next request over the same inputs reuses it.
+	built    *engine.Engine
+	builtKey string
 
 	batch *placement.BatchResult
 	// denied are the batch's workloads policy left out.
@@ -188,43 +192,61 @@ func (w *world) engine() (*engine.Engine, error) {
 	if w.files != nil && w.files.engine != nil {
 		return w.files.engine, nil
 	}
-	cfg := engine.NewConfig()
-	cfg.Nodes.LabelProfile = w.labelProfile
-	var err error
-	if w.files != nil {
-		// As the webhook serves --catalog and --quota: the reloader's.
-		cfg.Sources.Catalog, cfg.Sources.Quota = w.files.catalog, w.files.quota
-	} else {
-		if w.catalogCSV != "" {
-			if cfg.Sources.Catalog, err = w.writeInput("catalog.csv", []byte(w.catalogCSV)); err != nil {
-				return nil, err
-			}
-		}
+	// A scenario serving files names its catalog and quotas by them; the
+	// others write what their steps set.
+	var catalog, quotas, state, inventory []byte
+	if w.files == nil {
+		catalog = []byte(w.catalogCSV)
 		if len(w.quotas) > 0 {
-			if cfg.Sources.Quota, err = w.writeInput("quota.yaml", quotasYAML(w.quotas)); err != nil {
-				return nil, err
-			}
+			quotas = quotasYAML(w.quotas)
 		}
 	}
 	if len(w.clusterState) > 0 {
 		// Storage, namespaces, and the Nodes and NodePools of the
 		// provisionable filter (on when the file holds any, as auto says).
-		if cfg.Facts.ClusterState, err = w.writeInput("cluster-state.yaml", []byte(strings.Join(w.clusterState, "\n---\n"))); err != nil {
-			return nil, err
-		}
+		state = []byte(strings.Join(w.clusterState, "\n---\n"))
 	}
 	if len(w.inventory) > 0 {
 		raw, err := yaml.Marshal(map[string]any{"datasets": w.inventory})
 		if err != nil {
 			return nil, fmt.Errorf("encoding the scenario's inventory: %w", err)
 		}
-		if cfg.Facts.Inventory, err = w.writeInput("inventory.yaml", raw); err != nil {
-			return nil, err
-		}
+		inventory = raw
 	}
 	pol, err := w.policyEngine()
 	if err != nil {
 		return nil, err
+	}
+	// Most scenarios post several requests over the same inputs: the engine
+	// is rebuilt only when one of them changed, as a restarted webhook would
+	// be.
+	key := strings.Join([]string{w.labelProfile, string(catalog), string(quotas), string(state), string(inventory),
+		fmt.Sprintf("%T %p", pol, pol)}, "\x00")
+	if w.built != nil && w.builtKey == key {
+		return w.built, nil
+	}
+	cfg := engine.NewConfig()
+	cfg.Nodes.LabelProfile = w.labelProfile
+	if w.files != nil {
+		// As the webhook serves --catalog and --quota: the reloader's.
+		cfg.Sources.Catalog, cfg.Sources.Quota = w.files.catalog, w.files.quota
+	}
+	for _, in := range []struct {
+		name    string
+		content []byte
+		flag    *string
+	}{
+		{"catalog.csv", catalog, &cfg.Sources.Catalog},
+		{"quota.yaml", quotas, &cfg.Sources.Quota},
+		{"cluster-state.yaml", state, &cfg.Facts.ClusterState},
+		{"inventory.yaml", inventory, &cfg.Facts.Inventory},
+	} {
+		if len(in.content) == 0 {
+			continue // the flag's default: embedded catalog, no quotas, nothing known
+		}
+		if *in.flag, err = w.writeInput(in.name, in.content); err != nil {
+			return nil, err
+		}
 	}
 	e, err := engine.New(context.Background(), cfg, engine.Deps{Policy: pol})
 	if err != nil {
@@ -233,6 +255,7 @@ func (w *world) engine() (*engine.Engine, error) {
 	if w.files != nil {
 		w.files.engine = e
 	}
+	w.built, w.builtKey = e, key
 	return e, nil
 }
 
