@@ -13,6 +13,9 @@ import (
 	"github.com/quartermaster-io/quartermaster/internal/costing"
 )
 
+// newCatalogCommand groups the catalog tools: list and nodes read the
+// catalog through the engine, as placement would see it; import converts a
+// file and so reads it directly.
 func newCatalogCommand(s streams) *cobra.Command {
 	cmd := &cobra.Command{Use: "catalog", Short: "Inspect and import GPU offer catalogs"}
 	cmd.AddCommand(newCatalogListCommand(s), newCatalogImportCommand(s), newCatalogNodesCommand(s))
@@ -20,7 +23,7 @@ func newCatalogCommand(s streams) *cobra.Command {
 }
 
 func newCatalogListCommand(s streams) *cobra.Command {
-	var src sourceFlags
+	src := newPlacing()
 	var models, clouds []string
 	var output string
 	cmd := &cobra.Command{
@@ -31,21 +34,28 @@ func newCatalogListCommand(s streams) *cobra.Command {
 			if err := refuseUnusedSources(cmd); err != nil {
 				return err
 			}
+			// The output format is checked before the catalog is read, so
+			// that a typo fails fast even with a large --catalog.
 			switch output {
 			case "table", "json", "yaml", "csv":
 			default:
 				return &exitError{exitInput, fmt.Errorf("output %q: want table, json, yaml or csv", output)}
 			}
-			cat, err := src.loadCatalog()
+			// Through the engine, so that --catalog is read exactly as eval
+			// and the webhook read it (an empty file is refused alike).
+			eng, err := src.loadPrices(cmd.Context())
 			if err != nil {
-				return &exitError{exitInput, err}
+				return err
 			}
+			cat := eng.Catalog()
 			var offers []costing.Offer
 			for _, o := range cat.Offers() {
 				if (len(models) == 0 || slices.Contains(models, o.GPUModel)) && (len(clouds) == 0 || slices.Contains(clouds, o.Cloud)) {
 					offers = append(offers, o)
 				}
 			}
+			// Cheapest per GPU first: what a FinOps reader compares across
+			// node sizes; stable, so ties keep the catalog's order.
 			slices.SortStableFunc(offers, func(a, b costing.Offer) int {
 				return cmpFloat(a.PriceHourly/float64(a.GPUCount), b.PriceHourly/float64(b.GPUCount))
 			})
@@ -53,6 +63,8 @@ func newCatalogListCommand(s streams) *cobra.Command {
 				Meta   costing.Meta    `json:"meta"`
 				Offers []costing.Offer `json:"offers"`
 			}{cat.Meta(), offers}
+			// The meta (as-of date, source) travels with the offers, so that
+			// a saved listing says how old its prices are.
 			switch output {
 			case "json":
 				enc := json.NewEncoder(s.out)
@@ -76,9 +88,12 @@ func newCatalogListCommand(s streams) *cobra.Command {
 				return costing.WriteCSV(s.out, sel)
 			}
 			fmt.Fprintf(s.out, "# %d offers, as of %s (%s)\n", len(offers), cat.Meta().AsOf, cat.Meta().Source)
+			// The header line comes first so that a reader of a long table
+			// (or of `| head`) sees how many offers and how old they are.
 			tw := tabwriter.NewWriter(s.out, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "CLOUD\tREGION\tJURISDICTION\tINSTANCE TYPE\tGPUS\tVCPUS\tMEMORY GIB\t$/HOUR\tSPOT $/HOUR\t$/GPU-HOUR\tCAPABILITIES")
 			for _, o := range offers {
+				// "-" rather than 0: an offer without spot capacity is not free.
 				spot := "-"
 				if o.HasSpot() {
 					spot = fmt.Sprintf("%.4g", o.SpotPriceHourly)
@@ -90,7 +105,7 @@ func newCatalogListCommand(s streams) *cobra.Command {
 			return tw.Flush()
 		},
 	}
-	src.addFlags(cmd.Flags())
+	src.addSourceFlags(cmd.Flags())
 	cmd.Flags().StringSliceVar(&models, "model", nil, "only these canonical GPU models")
 	cmd.Flags().StringSliceVar(&clouds, "cloud", nil, "only these clouds")
 	cmd.Flags().StringVarP(&output, "output", "o", "table", "table, json, yaml or csv (the catalog format, readable with --catalog)")
@@ -99,7 +114,7 @@ func newCatalogListCommand(s streams) *cobra.Command {
 }
 
 // unusedSources are the source flags a catalog command accepts through
-// sourceFlags but has no use for: quotas and usage limit placement, not
+// the engine's source flags but has no use for: quotas and usage limit placement, not
 // which offers exist.
 var unusedSources = []string{"quota", "usage"}
 
@@ -132,6 +147,8 @@ it in the project's CSV format, reporting every row it dropped and why.`,
 		Example: "  qm catalog import --format skypilot --cloud gcp vms.csv -o gcp.csv",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// Not through the engine: import converts a file that need not be
+			// a valid --catalog yet (that is what it makes).
 			file, err := os.Open(args[0])
 			if err != nil {
 				return &exitError{exitInput, fmt.Errorf("opening catalog: %w", err)}
@@ -142,8 +159,13 @@ it in the project's CSV format, reporting every row it dropped and why.`,
 			case "skypilot":
 				var rep costing.ImportReport
 				cat, rep, err = costing.ReadSkyPilot(file, cloud, costing.DefaultRegions(), args[0])
+				// The report says which rows were dropped and why, on
+				// standard error, so that the converted catalog can be piped.
 				if err == nil {
-					js, _ := json.Marshal(rep)
+					js, jerr := json.Marshal(rep)
+					if jerr != nil {
+						return fmt.Errorf("encoding the import report: %w", jerr)
+					}
 					fmt.Fprintf(s.err, "imported %s\n", js)
 				}
 			case "csv":
@@ -154,6 +176,8 @@ it in the project's CSV format, reporting every row it dropped and why.`,
 			if err != nil {
 				return &exitError{exitInput, fmt.Errorf("%s: %w", args[0], err)}
 			}
+			// SkyPilot files carry no date; without one the prices' age
+			// cannot be told (qm eval warns of stale prices by it).
 			if asOf != "" {
 				if err := costing.ParseAsOf(asOf); err != nil {
 					return &exitError{exitInput, fmt.Errorf("--as-of: %w", err)}
@@ -182,6 +206,8 @@ it in the project's CSV format, reporting every row it dropped and why.`,
 	return cmd
 }
 
+// cmpFloat orders two prices. A parsed catalog holds no NaN price (the
+// reader refuses one), so the plain comparisons are a total order.
 func cmpFloat(a, b float64) int {
 	switch {
 	case a < b:

@@ -15,8 +15,11 @@ import (
 	"github.com/quartermaster-io/quartermaster/internal/workload"
 )
 
+// newCatalogNodesCommand prints fake nodes for KWOK, so that the e2e suite
+// and a demo cluster have exactly the capacity the catalog describes, and
+// the provisionable filter has Ready nodes to find.
 func newCatalogNodesCommand(s streams) *cobra.Command {
-	var src sourceFlags
+	src := newPlacing()
 	var sel fakenode.Selector
 	var capTypes []string
 	var output, labelProfile string
@@ -47,13 +50,20 @@ to match a webhook running with the same flags.`,
 				}
 				sel.CapacityTypes = append(sel.CapacityTypes, ct)
 			}
-			cat, err := src.loadCatalog()
+			// The catalog as placement reads it, so that every node printed
+			// matches an offer the webhook may choose.
+			eng, err := src.loadPrices(cmd.Context())
 			if err != nil {
-				return &exitError{exitInput, err}
+				return err
 			}
+			cat := eng.Catalog()
+			// Zero nodes per offer would print a list that applies cleanly
+			// and provides nothing: refuse it.
 			if sel.Count < 1 {
 				return &exitError{exitInput, fmt.Errorf("count %d: want at least 1", sel.Count)}
 			}
+			// Not the engine's node flags: here the profile says how to
+			// label the nodes printed, not what placement pins on.
 			keys, err := workload.ResolveLabelKeys(labelProfile, labelKeys)
 			if err != nil {
 				return &exitError{exitInput, err}
@@ -90,6 +100,8 @@ to match a webhook running with the same flags.`,
 			if err != nil {
 				return err
 			}
+			// An empty selection is a typo (a region or model misspelt),
+			// not an empty cluster to apply.
 			if n == 0 {
 				return &exitError{exitInput, fmt.Errorf("no offer matches the selection")}
 			}
@@ -99,7 +111,7 @@ to match a webhook running with the same flags.`,
 			return out.Flush()
 		},
 	}
-	src.addFlags(cmd.Flags())
+	src.addSourceFlags(cmd.Flags())
 	fs := cmd.Flags()
 	fs.StringSliceVar(&sel.Clouds, "cloud", nil, "only these clouds")
 	fs.StringSliceVar(&sel.Regions, "region", nil, "only these regions")

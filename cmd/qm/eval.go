@@ -20,32 +20,27 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/quartermaster-io/quartermaster/internal/admission"
-	"github.com/quartermaster-io/quartermaster/internal/clusterstate"
 	"github.com/quartermaster-io/quartermaster/internal/costing"
-	"github.com/quartermaster-io/quartermaster/internal/placement"
 	"github.com/quartermaster-io/quartermaster/internal/quota"
 	"github.com/quartermaster-io/quartermaster/internal/workload"
 )
 
+// evalOptions are qm eval's flags: what to read and print, and the
+// restrictions a policy author adds by hand to see their effect without
+// editing a bundle.
 type evalOptions struct {
 	files    []string
 	output   string
 	wide     bool
 	restrict []string
 	require  []string
-	sources  sourceFlags
-	policy   policyFlags
-	// labelProfile and labelKeys choose the node labels the patch pins, as
-	// the webhook's flags of the same names do.
-	labelProfile string
-	labelKeys    []string
-	// provisionable is auto, on or off: auto filters offers by the Nodes
-	// and Karpenter NodePools of --cluster-state when it holds any.
-	provisionable string
+	// placing holds the flags qm shares with the webhook (bound by the
+	// engine): catalog, quotas, node labels, cluster state, policies.
+	placing placing
 }
 
 func newEvalCommand(s streams) *cobra.Command {
-	var o evalOptions
+	o := evalOptions{placing: newPlacing()}
 	cmd := &cobra.Command{
 		Use:   "eval -f MANIFESTS...",
 		Short: "Decide on workloads offline, exactly as the admission webhook would",
@@ -71,11 +66,11 @@ Exit codes: 0 all allowed, 1 usage or input error, 2 a workload was denied,
 	fs.BoolVar(&o.wide, "wide", false, "table: show each note whole instead of cutting it at 110 characters")
 	fs.StringArrayVar(&o.restrict, "restrict", nil, "restrict placement, FIELD=V1,V2 with FIELD one of cloud, region, jurisdiction, capacityType, gpuModel (repeatable)")
 	fs.StringArrayVar(&o.require, "require", nil, "capability every offer must have, e.g. confidential-computing (repeatable)")
-	fs.StringVar(&o.labelProfile, "label-profile", workload.ProfileQuartermaster, "node label convention the patch pins: "+strings.Join(workload.ProfileNames(), ", "))
-	fs.StringArrayVar(&o.labelKeys, "label-key", nil, "override one field of the label profile, NAME=VALUE (repeatable; as the webhook's flag)")
-	fs.StringVar(&o.provisionable, "provisionable-filter", string(clusterstate.ProvisionableAuto), "skip offers no Ready node or Karpenter NodePool of --cluster-state can provide: auto (when the file holds Nodes or NodePools), on or off")
-	o.sources.addFlags(fs)
-	o.policy.addFlags(fs)
+	o.placing.addSourceFlags(fs)
+	// eval places and patches, so it also takes the node label convention
+	// and the provisionable filter (optimize only judges).
+	o.placing.cfg.Nodes.AddFlags(fs)
+	o.placing.addPolicyFlags(fs)
 	_ = cmd.MarkFlagRequired("filename")
 	return cmd
 }
@@ -94,37 +89,24 @@ func runEval(ctx context.Context, s streams, o *evalOptions) error {
 	if err != nil {
 		return &exitError{exitInput, err}
 	}
-	labels, err := workload.ResolveLabelKeys(o.labelProfile, o.labelKeys)
-	if err != nil {
-		return &exitError{exitInput, err}
-	}
-	o.sources.labels = labels
-	placer, usage, x, err := o.sources.loadEngine()
-	if err != nil {
-		return &exitError{exitInput, err}
-	}
-	if err := restr.Check(placer.Catalog().Names()); err != nil {
-		return &exitError{exitInput, err}
-	}
-	prov, err := o.provisioner(labels)
-	if err != nil {
-		return &exitError{exitInput, err}
-	}
-	pol, err := o.policy.load(ctx, placer.Catalog().Regions())
-	if err != nil {
-		return &exitError{exitInput, err}
-	}
-	ev, err := admission.NewEvaluator(admission.Deps{Extractor: x, Placer: placer, Policy: pol.engine, Evidence: pol.evidence,
-		Provisioner: prov})
+	eng, err := o.placing.load(ctx)
 	if err != nil {
 		return err
 	}
-	if asOf, err := time.Parse(time.DateOnly, placer.Catalog().Meta().AsOf); err == nil && time.Since(asOf) > staleCatalogAge {
+	// A --restrict naming a region or model the catalog lacks would place
+	// nothing and read as a policy's fault: refuse it up front.
+	if err := restr.Check(eng.Catalog().Names()); err != nil {
+		return &exitError{exitInput, err}
+	}
+	ev := eng.Evaluator()
+	// Offline, nobody refreshes the catalog: old prices are worth a word,
+	// not a failure (an example catalog is meant to stay put).
+	if asOf, err := time.Parse(time.DateOnly, eng.Catalog().Meta().AsOf); err == nil && time.Since(asOf) > staleCatalogAge {
 		fmt.Fprintf(s.err, "qm: warning: the catalog's prices are as of %s, %d days ago\n", asOf.Format(time.DateOnly), int(time.Since(asOf).Hours()/24))
 	}
 	// Placements made earlier in the run hold their GPUs for the later ones,
 	// in input order, as they would once admitted one after the other.
-	usage = maps.Clone(usage)
+	usage := maps.Clone(eng.Usage())
 	if usage == nil {
 		usage = quota.GPUCounts{}
 	}
@@ -135,10 +117,12 @@ func runEval(ctx context.Context, s streams, o *evalOptions) error {
 	err = scanDocuments(s.in, o.files, func(d sourcedObject) error {
 		objects++
 		out, err := ev.Evaluate(ctx, &admission.Input{ID: decisionID(d.source, d.obj), Object: d.obj, Restrictions: restr, Usage: usage,
-			Request: admission.RequestInfo{Username: o.policy.user, Groups: o.policy.groups}, NamespaceLabels: pol.namespaceLabels(d.obj)})
+			Request: o.placing.request(), NamespaceLabels: eng.NamespaceLabels(d.obj)})
 		if err != nil {
 			return fmt.Errorf("%s: %w", d.source, err)
 		}
+		// Only whole GPUs held now count: a workload scaled to zero holds
+		// none until it scales up, and then admission decides again.
 		if dec := out.Decision; out.Allowed && dec != nil && out.Workload != nil && out.Workload.WholeGPUs() > 0 && !dec.ScaledToZero {
 			usage[quota.Key{Cloud: dec.Cloud, Region: dec.Region, GPUModel: dec.GPUModel}] += out.Workload.WholeGPUs()
 			consumed++
@@ -146,6 +130,8 @@ func runEval(ctx context.Context, s streams, o *evalOptions) error {
 		code = worseExit(code, out)
 		return printer.add(evalResult{Source: d.source, Outcome: out})
 	})
+	// A manifest that cannot be read is the user's to fix (exit 1); an
+	// evaluation fault is ours, and says so through the default exit.
 	var inputErr *inputError
 	switch {
 	case errors.As(err, &inputErr):
@@ -166,34 +152,16 @@ func runEval(ctx context.Context, s streams, o *evalOptions) error {
 	if err := printer.close(); err != nil {
 		return err
 	}
-	if o.sources.quota != "" && consumed > 1 {
+	// Sequential placement under a quota can differ from the joint optimum
+	// (an early workload takes the cheap region a later one needed): point
+	// to the tool that places them together.
+	if o.placing.cfg.Sources.Quota != "" && consumed > 1 {
 		fmt.Fprintln(s.err, "qm: each placement holds its GPUs against the quota for the workloads after it, in input order; qm optimize places them jointly")
 	}
 	if code != exitOK {
 		return quiet{code}
 	}
 	return nil
-}
-
-// provisioner is the provisionable filter over the Nodes and NodePools of
-// --cluster-state, or nil when it is off.
-func (o *evalOptions) provisioner(labels workload.LabelKeys) (placement.Provisioner, error) {
-	mode, err := clusterstate.ParseProvisionableMode(o.provisionable)
-	if err != nil {
-		return nil, err
-	}
-	if mode == clusterstate.ProvisionableOff || (o.policy.clusterState == "" && mode == clusterstate.ProvisionableAuto) {
-		return nil, nil
-	}
-	snap, err := clusterstate.ReadSnapshotFiles(o.policy.clusterState, "")
-	if err != nil {
-		return nil, err
-	}
-	prov, holds := snap.Provisioner(labels)
-	if !mode.Enabled(false, holds) {
-		return nil, nil
-	}
-	return prov, nil
 }
 
 // worseExit is the exit code after out: 2 once anything was denied by
@@ -211,6 +179,10 @@ func worseExit(code int, out *admission.Outcome) int {
 	return code
 }
 
+// parseRestrictions turns --restrict and --require into restrictions that
+// merge with the policies' as one more source ("qm-flag"), so that the
+// decision names the flag as the reason an offer was left out. nil means
+// none, which the evaluator treats as "anywhere".
 func parseRestrictions(restrict, require []string) (*costing.Restrictions, error) {
 	if len(restrict) == 0 && len(require) == 0 {
 		return nil, nil
@@ -222,6 +194,8 @@ func parseRestrictions(restrict, require []string) (*costing.Restrictions, error
 			return nil, fmt.Errorf("--restrict %q: want FIELD=V1,V2", spec)
 		}
 		list := strings.Split(vals, ",")
+		// Capacity types have synonyms (preemptible, low-priority): they
+		// are matched in their canonical form, as the catalog stores them.
 		if field == costing.FieldCapacityType {
 			for i, v := range list {
 				ct, err := costing.ParseCapacityType(v)
@@ -241,16 +215,8 @@ func parseRestrictions(restrict, require []string) (*costing.Restrictions, error
 	return r, nil
 }
 
-func jurisdictions(c *costing.Catalog) []string {
-	var out []string
-	for _, r := range c.Regions().All() {
-		if !slices.Contains(out, r.Jurisdiction) {
-			out = append(out, r.Jurisdiction)
-		}
-	}
-	return out
-}
-
+// sourcedObject is one decoded object with where it came from (file#doc),
+// so that every line of output can be traced back to its manifest.
 type sourcedObject struct {
 	source string
 	obj    map[string]any
@@ -299,6 +265,8 @@ func scanDocuments(stdin io.Reader, paths []string, fn func(sourcedObject) error
 		return nil
 	}
 	for _, p := range paths {
+		// "-" is standard input, read once where it appears, so that a
+		// pipe can be mixed with files in the order given.
 		if p == "-" {
 			if err := read("stdin", stdin); err != nil {
 				return err
@@ -310,6 +278,9 @@ func scanDocuments(stdin io.Reader, paths []string, fn func(sourcedObject) error
 			return &inputError{fmt.Errorf("reading manifests: %w", err)}
 		}
 		files := []string{p}
+		// A directory is walked recursively in lexical order (WalkDir's),
+		// so that two runs print the same objects in the same order; only
+		// manifest extensions are read, leaving READMEs and scripts alone.
 		if info.IsDir() {
 			files = nil
 			err := filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
@@ -346,6 +317,8 @@ func scanDocuments(stdin io.Reader, paths []string, fn func(sourcedObject) error
 // decisionID is stable for the same object from the same source, so that
 // repeated runs print the same decisions.
 func decisionID(source string, obj map[string]any) string {
+	// Marshalling a decoded manifest cannot fail (it came from JSON or
+	// YAML); were it to, the ID would still be unique per source.
 	js, _ := json.Marshal(obj)
 	sum := sha256.Sum256(append([]byte(source+"\x00"), js...))
 	return "qm-" + hex.EncodeToString(sum[:6])

@@ -10,6 +10,8 @@ import (
 	"testing"
 )
 
+// runQM runs qm in process, as main does, with stdin and captured output:
+// the exit code is part of the contract (4.5), so every test checks it.
 func runQM(t *testing.T, stdin string, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
@@ -17,6 +19,8 @@ func runQM(t *testing.T, stdin string, args ...string) (int, string, string) {
 	return code, out.String(), errOut.String()
 }
 
+// writeFile writes a fixture into the test's own directory, so that tests
+// running in parallel never share an input.
 func writeFile(t *testing.T, name, content string) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), name)
@@ -39,6 +43,9 @@ spec:
       resources: {limits: {nvidia.com/gpu: 1}}
 `
 
+// TestEvalExitCodes: each outcome has its exit code (0 allowed, 1 input,
+// 2 denied, 3 no placement), and an input error names the flag and file at
+// fault, so that a CI log says what to fix.
 func TestEvalExitCodes(t *testing.T) {
 	tests := map[string]struct {
 		stdin string
@@ -57,7 +64,10 @@ func TestEvalExitCodes(t *testing.T) {
 		"bad yaml":          {"kind: [", []string{"eval", "-f", "-"}, exitInput, "stdin: document 1"},
 		"missing file":      {"", []string{"eval", "-f", "/nonexistent.yaml"}, exitInput, "no such file"},
 		"missing -f":        {"", []string{"eval"}, exitInput, `"filename" not set`},
-		"missing catalog":   {gpuPod, []string{"eval", "-f", "-", "--catalog", "/nonexistent.csv"}, exitInput, "opening catalog"},
+		"missing catalog":   {gpuPod, []string{"eval", "-f", "-", "--catalog", "/nonexistent.csv"}, exitInput, "--catalog: loading catalog: opening /nonexistent.csv"},
+		"missing quota":     {gpuPod, []string{"eval", "-f", "-", "--quota", "/nonexistent.yaml"}, exitInput, "--quota: loading quotas: opening /nonexistent.yaml"},
+		"missing usage":     {gpuPod, []string{"eval", "-f", "-", "--usage", "/nonexistent.yaml"}, exitInput, "--usage: opening /nonexistent.yaml"},
+		"bad label key":     {gpuPod, []string{"eval", "-f", "-", "--label-key", "colour=red"}, exitInput, `--label-profile/--label-key: label key "colour"`},
 		"unknown command":   {"", []string{"frobnicate"}, exitInput, "unknown command"},
 	}
 	for name, tc := range tests {
@@ -73,6 +83,9 @@ func TestEvalExitCodes(t *testing.T) {
 	}
 }
 
+// TestEvalDeniedBeatsNoPlacement: over many objects the worst outcome sets
+// the exit code, and a policy denial is worse than a full cluster (it needs
+// a change to the manifest, not to wait).
 func TestEvalDeniedBeatsNoPlacement(t *testing.T) {
 	in := strings.Replace(gpuPod, "nvidia.com/gpu: 1", "nvidia.com/gpu: 16", 1) + "---\n" +
 		strings.Replace(gpuPod, "quartermaster.io/team: research}", "quartermaster.io/team: BAD}", 1)
@@ -81,6 +94,8 @@ func TestEvalDeniedBeatsNoPlacement(t *testing.T) {
 	}
 }
 
+// TestEvalJSONShape pins the JSON fields scripts read (source, object,
+// allowed, placement, patch), and that --quota takes effect.
 func TestEvalJSONShape(t *testing.T) {
 	quota := writeFile(t, "q.yaml", "quotas:\n- {cloud: gcp, region: us-central1, gpuModel: L4, gpus: 0}\n")
 	code, out, errOut := runQM(t, gpuPod, "eval", "-f", "-", "-o", "json", "--quota", quota)
@@ -106,6 +121,8 @@ func TestEvalJSONShape(t *testing.T) {
 	}
 }
 
+// TestEvalYAMLAndDirectories: a directory is read recursively, YAML and
+// JSON alike, and files of other extensions are left alone.
 func TestEvalYAMLAndDirectories(t *testing.T) {
 	dir := t.TempDir()
 	for name, content := range map[string]string{"a.yaml": gpuPod, "b.json": `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c"}}`, "ignored.txt": "not yaml"} {
@@ -183,6 +200,9 @@ func TestDemoExamples(t *testing.T) {
 	}
 }
 
+// TestCatalogCommands: list filters the catalog, and import writes a
+// catalog that eval then reads with --catalog (the round trip a FinOps user
+// makes with a SkyPilot file).
 func TestCatalogCommands(t *testing.T) {
 	code, out, _ := runQM(t, "", "catalog", "list", "--model", "H100", "--cloud", "gcp")
 	if code != exitOK || !strings.Contains(out, "a3-highgpu-8g") || strings.Contains(out, "p5.48xlarge") {
@@ -195,7 +215,10 @@ func TestCatalogCommands(t *testing.T) {
 	if code != exitOK || !strings.Contains(errOut, `"offers":1`) {
 		t.Fatalf("import: exit %d: %s", code, errOut)
 	}
-	b, _ := os.ReadFile(outFile)
+	b, err := os.ReadFile(outFile)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if !strings.HasPrefix(string(b), "# as-of: 2026-11-01\n") || !strings.Contains(string(b), "aws,us-east-1,,g6.xlarge,L4,1,24,4,16,0.8048,0.32,") {
 		t.Errorf("imported catalog:\n%s", b)
 	}

@@ -16,7 +16,6 @@ import (
 	"github.com/quartermaster-io/quartermaster/internal/admission"
 	"github.com/quartermaster-io/quartermaster/internal/costing"
 	"github.com/quartermaster-io/quartermaster/internal/placement"
-	"github.com/quartermaster-io/quartermaster/internal/workload"
 )
 
 type optimizeOptions struct {
@@ -31,12 +30,13 @@ type optimizeOptions struct {
 	migration float64
 	restrict  []string
 	require   []string
-	sources   sourceFlags
-	policy    policyFlags
+	// placing holds the flags qm shares with the webhook: catalog, quotas,
+	// cluster state, policies.
+	placing placing
 }
 
 func newOptimizeCommand(s streams) *cobra.Command {
-	var o optimizeOptions
+	o := optimizeOptions{placing: newPlacing()}
 	cmd := &cobra.Command{
 		Use:   "optimize -f WORKLOADS...",
 		Short: "Place every GPU workload at once, at the lowest total cost under the quotas",
@@ -73,8 +73,8 @@ workloads and the reasons are printed).`,
 	fs.Float64Var(&o.migration, "migration-penalty", 0, "USD charged for moving a workload away from the placement its decision annotation records")
 	fs.StringArrayVar(&o.restrict, "restrict", nil, "restrict every workload's placement, FIELD=V1,V2 (repeatable)")
 	fs.StringArrayVar(&o.require, "require", nil, "capability every offer must have (repeatable)")
-	o.sources.addFlags(fs)
-	o.policy.addFlags(fs)
+	o.placing.addSourceFlags(fs)
+	o.placing.addPolicyFlags(fs)
 	_ = cmd.MarkFlagRequired("filename")
 	return cmd
 }
@@ -101,48 +101,37 @@ func runOptimize(cmd *cobra.Command, s streams, o *optimizeOptions) error {
 	if err != nil {
 		return &exitError{exitInput, err}
 	}
-	placer, usage, x, err := o.sources.loadEngine()
-	if err != nil {
-		return &exitError{exitInput, err}
-	}
-	if err := restr.Check(placer.Catalog().Names()); err != nil {
-		return &exitError{exitInput, err}
-	}
-	pol, err := o.policy.load(cmd.Context(), placer.Catalog().Regions())
-	if err != nil {
-		return &exitError{exitInput, err}
-	}
-	ev, err := admission.NewEvaluator(admission.Deps{Extractor: x, Placer: placer, Policy: pol.engine, Evidence: pol.evidence})
+	eng, err := o.placing.load(cmd.Context())
 	if err != nil {
 		return err
+	}
+	if err := restr.Check(eng.Catalog().Names()); err != nil {
+		return &exitError{exitInput, err}
 	}
 	docs, err := readDocuments(s.in, o.files)
 	if err != nil {
 		return &exitError{exitInput, err}
 	}
 	req := &placement.BatchRequest{
-		Usage: usage, Locate: locate, MigrationPenalty: o.migration,
+		Usage: eng.Usage(), Locate: locate, MigrationPenalty: o.migration,
 		Limits: placement.Limits{Time: o.timeLimit, Nodes: o.nodeLimit, Gap: o.gap},
 	}
 	var denied []*admission.Outcome
 	for _, d := range docs {
-		// As admission judges it: the same policies, evidence and
-		// namespace labels; the flags' restrictions merged with the rules'.
-		j, err := ev.Judge(cmd.Context(), &admission.Input{ID: decisionID(d.source, d.obj), Object: d.obj, Restrictions: restr,
-			Request: admission.RequestInfo{Username: o.policy.user, Groups: o.policy.groups}, NamespaceLabels: pol.namespaceLabels(d.obj)})
+		// As admission judges it (the engine's policy phase): the same
+		// policies, evidence and namespace labels; the flags' restrictions
+		// merged with the rules'.
+		g, err := eng.Gang(cmd.Context(), &admission.Input{ID: decisionID(d.source, d.obj), Object: d.obj, Restrictions: restr,
+			Request: o.placing.request()})
 		if err != nil {
 			return fmt.Errorf("%s: %w", d.source, err)
 		}
 		switch {
-		case !j.Outcome.GPU:
-		case j.Outcome.Denied():
-			denied = append(denied, j.Outcome)
+		case !g.Outcome.GPU:
+		case g.Outcome.Denied():
+			denied = append(denied, g.Outcome)
 		default:
-			r := j.Restrictions
-			if r == nil {
-				r = &costing.Restrictions{}
-			}
-			req.Gangs = append(req.Gangs, placement.Gang{Workload: j.Workload, Restrictions: r, Current: currentPlacement(j.Workload)})
+			req.Gangs = append(req.Gangs, placement.Gang{Workload: g.Workload, Restrictions: g.Restrictions, Current: g.Current})
 		}
 	}
 	for _, o := range denied {
@@ -156,7 +145,7 @@ func runOptimize(cmd *cobra.Command, s streams, o *optimizeOptions) error {
 	if len(req.Gangs) == 0 {
 		return &exitError{exitInput, errors.New("no GPU workloads in the manifests")}
 	}
-	model, err := placer.Model(req)
+	model, err := eng.Placer().Model(req)
 	if err != nil {
 		return &exitError{exitInput, err}
 	}
@@ -235,22 +224,6 @@ func parseLocations(flags []string) (func(string) (costing.Location, bool), erro
 		}
 		return entries[best].loc, true
 	}, nil
-}
-
-// currentPlacement reads where a running workload was placed from its
-// decision annotation (contract 4.2), or nil.
-func currentPlacement(w *workload.Workload) *workload.Target {
-	raw, ok := w.Annotations["quartermaster.io/decision"]
-	if !ok {
-		return nil
-	}
-	var d struct {
-		Cloud, Region, InstanceType, CapacityType string
-	}
-	if json.Unmarshal([]byte(raw), &d) != nil || d.Cloud == "" || d.Region == "" {
-		return nil
-	}
-	return &workload.Target{Cloud: d.Cloud, Region: d.Region, InstanceType: d.InstanceType, CapacityType: d.CapacityType}
 }
 
 func printOptimize(w io.Writer, format string, res *placement.BatchResult) error {

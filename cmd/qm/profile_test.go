@@ -64,7 +64,10 @@ func TestEvalKarpenterNodePool(t *testing.T) {
 	if p.Skipped == nil || p.Skipped.PricePerHour >= p.PricePerHour || !strings.Contains(p.Skipped.Reason, "not provisionable") {
 		t.Errorf("skipped = %+v, want a cheaper offer named as not provisionable", p.Skipped)
 	}
-	patch, _ := json.Marshal(res[0].Patch)
+	patch, err := json.Marshal(res[0].Patch)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if !strings.Contains(string(patch), `"karpenter.sh/capacity-type":"on-demand"`) || strings.Contains(string(patch), "quartermaster.io/") {
 		t.Errorf("patch does not follow the karpenter profile: %s", patch)
 	}
@@ -76,6 +79,9 @@ func TestEvalKarpenterNodePool(t *testing.T) {
 	}
 }
 
+// TestEvalProvisionableFilterModes: auto filters only when --cluster-state
+// holds Nodes or NodePools (a file of namespaces says nothing of capacity),
+// on always filters and off never does.
 func TestEvalProvisionableFilterModes(t *testing.T) {
 	state := writeFile(t, "state.yaml", karpenterState)
 	plain := writeFile(t, "plain.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: ns}\n")
@@ -111,6 +117,9 @@ func TestEvalProvisionableFilterModes(t *testing.T) {
 	}
 }
 
+// TestCatalogNodesLabelProfile: fake nodes carry the labels and taints of
+// the profile asked for, so that a webhook run with the same profile finds
+// them provisionable.
 func TestCatalogNodesLabelProfile(t *testing.T) {
 	tests := map[string]struct {
 		args     []string

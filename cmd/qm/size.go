@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -25,11 +26,12 @@ type sizeOptions struct {
 	interruptible bool
 	output        string
 	top           int
-	sources       sourceFlags
+	// placing holds the catalog and quota flags qm shares with the webhook.
+	placing placing
 }
 
 func newSizeCommand(s streams) *cobra.Command {
-	var o sizeOptions
+	o := sizeOptions{placing: newPlacing()}
 	cmd := &cobra.Command{
 		Use:   "size --rate R --service-time T --slo pQ=L",
 		Short: "Size an inference service per offer (M/M/c, Erlang C) and show the cost/latency Pareto front",
@@ -45,7 +47,7 @@ front of (price per hour, p99) over offers and replica counts.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.replicasSet = cmd.Flags().Changed("replicas")
-			return runSize(s, &o)
+			return runSize(cmd.Context(), s, &o)
 		},
 	}
 	fs := cmd.Flags()
@@ -57,14 +59,14 @@ front of (price per hour, p99) over offers and replica counts.`,
 	fs.BoolVar(&o.interruptible, "interruptible", false, "spot capacity is acceptable")
 	fs.StringVarP(&o.output, "output", "o", "table", "output format: table or json")
 	fs.IntVar(&o.top, "top", 20, "offers to print in the table (0: all)")
-	o.sources.addFlags(fs)
+	o.placing.addSourceFlags(fs)
 	for _, f := range []string{"rate", "service-time", "slo"} {
 		_ = cmd.MarkFlagRequired(f)
 	}
 	return cmd
 }
 
-func runSize(s streams, o *sizeOptions) error {
+func runSize(ctx context.Context, s streams, o *sizeOptions) error {
 	if o.output != "table" && o.output != "json" {
 		return &exitError{exitInput, fmt.Errorf("output %q: want table or json", o.output)}
 	}
@@ -104,11 +106,11 @@ func runSize(s streams, o *sizeOptions) error {
 			1000*queue.Quantile(0.5), 100*q, 1000*queue.Quantile(q), lat, queue.Exceed(lat.Seconds()), 1-q)
 		return nil
 	}
-	placer, _, err := o.sources.loadPlacer()
+	eng, err := o.placing.loadPrices(ctx)
 	if err != nil {
-		return &exitError{exitInput, err}
+		return err
 	}
-	res, err := placer.Size(req)
+	res, err := eng.Placer().Size(req)
 	if err != nil {
 		return &exitError{exitInput, err}
 	}

@@ -12,8 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/quartermaster-io/quartermaster/internal/admission"
-	"github.com/quartermaster-io/quartermaster/internal/clusterstate"
-	"github.com/quartermaster-io/quartermaster/internal/workload"
+	"github.com/quartermaster-io/quartermaster/internal/engine"
 )
 
 // Config is every setting of the webhook binary, in one place. Each flag
@@ -27,37 +26,16 @@ type Config struct {
 	MetricsBindAddress     string
 	HealthProbeBindAddress string
 
-	// Policies is the Rego bundle directory, hot-reloaded every
-	// PolicyReloadInterval; empty means the embedded default library.
-	Policies             string
-	PolicyReloadInterval time.Duration
-	Catalog              string
-	CatalogFormat        string
-	CatalogCloud         string
-	Quota                string
-	// CatalogReloadInterval is how often the --catalog and --quota files
-	// are checked for a change: one interval for both, since the chart
-	// mounts them from one ConfigMap and a price and a quota change are
-	// often one edit.
-	CatalogReloadInterval time.Duration
+	// Engine chooses the decision's inputs: catalog, quotas, label
+	// profile, provisionable filter, cluster-state and inventory files,
+	// policies and their reload intervals (flags shared with qm).
+	Engine engine.Config
 
-	// LabelProfile is the cluster's node label convention (quartermaster,
-	// karpenter, eks, gke, aks); LabelKeys override its fields, NAME=VALUE.
-	LabelProfile string
-	LabelKeys    []string
-	// ProvisionableFilter is auto, on or off: whether offers the cluster
-	// has no Ready node or Karpenter NodePool for are skipped. auto means
-	// on with an API server, and in --standalone only when --cluster-state
-	// holds Nodes or NodePools.
-	ProvisionableFilter string
-
-	Kubeconfig   string
-	Standalone   bool
-	ClusterState string
-	Usage        string
-	Inventory    string
-	// WorkloadRules describes more kinds (CRDs) besides the built-in ones.
-	WorkloadRules string
+	// Kubeconfig and Standalone choose where the cluster state comes
+	// from: the API server (informers) or, standalone, the --cluster-state
+	// and --usage files.
+	Kubeconfig string
+	Standalone bool
 
 	Deadline        time.Duration
 	DeadlineOutcome string
@@ -84,16 +62,16 @@ type Config struct {
 
 // NewConfig returns the defaults.
 func NewConfig() *Config {
+	eng := engine.NewConfig()
+	// The webhook serves for weeks: it watches its inputs where qm loads
+	// them once.
+	eng.Reload = engine.ReloadConfig{Catalog: 10 * time.Second, Policies: 10 * time.Second}
 	return &Config{
+		Engine:                 eng,
 		CertReloadInterval:     10 * time.Second,
-		PolicyReloadInterval:   10 * time.Second,
-		CatalogReloadInterval:  10 * time.Second,
 		Port:                   9443,
 		MetricsBindAddress:     ":8080",
 		HealthProbeBindAddress: ":8081",
-		CatalogFormat:          "csv",
-		LabelProfile:           workload.ProfileQuartermaster,
-		ProvisionableFilter:    string(clusterstate.ProvisionableAuto),
 		Deadline:               admission.DefaultDeadline,
 		DeadlineOutcome:        string(admission.OutcomeDeny),
 		MaxBodyBytes:           admission.DefaultMaxBodyBytes,
@@ -110,22 +88,9 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&c.Port, "port", c.Port, "HTTPS port of /mutate and /validate")
 	fs.StringVar(&c.MetricsBindAddress, "metrics-bind-address", c.MetricsBindAddress, "address of /metrics (0 disables)")
 	fs.StringVar(&c.HealthProbeBindAddress, "health-probe-bind-address", c.HealthProbeBindAddress, "address of /healthz and /readyz (0 disables)")
-	fs.StringVar(&c.Policies, "policies", c.Policies, "Rego policy bundle directory, hot-reloaded (default: the embedded library)")
-	fs.DurationVar(&c.PolicyReloadInterval, "policy-reload-interval", c.PolicyReloadInterval, "how often to look for a changed --policies directory")
-	fs.StringVar(&c.Catalog, "catalog", c.Catalog, "offer catalog file (default: the embedded catalog)")
-	fs.StringVar(&c.CatalogFormat, "catalog-format", c.CatalogFormat, "catalog file format: csv or skypilot")
-	fs.StringVar(&c.CatalogCloud, "catalog-cloud", c.CatalogCloud, "the cloud of a skypilot catalog")
-	fs.StringVar(&c.Quota, "quota", c.Quota, "GPU quota file: quotas: [{cloud, region, gpuModel, gpus}]")
-	fs.DurationVar(&c.CatalogReloadInterval, "catalog-reload-interval", c.CatalogReloadInterval, "how often to look for a changed --catalog or --quota file")
-	fs.StringVar(&c.LabelProfile, "label-profile", c.LabelProfile, "node label convention placement pins on: "+strings.Join(workload.ProfileNames(), ", "))
-	fs.StringArrayVar(&c.LabelKeys, "label-key", c.LabelKeys, "override one field of the label profile, NAME=VALUE (cloud, region, instanceType, capacityType, spotTaint, spotTaintValue, spotValue, onDemandValue, clusterCloud; repeatable)")
-	fs.StringVar(&c.ProvisionableFilter, "provisionable-filter", c.ProvisionableFilter, "skip offers no Ready node or Karpenter NodePool can provide: auto (on with an API server; standalone: when --cluster-state holds Nodes or NodePools), on or off")
+	c.Engine.AddFlags(fs)
 	fs.StringVar(&c.Kubeconfig, "kubeconfig", c.Kubeconfig, "kubeconfig file (default: in-cluster config, then $KUBECONFIG)")
 	fs.BoolVar(&c.Standalone, "standalone", c.Standalone, "run without an API server, from --cluster-state and --inventory")
-	fs.StringVar(&c.ClusterState, "cluster-state", c.ClusterState, "standalone: StorageClasses, PVCs and Namespaces as Kubernetes YAML")
-	fs.StringVar(&c.Usage, "usage", c.Usage, "standalone: GPUs already in use, in the quota file's shape")
-	fs.StringVar(&c.WorkloadRules, "workload-rules", c.WorkloadRules, "workload rules file describing more kinds (CRDs) to place and judge: rules: [{group, kind, class, podSets}]")
-	fs.StringVar(&c.Inventory, "inventory", c.Inventory, "dataset facts (YAML): datasets: [{location, cloud, region, encrypted, keyKind, sizeBytes}]")
 	fs.DurationVar(&c.Deadline, "deadline", c.Deadline, "internal deadline of one decision (keep well under the registration's timeoutSeconds)")
 	fs.StringVar(&c.DeadlineOutcome, "deadline-outcome", c.DeadlineOutcome, "answer when a decision misses the deadline or fails: deny or allow")
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", c.MaxBodyBytes, "largest AdmissionReview accepted")
@@ -157,12 +122,8 @@ func (c *Config) Complete(fs *pflag.FlagSet, lookupEnv func(string) (string, boo
 	return c.Validate()
 }
 
-// Labels resolves --label-profile and --label-key.
-func (c *Config) Labels() (workload.LabelKeys, error) {
-	return workload.ResolveLabelKeys(c.LabelProfile, c.LabelKeys)
-}
-
-// Validate reports every problem at once.
+// Validate reports every problem at once, in flag order, so that the same
+// mistakes always read the same (a map once made the order vary).
 func (c *Config) Validate() error {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
@@ -174,39 +135,36 @@ func (c *Config) Validate() error {
 	if c.Port < 1 || c.Port > 65535 {
 		bad("--port %d: want 1-65535", c.Port)
 	}
-	for name, addr := range map[string]string{"--metrics-bind-address": c.MetricsBindAddress, "--health-probe-bind-address": c.HealthProbeBindAddress} {
-		if addr == "0" {
+	for _, a := range []struct{ flag, addr string }{
+		{"--metrics-bind-address", c.MetricsBindAddress},
+		{"--health-probe-bind-address", c.HealthProbeBindAddress},
+	} {
+		if a.addr == "0" {
 			continue
 		}
-		if _, port, err := net.SplitHostPort(addr); err != nil {
-			bad("%s %q: want host:port or 0", name, addr)
+		if _, port, err := net.SplitHostPort(a.addr); err != nil {
+			bad("%s %q: want host:port or 0", a.flag, a.addr)
 		} else if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
-			bad("%s %q: bad port", name, addr)
+			bad("%s %q: bad port", a.flag, a.addr)
 		}
-	}
-	switch c.CatalogFormat {
-	case "csv", "skypilot":
-	default:
-		bad("--catalog-format %q: want csv or skypilot", c.CatalogFormat)
 	}
 	if c.Standalone {
 		if c.Kubeconfig != "" {
 			bad("--standalone and --kubeconfig exclude each other")
 		}
-	} else if c.ClusterState != "" || c.Usage != "" {
+	} else if c.Engine.Facts.ClusterState != "" || c.Engine.Sources.Usage != "" {
 		bad("--cluster-state and --usage need --standalone (with an API server, informers provide them)")
 	}
-	if _, err := c.Labels(); err != nil {
-		bad("--label-profile/--label-key: %v", err)
+	// The engine's zero interval means "load once"; the webhook always
+	// watches its inputs.
+	if c.Engine.Reload.Policies == 0 {
+		bad("--policy-reload-interval 0s: want at least 100ms")
 	}
-	if _, err := clusterstate.ParseProvisionableMode(c.ProvisionableFilter); err != nil {
-		bad("--provisionable-filter: %v", err)
+	if c.Engine.Reload.Catalog == 0 {
+		bad("--catalog-reload-interval 0s: want at least 100ms")
 	}
-	if c.PolicyReloadInterval < 100*time.Millisecond {
-		bad("--policy-reload-interval %s: want at least 100ms", c.PolicyReloadInterval)
-	}
-	if c.CatalogReloadInterval < 100*time.Millisecond {
-		bad("--catalog-reload-interval %s: want at least 100ms", c.CatalogReloadInterval)
+	if err := c.Engine.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Deadline <= 0 || c.Deadline > 25*time.Second {
 		bad("--deadline %s: want more than 0 and at most 25s (the API server waits at most 30s)", c.Deadline)

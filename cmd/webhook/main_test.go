@@ -27,6 +27,24 @@ import (
 	"github.com/quartermaster-io/quartermaster/internal/decisionlog"
 )
 
+// TestValidateOrderIsStable: every problem is reported in flag order, the
+// same on every run (the bind addresses were once checked in map order).
+func TestValidateOrderIsStable(t *testing.T) {
+	cfg := NewConfig()
+	cfg.MetricsBindAddress, cfg.HealthProbeBindAddress = "x", "y"
+	cfg.Engine.Sources.CatalogFormat, cfg.Engine.Nodes.LabelKeys = "z", []string{"bogus=1"}
+	want := "--cert-dir is required (a directory with tls.crt and tls.key)\n" +
+		"--metrics-bind-address \"x\": want host:port or 0\n" +
+		"--health-probe-bind-address \"y\": want host:port or 0\n" +
+		"--catalog-format \"z\": want csv or skypilot\n" +
+		"--label-profile/--label-key: label key \"bogus\": want one of capacityType, cloud, clusterCloud, instanceType, onDemandValue, region, spotTaint, spotTaintValue, spotValue"
+	for i := range 20 {
+		if err := cfg.Validate(); err == nil || err.Error() != want {
+			t.Fatalf("run %d:\n%v\nwant\n%s", i, err, want)
+		}
+	}
+}
+
 func TestFlagsAndEnvironment(t *testing.T) {
 	certs := t.TempDir()
 	tests := map[string]struct {
@@ -45,7 +63,7 @@ func TestFlagsAndEnvironment(t *testing.T) {
 		"standalone": {
 			args: []string{"--cert-dir", certs, "--standalone", "--cluster-state", "s.yaml", "--inventory", "i.yaml", "--policies", "p/", "--port", "10443"},
 			want: func(c *Config) bool {
-				return c.Standalone && c.ClusterState == "s.yaml" && c.Inventory == "i.yaml" && c.Policies == "p/" && c.Port == 10443
+				return c.Standalone && c.Engine.Facts.ClusterState == "s.yaml" && c.Engine.Facts.Inventory == "i.yaml" && c.Engine.Policies.Dir == "p/" && c.Port == 10443
 			},
 		},
 		"environment fallback, flag wins": {
@@ -66,14 +84,14 @@ func TestFlagsAndEnvironment(t *testing.T) {
 		"catalog reload interval": {
 			args: []string{"--cert-dir", certs, "--catalog", "c.csv", "--quota", "q.yaml", "--catalog-reload-interval", "2s"},
 			want: func(c *Config) bool {
-				return c.Catalog == "c.csv" && c.Quota == "q.yaml" && c.CatalogReloadInterval == 2*time.Second
+				return c.Engine.Sources.Catalog == "c.csv" && c.Engine.Sources.Quota == "q.yaml" && c.Engine.Reload.Catalog == 2*time.Second
 			},
 		},
 		"catalog reload interval from the environment, default 10s": {
 			args: []string{"--cert-dir", certs},
 			env:  map[string]string{"QUARTERMASTER_CATALOG_RELOAD_INTERVAL": "1m"},
 			want: func(c *Config) bool {
-				return c.CatalogReloadInterval == time.Minute && NewConfig().CatalogReloadInterval == 10*time.Second
+				return c.Engine.Reload.Catalog == time.Minute && NewConfig().Engine.Reload.Catalog == 10*time.Second
 			},
 		},
 		"catalog reload interval too short": {

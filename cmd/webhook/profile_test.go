@@ -4,15 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"github.com/prometheus/client_golang/prometheus"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/quartermaster-io/quartermaster/internal/admission"
+	"github.com/quartermaster-io/quartermaster/internal/engine"
 )
 
 // karpenterState is a cluster-state file of a Karpenter cluster whose only
@@ -39,14 +38,14 @@ func TestLabelAndFilterFlags(t *testing.T) {
 		"defaults: quartermaster profile, filter auto": {
 			args: []string{"--cert-dir", certs},
 			want: func(c *Config) bool {
-				k, err := c.Labels()
-				return err == nil && k.Cloud == "quartermaster.io/cloud" && c.ProvisionableFilter == "auto"
+				k, err := c.Engine.Nodes.Labels()
+				return err == nil && k.Cloud == "quartermaster.io/cloud" && c.Engine.Nodes.ProvisionableFilter == "auto"
 			},
 		},
 		"karpenter on azure with a region key override": {
 			args: []string{"--cert-dir", certs, "--label-profile", "karpenter", "--label-key", "clusterCloud=azure", "--label-key", "region=example.com/region"},
 			want: func(c *Config) bool {
-				k, err := c.Labels()
+				k, err := c.Engine.Nodes.Labels()
 				return err == nil && k.Cloud == "" && k.ClusterCloud == "azure" && k.Region == "example.com/region" && k.CapacityType == "karpenter.sh/capacity-type"
 			},
 		},
@@ -54,8 +53,8 @@ func TestLabelAndFilterFlags(t *testing.T) {
 			args: []string{"--cert-dir", certs},
 			env:  map[string]string{"QUARTERMASTER_LABEL_PROFILE": "gke", "QUARTERMASTER_PROVISIONABLE_FILTER": "off"},
 			want: func(c *Config) bool {
-				k, err := c.Labels()
-				return err == nil && k.ClusterCloud == "gcp" && c.ProvisionableFilter == "off"
+				k, err := c.Engine.Nodes.Labels()
+				return err == nil && k.ClusterCloud == "gcp" && c.Engine.Nodes.ProvisionableFilter == "off"
 			},
 		},
 		"bad profile, key and filter": {
@@ -93,7 +92,7 @@ func TestLabelAndFilterFlags(t *testing.T) {
 }
 
 // TestStandaloneKarpenterProfile wires the standalone webhook's state and
-// evaluator from flags, as run does: with the karpenter profile and a
+// evaluator from flags through the engine, as run does: with the karpenter profile and a
 // NodePool of two instance types, an L4 workload lands on one of them, the
 // cheaper GCP L4 offer is skipped with the reason in the decision, and the
 // patch pins Karpenter's labels; with the filter off, the cheapest offer in
@@ -120,20 +119,15 @@ func TestStandaloneKarpenterProfile(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			cfg := NewConfig()
-			cfg.Standalone, cfg.ClusterState, cfg.LabelProfile, cfg.ProvisionableFilter = true, state, "karpenter", tc.filter
-			log := slog.New(slog.DiscardHandler)
-			prices, err := buildPlacement(cfg, prometheus.NewRegistry(), prometheus.NewCounterVec(prometheus.CounterOpts{Name: "f"}, []string{"source"}), log)
+			cfg.Standalone, cfg.Engine.Facts.ClusterState, cfg.Engine.Nodes.LabelProfile, cfg.Engine.Nodes.ProvisionableFilter = true, state, "karpenter", tc.filter
+			// No policies: the test is about placement, and the job names
+			// no image the access rules would check.
+			cfg.Engine.Policies.None = true
+			eng, err := engine.New(context.Background(), cfg.Engine, engine.Deps{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			st, prov, err := buildState(context.Background(), cfg, prices.ModelOf, &readiness{}, log)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ev, err := buildEvaluator(cfg, prices.Catalog(), prices.Placer(), st, prov, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			ev := eng.Evaluator()
 			out, err := ev.Evaluate(context.Background(), &admission.Input{ID: "x", Object: job})
 			if err != nil {
 				t.Fatal(err)
@@ -151,7 +145,10 @@ func TestStandaloneKarpenterProfile(t *testing.T) {
 			if tc.wantSkipped && (d.Skipped.Cloud != "gcp" || !strings.Contains(d.Skipped.Reason, "not provisionable")) {
 				t.Errorf("skipped = %+v", d.Skipped)
 			}
-			patch, _ := json.Marshal(out.Patch)
+			patch, err := json.Marshal(out.Patch)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if strings.Contains(string(patch), "quartermaster.io/cloud") || !strings.Contains(string(patch), "karpenter.sh/capacity-type") {
 				t.Errorf("patch does not follow the karpenter profile: %s", patch)
 			}

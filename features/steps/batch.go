@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/quartermaster-io/quartermaster/internal/admission"
-	"github.com/quartermaster-io/quartermaster/internal/costing"
 	"github.com/quartermaster-io/quartermaster/internal/placement"
 	"github.com/quartermaster-io/quartermaster/internal/workload"
 )
@@ -73,7 +72,8 @@ func lastResidency(ctx context.Context, where string) error {
 	return nil
 }
 
-// placedTogether judges each workload as admission would (Evaluator.Judge)
+// placedTogether judges each workload as qm optimize does (the engine's
+// policy phase, Engine.Gang)
 // and solves the batch of the allowed ones.
 func placedTogether(ctx context.Context) error {
 	w := get(ctx)
@@ -81,31 +81,27 @@ func placedTogether(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ev, _, err := w.evaluator()
+	e, err := w.engine()
 	if err != nil {
 		return err
 	}
 	req := &placement.BatchRequest{Usage: w.usage, Limits: placement.Limits{Time: time.Minute}}
 	w.denied = nil
 	for i, obj := range objs {
-		j, err := ev.Judge(ctx, &admission.Input{ID: fmt.Sprintf("batch-%d", i), Object: obj,
+		g, err := e.Gang(ctx, &admission.Input{ID: fmt.Sprintf("batch-%d", i), Object: obj,
 			Request: admission.RequestInfo{Username: w.user, Groups: w.groups}})
 		if err != nil {
 			return err
 		}
 		switch {
-		case !j.Outcome.GPU:
-		case j.Outcome.Denied():
-			w.denied = append(w.denied, j.Outcome)
+		case !g.Outcome.GPU:
+		case g.Outcome.Denied():
+			w.denied = append(w.denied, g.Outcome)
 		default:
-			r := j.Restrictions
-			if r == nil {
-				r = &costing.Restrictions{}
-			}
-			req.Gangs = append(req.Gangs, placement.Gang{Workload: j.Workload, Restrictions: r})
+			req.Gangs = append(req.Gangs, placement.Gang{Workload: g.Workload, Restrictions: g.Restrictions, Current: g.Current})
 		}
 	}
-	res, err := placement.New(w.catalog, w.quotas).Optimize(ctx, req)
+	res, err := e.Placer().Optimize(ctx, req)
 	if err != nil {
 		return err
 	}

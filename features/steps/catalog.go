@@ -66,18 +66,19 @@ func (t *table) get(row []string, name string) string {
 	return row[i]
 }
 
-// aCatalog replaces the catalog with the offers of the table, read by the
-// catalog's own CSV reader (contract 4.4).
+// aCatalog replaces the catalog with the offers of the table, in the
+// catalog's CSV format (contract 4.4): the engine reads it as --catalog.
+// It is parsed here too, so that a bad table fails this step, not a later
+// one.
 func aCatalog(ctx context.Context, t *godog.Table) error {
 	csv, err := catalogCSV(t)
 	if err != nil {
 		return err
 	}
-	cat, err := costing.ReadCSV(strings.NewReader(csv), costing.DefaultRegions(), "the scenario's catalog")
-	if err != nil {
+	if _, err := costing.ReadCSV(strings.NewReader(csv), costing.DefaultRegions(), "the scenario's catalog"); err != nil {
 		return err
 	}
-	get(ctx).catalog = cat
+	get(ctx).catalogCSV = csv
 	return nil
 }
 

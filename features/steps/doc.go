@@ -8,19 +8,21 @@
 // ("Given a PyTorchJob requesting 4 replicas of 8 "H100" GPUs", "And its data
 // must stay in "eu"") and drive the product, not a double of it: each
 // admission is an AdmissionReview posted to the webhook's own handler
-// (admission.NewHandler) in process, over an evaluator wired as qm eval and
-// the webhook wire theirs — the embedded default policy library loaded by
-// policy.Load (or, for the broken-policy test, a copy of it), catalogs read
-// by the catalog's CSV reader, encryption evidence and the provisionable
-// filter from the cluster state and inventory a scenario writes, read by the
-// same parsers as --cluster-state and --inventory. The decision log is the
-// real writer and verifier; batch placement is the real optimizer behind
-// the admission policies' judgement, as in qm optimize.
+// (admission.NewHandler) in process, over an evaluator built by
+// internal/engine, the constructor qm eval and the webhook call: the
+// scenario's catalog, quotas, cluster state and inventory are written as the
+// files --catalog, --quota, --cluster-state and --inventory would name, and
+// read by the same loaders. Only the policy engine is handed in: the embedded
+// default library loaded once by policy.Load (or, for the broken-policy
+// test, a copy of it). The decision log is the real writer and verifier;
+// batch placement is the real optimizer over the engine's policy phase
+// (Engine.Gang), as in qm optimize.
 //
 // Each file holds one group of steps: catalog.go (offers, quotas, storage,
 // inventory), workload.go (the object), admission.go (admitting it and what
 // the user sees), update.go (its life after admission), webhook.go
 // (transport, deadlines, decision log), profiles.go (label profiles, nodes),
-// policyconfig.go (enforcement modes, exemptions, the validating call) and
+// policyconfig.go (enforcement modes, exemptions, the validating call),
+// reload.go (catalog and quota files changing under the engine) and
 // batch.go (qm optimize).
 package steps

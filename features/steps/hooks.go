@@ -70,16 +70,12 @@ func (h *Hooks) Register(sc *godog.ScenarioContext) {
 		if err != nil {
 			return ctx, err
 		}
-		cat, err := costing.DefaultCatalog()
-		if err != nil {
-			return ctx, err
-		}
 		dir, err := os.MkdirTemp("", "qm-feature-")
 		if err != nil {
 			return ctx, err
 		}
 		w := &world{
-			bundle: b, policyFS: h.fsys, cluster: h.cluster, catalog: cat, quotas: quota.GPUCounts{}, usage: quota.GPUCounts{},
+			bundle: b, policyFS: h.fsys, cluster: h.cluster, quotas: quota.GPUCounts{}, usage: quota.GPUCounts{},
 			deadline: 30 * time.Second, dir: dir, user: "alice@example.com", labelProfile: workload.ProfileQuartermaster,
 		}
 		if onCluster {

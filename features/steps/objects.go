@@ -166,7 +166,10 @@ func gpuPodSpecs(obj map[string]any) []map[string]any {
 // asksForGPU reports whether a container of the pod spec has resources
 // (the steps give resources only to GPU containers).
 func asksForGPU(ps map[string]any) bool {
-	for _, c := range ps["containers"].([]any) {
+	// A patched or hand-written pod spec may lack containers: that is no
+	// GPU, not a panic of the suite.
+	cs, _ := ps["containers"].([]any)
+	for _, c := range cs {
 		cm, _ := c.(map[string]any)
 		if res, _ := cm["resources"].(map[string]any); len(res) > 0 {
 			return true
@@ -179,7 +182,8 @@ func asksForGPU(ps map[string]any) bool {
 func containers(obj map[string]any) []map[string]any {
 	var out []map[string]any
 	for _, ps := range podSpecs(obj) {
-		for _, c := range ps["containers"].([]any) {
+		cs, _ := ps["containers"].([]any)
+		for _, c := range cs {
 			if m, ok := c.(map[string]any); ok {
 				out = append(out, m)
 			}

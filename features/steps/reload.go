@@ -9,9 +9,7 @@ import (
 	"strings"
 
 	"github.com/cucumber/godog"
-
-	"github.com/quartermaster-io/quartermaster/internal/costing"
-	"github.com/quartermaster-io/quartermaster/internal/reload"
+	"github.com/quartermaster-io/quartermaster/internal/engine"
 )
 
 // reloadSteps serve the catalog and quotas from files, as the webhook does
@@ -29,31 +27,22 @@ var reloadSteps = []step{
 	{`^the decision log records the catalog revision in service$`, logRecordsRevision},
 }
 
-// files are the scenario's catalog and quota files and their reloader.
+// files are the scenario's catalog and quota files and the engine that
+// serves them.
 type files struct {
 	catalog, quota string
-	reloader       *reload.Placement
+	engine         *engine.Engine
 	changed        bool
 	err            error
 }
 
-func (w *world) reloader() (*reload.Placement, error) {
+// reloader is the scenario's engine over its files: built once, so that
+// the first version is in service before a file changes.
+func (w *world) reloader() (*engine.Engine, error) {
 	if w.files == nil || w.files.catalog == "" {
 		return nil, errors.New("the webhook reads no catalog file in this scenario")
 	}
-	if w.files.reloader != nil {
-		return w.files.reloader, nil
-	}
-	parse, err := reload.CatalogParser("csv", "", w.files.catalog, costing.DefaultRegions())
-	if err != nil {
-		return nil, err
-	}
-	p, err := reload.New(reload.Options{CatalogPath: w.files.catalog, ParseCatalog: parse, QuotaPath: w.files.quota})
-	if err != nil {
-		return nil, err
-	}
-	w.files.reloader = p
-	return p, nil
+	return w.engine()
 }
 
 func writeFile(path, content string) error {
@@ -86,13 +75,14 @@ func quotaFile(ctx context.Context, gpus int, model, cloud, region string) error
 	return writeFile(w.files.quota, quotaYAML(gpus, model, cloud, region))
 }
 
-// check runs the reloader's check, as the webhook's watch loop does.
+// check runs the engine's check, as its watch loop does every
+// --catalog-reload-interval in the webhook.
 func (w *world) check() error {
-	p, err := w.reloader()
+	e, err := w.reloader()
 	if err != nil {
 		return err
 	}
-	w.files.changed, w.files.err = p.Check()
+	w.files.changed, w.files.err = e.Check(context.Background())
 	return nil
 }
 
@@ -138,7 +128,7 @@ func replaceQuota(ctx context.Context, gpus int, model, cloud, region string) er
 
 func reloadServes(ctx context.Context) error {
 	f := get(ctx).files
-	if f == nil || f.reloader == nil {
+	if f == nil || f.engine == nil {
 		return errors.New("nothing was reloaded")
 	}
 	if !f.changed || f.err != nil {
@@ -149,7 +139,7 @@ func reloadServes(ctx context.Context) error {
 
 func reloadRejected(ctx context.Context, text string) error {
 	f := get(ctx).files
-	if f == nil || f.reloader == nil {
+	if f == nil || f.engine == nil {
 		return errors.New("nothing was reloaded")
 	}
 	if f.changed || f.err == nil || !strings.Contains(f.err.Error(), unquote(text)) {

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,10 +23,10 @@ import (
 	"io/fs"
 
 	"github.com/quartermaster-io/quartermaster/internal/admission"
-	"github.com/quartermaster-io/quartermaster/internal/clusterstate"
 	"github.com/quartermaster-io/quartermaster/internal/costing"
 	"github.com/quartermaster-io/quartermaster/internal/decisionlog"
 	"github.com/quartermaster-io/quartermaster/internal/encryption"
+	"github.com/quartermaster-io/quartermaster/internal/engine"
 	"github.com/quartermaster-io/quartermaster/internal/placement"
 	"github.com/quartermaster-io/quartermaster/internal/policy"
 	"github.com/quartermaster-io/quartermaster/internal/quota"
@@ -48,9 +49,11 @@ type world struct {
 	// mode is the webhook operation the next request goes to.
 	mode admission.Mode
 
-	catalog *costing.Catalog
-	quotas  quota.GPUCounts
-	usage   quota.GPUCounts
+	// catalogCSV is the scenario's catalog in the catalog's CSV format
+	// (contract 4.4); "" is the embedded catalog.
+	catalogCSV string
+	quotas     quota.GPUCounts
+	usage      quota.GPUCounts
 	// ownUsage is what the stored object's own pods hold (for updates).
 	ownUsage quota.GPUCounts
 	// clusterState and inventory are YAML documents written by the
@@ -84,6 +87,10 @@ type world struct {
 
 	// files are the catalog and quota files of reload scenarios.
 	files *files
+	// built is the engine of the last request and builtKey its inputs, so
+	// that the next request over the same inputs reuses it.
+	built    *engine.Engine
+	builtKey string
 
 	batch *placement.BatchResult
 	// denied are the batch's workloads policy left out.
@@ -170,96 +177,132 @@ func (slowPolicy) Evaluate(ctx context.Context, _ *policy.Input) (*policy.Evalua
 	return nil, ctx.Err()
 }
 
-// jurisdictions are the catalog's, the only residency values the extractor
-// accepts (as qm eval and the webhook wire it).
-func jurisdictions(c *costing.Catalog) []string {
-	var out []string
-	for _, r := range c.Regions().All() {
-		if !slices.Contains(out, r.Jurisdiction) {
-			out = append(out, r.Jurisdiction)
+// engine builds the scenario's decision as the binaries build theirs,
+// through internal/engine: the scenario's catalog, quotas, cluster state and
+// inventory are written as the files the flags would name, and read by the
+// same loaders. Only the policy engine is handed in (Deps.Policy): one
+// compiled bundle is shared by every scenario, and some scenarios stand in a
+// slow policy or an edited bundle. A scenario serving files to reload keeps
+// one engine, so that a check sees the version in service before it.
+func (w *world) engine() (*engine.Engine, error) {
+	if w.files != nil && w.files.engine != nil {
+		return w.files.engine, nil
+	}
+	// A scenario serving files names its catalog and quotas by them; the
+	// others write what their steps set.
+	var catalog, quotas, state, inventory []byte
+	if w.files == nil {
+		catalog = []byte(w.catalogCSV)
+		if len(w.quotas) > 0 {
+			quotas = quotasYAML(w.quotas)
 		}
 	}
-	return out
-}
-
-// evaluator wires the evaluator as qm and the webhook do: the extractor,
-// the placer over the scenario's catalog and quotas, the policy bundle, and
-// encryption evidence from the scenario's cluster state and inventory. It
-// returns the cluster state the handler reads too.
-func (w *world) evaluator() (*admission.Evaluator, *clusterState, error) {
-	labels, err := workload.ResolveLabelKeys(w.labelProfile, nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	x, err := workload.New(workload.Options{Jurisdictions: jurisdictions(w.catalog), Rules: workload.WithDefaultRules(nil), Labels: labels})
-	if err != nil {
-		return nil, nil, err
-	}
-	collector := &encryption.Collector{Jurisdictions: w.catalog.Regions()}
-	state := &clusterState{usage: w.usage, own: w.ownUsage}
-	var prov placement.Provisioner
 	if len(w.clusterState) > 0 {
-		// As the standalone webhook and qm eval read a cluster-state file:
-		// storage, namespaces, and the Nodes and NodePools of the
-		// provisionable filter (on when the file holds any).
-		snap, err := clusterstate.ReadSnapshot(strings.NewReader(strings.Join(w.clusterState, "\n---\n")), nil)
-		if err != nil {
-			return nil, nil, fmt.Errorf("the scenario's cluster state: %w", err)
-		}
-		collector.Claims, state.ns = snap, snap
-		if p, holds := snap.Provisioner(labels); holds {
-			prov = p
-		}
+		// Storage, namespaces, and the Nodes and NodePools of the
+		// provisionable filter (on when the file holds any, as auto says).
+		state = []byte(strings.Join(w.clusterState, "\n---\n"))
 	}
 	if len(w.inventory) > 0 {
 		raw, err := yaml.Marshal(map[string]any{"datasets": w.inventory})
 		if err != nil {
-			return nil, nil, fmt.Errorf("encoding the scenario's inventory: %w", err)
+			return nil, fmt.Errorf("encoding the scenario's inventory: %w", err)
 		}
-		inv, err := encryption.ReadInventory(bytes.NewReader(raw))
-		if err != nil {
-			return nil, nil, fmt.Errorf("the scenario's inventory: %w", err)
-		}
-		collector.Datasets = inv
+		inventory = raw
 	}
-	var engine admission.PolicyEngine = w.bundle
-	if len(w.dataEdits) > 0 {
-		b, err := w.editedBundle()
-		if err != nil {
-			return nil, nil, err
-		}
-		engine = b
-	}
-	if w.slowPolicy {
-		engine = slowPolicy{}
-	}
-	placer := placement.New(w.catalog, w.quotas)
-	if w.files != nil && w.files.catalog != "" {
-		// As the webhook serves --catalog and --quota: the reloader's placer.
-		p, err := w.reloader()
-		if err != nil {
-			return nil, nil, err
-		}
-		placer = p.Placer()
-	}
-	ev, err := admission.NewEvaluator(admission.Deps{Extractor: x, Placer: placer,
-		Policy: engine, Evidence: collector, Provisioner: prov})
+	pol, err := w.policyEngine()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return ev, state, nil
+	// Most scenarios post several requests over the same inputs: the engine
+	// is rebuilt only when one of them changed, as a restarted webhook would
+	// be.
+	key := strings.Join([]string{w.labelProfile, string(catalog), string(quotas), string(state), string(inventory),
+		fmt.Sprintf("%T %p", pol, pol)}, "\x00")
+	if w.built != nil && w.builtKey == key {
+		return w.built, nil
+	}
+	cfg := engine.NewConfig()
+	cfg.Nodes.LabelProfile = w.labelProfile
+	if w.files != nil {
+		// As the webhook serves --catalog and --quota: the reloader's.
+		cfg.Sources.Catalog, cfg.Sources.Quota = w.files.catalog, w.files.quota
+	}
+	for _, in := range []struct {
+		name    string
+		content []byte
+		flag    *string
+	}{
+		{"catalog.csv", catalog, &cfg.Sources.Catalog},
+		{"quota.yaml", quotas, &cfg.Sources.Quota},
+		{"cluster-state.yaml", state, &cfg.Facts.ClusterState},
+		{"inventory.yaml", inventory, &cfg.Facts.Inventory},
+	} {
+		if len(in.content) == 0 {
+			continue // the flag's default: embedded catalog, no quotas, nothing known
+		}
+		if *in.flag, err = w.writeInput(in.name, in.content); err != nil {
+			return nil, err
+		}
+	}
+	e, err := engine.New(context.Background(), cfg, engine.Deps{Policy: pol})
+	if err != nil {
+		return nil, fmt.Errorf("building the scenario's engine: %w", err)
+	}
+	if w.files != nil {
+		w.files.engine = e
+	}
+	w.built, w.builtKey = e, key
+	return e, nil
+}
+
+// writeInput writes one of the scenario's input files and returns its path.
+func (w *world) writeInput(name string, content []byte) (string, error) {
+	path := filepath.Join(w.dir, name)
+	if err := os.WriteFile(path, content, 0o600); err != nil {
+		return "", fmt.Errorf("writing the scenario's %s: %w", name, err)
+	}
+	return path, nil
+}
+
+// quotasYAML writes quotas in the quota file's shape (contract 4.4b), in a
+// fixed order so that the file of a scenario is the same on every run.
+func quotasYAML(q quota.GPUCounts) []byte {
+	var b strings.Builder
+	b.WriteString("quotas:\n")
+	for _, k := range slices.SortedFunc(maps.Keys(q), func(a, b quota.Key) int {
+		return strings.Compare(a.Cloud+"/"+a.Region+"/"+a.GPUModel, b.Cloud+"/"+b.Region+"/"+b.GPUModel)
+	}) {
+		fmt.Fprintf(&b, "  - {cloud: %s, region: %s, gpuModel: %s, gpus: %d}\n", k.Cloud, k.Region, k.GPUModel, q[k])
+	}
+	return []byte(b.String())
+}
+
+// policyEngine is the scenario's policy: the shared bundle, the bundle with
+// the scenario's data edits, or a policy that never answers.
+func (w *world) policyEngine() (admission.PolicyEngine, error) {
+	switch {
+	case w.slowPolicy:
+		return slowPolicy{}, nil
+	case len(w.dataEdits) > 0:
+		return w.editedBundle()
+	}
+	return w.bundle, nil
 }
 
 // handler wires the mutating webhook handler over the evaluator, with the
 // decision recorder.
 func (w *world) handler(rec admission.DecisionRecorder) (*admission.Handler, error) {
-	ev, state, err := w.evaluator()
+	e, err := w.engine()
 	if err != nil {
 		return nil, err
 	}
+	// The handler reads the engine's namespace labels, but the GPUs in use
+	// and the updated object's own as the scenario sets them, as informers
+	// would count them.
+	state := &clusterState{ns: e.State(), usage: w.usage, own: w.ownUsage}
 	return admission.NewHandler(admission.HandlerOptions{
-		Mode: w.mode, Evaluator: ev, State: state, Log: rec,
-		Deadline: w.deadline, OnDeadline: w.onDeadline, PolicyRevision: w.bundle.Revision,
+		Mode: w.mode, Evaluator: e.Evaluator(), State: state, Log: rec,
+		Deadline: w.deadline, OnDeadline: w.onDeadline, PolicyRevision: w.bundle.Revision, CatalogRevision: e.CatalogRevision,
 	})
 }
 
@@ -283,7 +326,7 @@ func (w *world) editedBundle() (*policy.Bundle, error) {
 		}
 		files[key] = []byte(content)
 	}
-	b, err := policy.LoadFiles(context.Background(), files, policy.Options{Regions: w.catalog.Regions()})
+	b, err := policy.LoadFiles(context.Background(), files, policy.Options{Regions: costing.DefaultRegions()})
 	if err != nil {
 		return nil, fmt.Errorf("loading the policy library with the scenario's data: %w", err)
 	}

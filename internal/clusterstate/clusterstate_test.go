@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/client-go/tools/cache"
 
 	"github.com/quartermaster-io/quartermaster/internal/quota"
 	"github.com/quartermaster-io/quartermaster/internal/workload"
@@ -133,7 +134,7 @@ func TestInformers(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	inf.Start(ctx)
-	if !inf.WaitForSync(ctx) {
+	if !waitForSync(ctx, inf) {
 		t.Fatal("caches did not sync")
 	}
 	want := quota.GPUCounts{{Cloud: "aws", Region: "us-east-1", GPUModel: "H100"}: 14, {Cloud: "gcp", Region: "us-central1", GPUModel: "L4"}: 1}
@@ -314,7 +315,7 @@ func TestOwnerUsage(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	inf.Start(ctx)
-	if !inf.WaitForSync(ctx) {
+	if !waitForSync(ctx, inf) {
 		t.Fatal("caches did not sync")
 	}
 	h100 := quota.Key{Cloud: "aws", Region: "us-east-1", GPUModel: "H100"}
@@ -341,4 +342,11 @@ func TestOwnerUsage(t *testing.T) {
 	if inf.OwnerUsage("other", "Deployment", "api") != nil {
 		t.Error("usage leaks across namespaces")
 	}
+}
+
+// waitForSync blocks until the informers' caches hold their initial lists
+// or ctx ends. A test helper, not API: the webhook polls HasSynced from
+// /readyz instead of blocking its start.
+func waitForSync(ctx context.Context, inf *Informers) bool {
+	return cache.WaitForCacheSync(ctx.Done(), inf.synced...)
 }

@@ -210,11 +210,6 @@ func (s *Informers) HasSynced() bool {
 	return s.published.Load() == s.wanted.Load()
 }
 
-// WaitForSync blocks until the caches are filled or ctx ends.
-func (s *Informers) WaitForSync(ctx context.Context) bool {
-	return cache.WaitForCacheSync(ctx.Done(), s.synced...)
-}
-
 // publish builds a new view from the current maps, with mu held.
 func (s *Informers) publish() {
 	usage := quota.GPUCounts{}

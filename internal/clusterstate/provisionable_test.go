@@ -293,7 +293,7 @@ func TestInformersProvisionable(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			inf.Start(ctx)
-			if !inf.WaitForSync(ctx) {
+			if !waitForSync(ctx, inf) {
 				t.Fatal("caches did not sync")
 			}
 			prov := inf.Provisioner()
@@ -480,7 +480,7 @@ func TestUsageUnderSingleCloudProfile(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	inf.Start(ctx)
-	if !inf.WaitForSync(ctx) {
+	if !waitForSync(ctx, inf) {
 		t.Fatal("caches did not sync")
 	}
 	if inf.Provisioner() != nil {
@@ -517,7 +517,7 @@ func TestNodePoolDiscoveryRetried(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	inf.Start(ctx)
-	if !inf.WaitForSync(ctx) {
+	if !waitForSync(ctx, inf) {
 		t.Fatal("caches did not sync")
 	}
 	if !inf.NodePoolsWatched() || failures.Load() >= 0 {
