@@ -168,8 +168,8 @@ func workloadID(w *workload.Workload) string {
 // with methods (not closures) so that candidates never escape to the heap.
 //
 // With collect set it keeps nothing and hands every feasible candidate to
-// collect instead, without pruning: the batch optimizer and sizing enumerate
-// all options this way, through the same filters as Place.
+// collect instead, without pruning: the batch optimizer enumerates all
+// options this way, through the same filters as Place.
 type topK struct {
 	items   [maxKept]candidate
 	n       int
@@ -224,7 +224,7 @@ func (p *Placer) scan(w *workload.Workload, restr *costing.Restrictions, usage q
 	// the worst kept candidate, the rest of the model cannot matter. The
 	// slack keeps float rounding from cutting off an exact tie.
 	demand := gpuEquivalents(w) * (1 - 1e-9)
-	spot := w.Interruptible && costing.Allows(restr.CapacityTypes, string(costing.Spot))
+	spot := bySpot(w.Interruptible, restr)
 	for mi, model := range models {
 		for _, o := range p.catalog.ByUnitPrice(model, spot) {
 			if top.full() {
@@ -244,8 +244,8 @@ func (p *Placer) scan(w *workload.Workload, restr *costing.Restrictions, usage q
 				continue
 			}
 			for _, ct := range [2]costing.CapacityType{costing.OnDemand, costing.Spot} {
-				price, ok := o.Price(ct)
-				if !ok || (ct == costing.Spot && !w.Interruptible) || !costing.Allows(restr.CapacityTypes, string(ct)) {
+				price, ok := usablePrice(o, ct, w.Interruptible, restr)
+				if !ok {
 					continue
 				}
 				if pinned && !w.Allows(&workload.Target{Cloud: o.Cloud, Region: o.Region, InstanceType: o.InstanceType, CapacityType: string(ct)}) {
@@ -268,6 +268,23 @@ func (p *Placer) scan(w *workload.Workload, restr *costing.Restrictions, usage q
 	}
 }
 
+// bySpot reports whether the scan walks offers by spot price: the work is
+// interruptible and the restrictions allow spot capacity.
+func bySpot(interruptible bool, restr *costing.Restrictions) bool {
+	return interruptible && costing.Allows(restr.CapacityTypes, string(costing.Spot))
+}
+
+// usablePrice is the node price of offer o on capacity type ct, or false
+// when o has no such price, ct is spot and the work is not interruptible,
+// or the restrictions forbid ct. The scan and sizing (options) share it.
+func usablePrice(o *costing.Offer, ct costing.CapacityType, interruptible bool, restr *costing.Restrictions) (float64, bool) {
+	price, ok := o.Price(ct)
+	if !ok || (ct == costing.Spot && !interruptible) || !costing.Allows(restr.CapacityTypes, string(ct)) {
+		return 0, false
+	}
+	return price, true
+}
+
 // candidateModels returns the models worth scanning and their preference
 // ranks: the workload's acceptable models in its order (or every catalog
 // model), narrowed by MIG support, GPU vendor and the policy's model list.
@@ -277,8 +294,7 @@ func (p *Placer) candidateModels(w *workload.Workload, restr *costing.Restrictio
 	if len(models) == 0 {
 		// No preference: every model ranks the same, and the cheapest
 		// models go first so that pruning starts early.
-		spot := w.Interruptible && costing.Allows(restr.CapacityTypes, string(costing.Spot))
-		models, ranks = p.catalog.ModelsByFloor(spot), zeroRanks(len(p.catalog.Models()))
+		models, ranks = p.catalog.ModelsByFloor(bySpot(w.Interruptible, restr)), zeroRanks(len(p.catalog.Models()))
 	}
 	// The common case (no MIG, no policy model list, NVIDIA) filters
 	// nothing, so return the lists themselves rather than copies.
