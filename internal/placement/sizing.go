@@ -123,12 +123,9 @@ func (p *Placer) Size(req *SizingRequest) (*SizingResult, error) {
 			continue
 		}
 		minReplicas[model] = c
-		sized, err := p.sizeModel(req, restr, model, mu, c)
-		if err != nil {
+		if all, err = p.sizeModel(all, req, restr, model, mu, c); err != nil {
 			res.Misses = append(res.Misses, SizingMiss{model, err.Error()})
-			continue
 		}
-		all = append(all, sized...)
 	}
 	if tooLarge > 0 && tooLarge == len(res.Misses) && len(minReplicas) == 0 {
 		return nil, &rateTooLargeError{req.Rate}
@@ -149,19 +146,18 @@ func (p *Placer) Size(req *SizingRequest) (*SizingResult, error) {
 	return res, nil
 }
 
-// sizeModel lists every offer of model at every replica count from the
+// sizeModel appends to all every offer of model at every replica count from the
 // SLO's minimum c up to where the wait vanishes (P(wait) < 10⁻⁴), at most
 // 64 more: the points of the Pareto front. The scan keeps Erlang B current
 // from count to count, the quantiles are computed once per count, not once
 // per offer, and the offers are listed once per model.
-func (p *Placer) sizeModel(req *SizingRequest, restr *costing.Restrictions, model string, mu float64, c int) ([]SizedOffer, error) {
+func (p *Placer) sizeModel(all []SizedOffer, req *SizingRequest, restr *costing.Restrictions, model string, mu float64, c int) ([]SizedOffer, error) {
 	scan, err := queueing.NewScan(req.Rate, mu)
 	if err != nil {
-		return nil, err
+		return all, err
 	}
 	gpus := int(max(req.GPUsPerReplica, 1))
 	opts := p.options(model, restr, req.Interruptible)
-	var out []SizedOffer
 	for scan.Servers() < c && scan.Next() {
 	}
 	for cc := c; cc <= queueing.MaxReplicas; cc++ {
@@ -174,7 +170,7 @@ func (p *Placer) sizeModel(req *SizingRequest, restr *costing.Restrictions, mode
 			if nodes == 0 || !p.quotaLeft(nil, op.offer, nodes) {
 				continue
 			}
-			out = append(out, SizedOffer{
+			all = append(all, SizedOffer{
 				Cloud: op.offer.Cloud, Region: op.offer.Region, InstanceType: op.offer.InstanceType, GPUModel: model,
 				CapacityType: op.capacity, Replicas: cc, Nodes: nodes, PricePerHour: round(float64(nodes)*op.node, 4),
 				P50Ms: p50, P99Ms: p99, Utilisation: util,
@@ -184,5 +180,5 @@ func (p *Placer) sizeModel(req *SizingRequest, restr *costing.Restrictions, mode
 			break
 		}
 	}
-	return out, nil
+	return all, nil
 }
