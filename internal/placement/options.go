@@ -14,7 +14,7 @@ type option struct {
 // options lists what work on model may use under restr, through the filters
 // of the candidate scan that do not depend on the workload's shape: the
 // policy's GPU models, the offer restrictions (cloud, region, capabilities)
-// and the capacity types (usablePrice). They come in the scan's order:
+// and the capacity types (capacityAllowed). They come in the scan's order:
 // offers by unit price (spot price when spot is acceptable), on-demand
 // before spot within an offer. Sizing uses it to price many replica counts
 // of one model without scanning the catalog once per count, and without
@@ -29,7 +29,7 @@ func (p *Placer) options(model string, restr *costing.Restrictions, interruptibl
 			continue
 		}
 		for _, ct := range [2]costing.CapacityType{costing.OnDemand, costing.Spot} {
-			if price, ok := usablePrice(o, ct, interruptible, restr); ok {
+			if price, ok := o.Price(ct); ok && capacityAllowed(ct, interruptible, restr) {
 				out = append(out, option{offer: o, capacity: ct, node: price})
 			}
 		}

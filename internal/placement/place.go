@@ -244,8 +244,8 @@ func (p *Placer) scan(w *workload.Workload, restr *costing.Restrictions, usage q
 				continue
 			}
 			for _, ct := range [2]costing.CapacityType{costing.OnDemand, costing.Spot} {
-				price, ok := usablePrice(o, ct, w.Interruptible, restr)
-				if !ok {
+				price, ok := o.Price(ct)
+				if !ok || !capacityAllowed(ct, w.Interruptible, restr) {
 					continue
 				}
 				if pinned && !w.Allows(&workload.Target{Cloud: o.Cloud, Region: o.Region, InstanceType: o.InstanceType, CapacityType: string(ct)}) {
@@ -274,15 +274,11 @@ func bySpot(interruptible bool, restr *costing.Restrictions) bool {
 	return interruptible && costing.Allows(restr.CapacityTypes, string(costing.Spot))
 }
 
-// usablePrice is the node price of offer o on capacity type ct, or false
-// when o has no such price, ct is spot and the work is not interruptible,
-// or the restrictions forbid ct. The scan and sizing (options) share it.
-func usablePrice(o *costing.Offer, ct costing.CapacityType, interruptible bool, restr *costing.Restrictions) (float64, bool) {
-	price, ok := o.Price(ct)
-	if !ok || (ct == costing.Spot && !interruptible) || !costing.Allows(restr.CapacityTypes, string(ct)) {
-		return 0, false
-	}
-	return price, true
+// capacityAllowed reports whether work may run on capacity type ct: spot
+// only when it is interruptible, and only types the restrictions allow. The
+// scan and sizing (options) share it.
+func capacityAllowed(ct costing.CapacityType, interruptible bool, restr *costing.Restrictions) bool {
+	return (ct != costing.Spot || interruptible) && costing.Allows(restr.CapacityTypes, string(ct))
 }
 
 // candidateModels returns the models worth scanning and their preference

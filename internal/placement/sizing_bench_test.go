@@ -22,11 +22,14 @@ func BenchmarkSize(b *testing.B) {
 		"1e4/s p99.9 1s": {Rate: 1e4, ServiceTime: 120 * time.Millisecond, ServiceModel: "H100", Quantile: 0.999, Latency: time.Second, Interruptible: true},
 	} {
 		b.Run(name, func(b *testing.B) {
+			cpu := cpuTime()
 			for b.Loop() {
 				if _, err := p.Size(&req); err != nil {
 					b.Fatal(err)
 				}
 			}
+			// CPU time as well as wall time: the machine is shared.
+			b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N), "cpu-ns/op")
 		})
 	}
 }
