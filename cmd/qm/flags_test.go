@@ -50,6 +50,16 @@ func TestSizeFlags(t *testing.T) {
 		"gpus-per-replica 8 sizes":    {args: with("--rate", "40", "--gpus-per-replica", "8", "--top", "1"), code: 0, out: "p5"},
 		"tail, not the mean, misses":  {args: with("--rate", "40", "-o", "json"), code: 0, out: `P(service \u003e 500ms) = 1.55%`},
 		"top -1 refused":              {args: with("--rate", "40", "--top", "-1"), code: 1, err: "--top -1"},
+		// --slo and --service-time are read by the annotations' parsers
+		// (workload.ParseLatencySLO, ParseServiceTime): what one accepts,
+		// the other does, and the message names the flag.
+		"slo p99.9 as the annotation": {args: []string{"size", "--rate", "40", "--service-time", "120ms", "--slo", "p99.9=1s", "--top", "1"}, code: 0, out: "H200"},
+		"slo p99.0 as the annotation": {args: []string{"size", "--rate", "40", "--service-time", "120ms", "--slo", "p99.0=1s", "--top", "1"}, code: 0, out: "PRICE/H"},
+		"slo without p names the flag": {args: []string{"size", "--rate", "40", "--service-time", "120ms", "--slo", "99=1s"}, code: 1,
+			err: `--slo "99=1s": want pQ=DURATION with 0 < Q < 100, such as p99=500ms or p99.9=1s`},
+		"service time @ without a model": {args: []string{"size", "--rate", "40", "--service-time", "120ms@", "--slo", "p99=1s"}, code: 1,
+			err: `--service-time "120ms@": want a positive duration, optionally @ the GPU model it was measured on`},
+		"service time alias is canonical": {args: []string{"size", "--rate", "40", "--service-time", "120ms@h100", "--slo", "p99=1s", "--replicas", "8"}, code: 0, out: "replicas 8"},
 	})
 }
 

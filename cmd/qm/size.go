@@ -6,21 +6,27 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/quartermaster-io/quartermaster/internal/costing"
 	"github.com/quartermaster-io/quartermaster/internal/placement"
+	"github.com/quartermaster-io/quartermaster/internal/queueing"
+	"github.com/quartermaster-io/quartermaster/internal/workload"
 )
 
+// sizeOptions are the flags of qm size, as typed; runSize validates them.
 type sizeOptions struct {
-	rate          float64
-	serviceTime   string
-	slo           string
-	gpus          int64
+	rate float64 // requests per second
+	// serviceTime and slo are read by the parsers of the service-time and
+	// latency-slo annotations, so that a value qm accepts is one admission
+	// accepts.
+	serviceTime string
+	slo         string
+	gpus        int64
+	// replicas, when replicasSet, asks for the prediction of one replica
+	// count instead of sizing over the catalog.
 	replicas      int
 	replicasSet   bool
 	interruptible bool
@@ -30,6 +36,8 @@ type sizeOptions struct {
 	placing placing
 }
 
+// newSizeCommand is qm size (contract 4.5): inference replicas per offer for
+// a latency objective, and the cost/latency Pareto front.
 func newSizeCommand(s streams) *cobra.Command {
 	o := sizeOptions{placing: newPlacing()}
 	cmd := &cobra.Command{
@@ -53,7 +61,7 @@ front of (price per hour, p99) over offers and replica counts.`,
 	fs := cmd.Flags()
 	fs.Float64Var(&o.rate, "rate", 0, "requests per second")
 	fs.StringVar(&o.serviceTime, "service-time", "", "mean service time per request, optionally @GPU model it was measured on (default A100-80GB)")
-	fs.StringVar(&o.slo, "slo", "", "latency SLO, pQ=DURATION such as p99=500ms")
+	fs.StringVar(&o.slo, "slo", "", "latency SLO, pQ=DURATION such as p99=500ms or p99.9=1s (as the latency-slo annotation)")
 	fs.Int64Var(&o.gpus, "gpus-per-replica", 1, "GPUs per replica")
 	fs.IntVar(&o.replicas, "replicas", 0, "only predict the latency of this replica count on the service time's GPU model")
 	fs.BoolVar(&o.interruptible, "interruptible", false, "spot capacity is acceptable")
@@ -66,21 +74,21 @@ front of (price per hour, p99) over offers and replica counts.`,
 	return cmd
 }
 
+// runSize validates the flags, then either predicts one replica count's
+// latency (--replicas, no catalog needed) or sizes over every offer of the
+// catalog with placement.Size. Input errors exit 1 naming the flag; no
+// offer meeting the objective exits 3 with each GPU model's reason.
 func runSize(ctx context.Context, s streams, o *sizeOptions) error {
 	if o.output != "table" && o.output != "json" {
 		return &exitError{exitInput, fmt.Errorf("output %q: want table or json", o.output)}
 	}
-	st, model, _ := strings.Cut(o.serviceTime, "@")
-	d, err := time.ParseDuration(strings.TrimSpace(st))
-	if err != nil || d <= 0 {
-		return &exitError{exitInput, fmt.Errorf("--service-time %q: want a positive duration, optionally @GPU model, such as 120ms@A100-80GB", o.serviceTime)}
-	}
-	if model != "" {
-		model = costing.CanonicalGPUModel(strings.TrimSpace(model))
-	}
-	q, lat, err := parseSLOFlag(o.slo)
+	d, model, err := workload.ParseServiceTime(o.serviceTime)
 	if err != nil {
-		return &exitError{exitInput, err}
+		return &exitError{exitInput, fmt.Errorf("--service-time %w", err)}
+	}
+	q, lat, err := workload.ParseLatencySLO(o.slo)
+	if err != nil {
+		return &exitError{exitInput, fmt.Errorf("--slo %w", err)}
 	}
 	if !(o.rate > 0) || math.IsInf(o.rate, 0) {
 		return &exitError{exitInput, fmt.Errorf("--rate %v: want a positive, finite number of requests per second", o.rate)}
@@ -88,24 +96,17 @@ func runSize(ctx context.Context, s streams, o *sizeOptions) error {
 	if o.gpus < 1 {
 		return &exitError{exitInput, fmt.Errorf("--gpus-per-replica %d: want at least 1", o.gpus)}
 	}
-	if o.replicasSet && (o.replicas < 1 || o.replicas > placement.MaxReplicas) {
-		return &exitError{exitInput, fmt.Errorf("--replicas %d: want between 1 and %d", o.replicas, placement.MaxReplicas)}
+	if o.replicasSet && (o.replicas < 1 || o.replicas > queueing.MaxReplicas) {
+		return &exitError{exitInput, fmt.Errorf("--replicas %d: want between 1 and %d", o.replicas, queueing.MaxReplicas)}
 	}
 	if o.top < 0 {
 		return &exitError{exitInput, fmt.Errorf("--top %d: want 0 (all) or more", o.top)}
 	}
+	if o.replicasSet {
+		return predictReplicas(s.out, o, d, q, lat)
+	}
 	req := &placement.SizingRequest{Rate: o.rate, ServiceTime: d, ServiceModel: model, Quantile: q, Latency: lat,
 		GPUsPerReplica: o.gpus, Interruptible: o.interruptible}
-	if o.replicasSet {
-		queue := placement.MMc{Lambda: o.rate, Mu: 1 / d.Seconds(), C: o.replicas}
-		if err := queue.Validate(); err != nil {
-			return &exitError{exitInput, err}
-		}
-		fmt.Fprintf(s.out, "replicas %d: utilisation %.3f, P(wait) %.4f, p50 %.1fms, p%g %.1fms, P(T > %v) = %.5f (SLO allows %.5f)\n",
-			o.replicas, queue.Utilisation(), placement.ErlangC(o.replicas, o.rate*d.Seconds()),
-			1000*queue.Quantile(0.5), 100*q, 1000*queue.Quantile(q), lat, queue.Exceed(lat.Seconds()), 1-q)
-		return nil
-	}
 	eng, err := o.placing.loadPrices(ctx)
 	if err != nil {
 		return err
@@ -127,24 +128,22 @@ func runSize(ctx context.Context, s streams, o *sizeOptions) error {
 	return printSize(s.out, o, res)
 }
 
-// parseSLOFlag reads pQ=DURATION, as the latency-slo annotation does.
-func parseSLOFlag(v string) (float64, time.Duration, error) {
-	bad := fmt.Errorf("--slo %q: want pQ=DURATION with 0 < Q < 100, such as p99=500ms", v)
-	qs, ds, ok := strings.Cut(strings.TrimSpace(v), "=")
-	if !ok || !strings.HasPrefix(qs, "p") {
-		return 0, 0, bad
+// predictReplicas prints one line for --replicas: the M/M/c figures of that
+// many replicas at the service time as measured, on the GPU model it was
+// measured on, so no catalog and no speed scaling are involved.
+func predictReplicas(w io.Writer, o *sizeOptions, serviceTime time.Duration, q float64, lat time.Duration) error {
+	queue := queueing.MMc{Lambda: o.rate, Mu: 1 / serviceTime.Seconds(), C: o.replicas}
+	if err := queue.Validate(); err != nil {
+		return &exitError{exitInput, err}
 	}
-	var q float64
-	if _, err := fmt.Sscanf(qs[1:], "%g", &q); err != nil || !(q > 0 && q < 100) || fmt.Sprint(q) != qs[1:] {
-		return 0, 0, bad
-	}
-	d, err := time.ParseDuration(ds)
-	if err != nil || d <= 0 {
-		return 0, 0, bad
-	}
-	return q / 100, d, nil
+	fmt.Fprintf(w, "replicas %d: utilisation %.3f, P(wait) %.4f, p50 %.1fms, p%g %.1fms, P(T > %v) = %.5f (SLO allows %.5f)\n",
+		o.replicas, queue.Utilisation(), queueing.ErlangC(o.replicas, o.rate*serviceTime.Seconds()),
+		1000*queue.Quantile(0.5), 100*q, 1000*queue.Quantile(q), lat, queue.Exceed(lat.Seconds()), 1-q)
+	return nil
 }
 
+// printSize writes the result as JSON (every offer), or as a table of the
+// --top cheapest offers followed by the whole Pareto front.
 func printSize(w io.Writer, o *sizeOptions, res *placement.SizingResult) error {
 	if o.output == "json" {
 		enc := json.NewEncoder(w)

@@ -12,4 +12,13 @@
 // Place is on the admission hot path: it does no I/O, walks only the catalog
 // entries of the acceptable GPU models, and allocates a handful of objects
 // per call whatever the catalog size.
+//
+// Inference sizing applies the M/M/c model of internal/queueing to the
+// offers: Size prices, per GPU model, every offer a service may use at the
+// fewest replicas meeting its latency SLO and at larger counts (qm size);
+// PlaceInference chooses an inference gang's offer and replica count
+// together; PredictSLO and CheckSLO judge a replica count the workload
+// gives. Service times are carried from one GPU model to another by
+// RelativeSpeed. They enumerate offers with options, through the same
+// restriction and capacity-type filters as the candidate scan.
 package placement

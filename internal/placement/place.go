@@ -153,8 +153,8 @@ func workloadID(w *workload.Workload) string {
 // with methods (not closures) so that candidates never escape to the heap.
 //
 // With collect set it keeps nothing and hands every feasible candidate to
-// collect instead, without pruning: the batch optimizer and sizing enumerate
-// all options this way, through the same filters as Place.
+// collect instead, without pruning: the batch optimizer enumerates all
+// options this way, through the same filters as Place.
 type topK struct {
 	items   [maxKept]candidate
 	n       int
@@ -209,7 +209,7 @@ func (p *Placer) scan(w *workload.Workload, restr *costing.Restrictions, usage q
 	// the worst kept candidate, the rest of the model cannot matter. The
 	// slack keeps float rounding from cutting off an exact tie.
 	demand := gpuEquivalents(w) * (1 - 1e-9)
-	spot := w.Interruptible && costing.Allows(restr.CapacityTypes, string(costing.Spot))
+	spot := bySpot(w.Interruptible, restr)
 	for mi, model := range models {
 		for _, o := range p.catalog.ByUnitPrice(model, spot) {
 			if top.full() {
@@ -230,7 +230,7 @@ func (p *Placer) scan(w *workload.Workload, restr *costing.Restrictions, usage q
 			}
 			for _, ct := range [2]costing.CapacityType{costing.OnDemand, costing.Spot} {
 				price, ok := o.Price(ct)
-				if !ok || (ct == costing.Spot && !w.Interruptible) || !costing.Allows(restr.CapacityTypes, string(ct)) {
+				if !ok || !capacityAllowed(ct, w.Interruptible, restr) {
 					continue
 				}
 				if pinned && !w.Allows(&workload.Target{Cloud: o.Cloud, Region: o.Region, InstanceType: o.InstanceType, CapacityType: string(ct)}) {
@@ -253,6 +253,19 @@ func (p *Placer) scan(w *workload.Workload, restr *costing.Restrictions, usage q
 	}
 }
 
+// bySpot reports whether the scan walks offers by spot price: the work is
+// interruptible and the restrictions allow spot capacity.
+func bySpot(interruptible bool, restr *costing.Restrictions) bool {
+	return interruptible && costing.Allows(restr.CapacityTypes, string(costing.Spot))
+}
+
+// capacityAllowed reports whether work may run on capacity type ct: spot
+// only when it is interruptible, and only types the restrictions allow. The
+// scan and sizing (options) share it.
+func capacityAllowed(ct costing.CapacityType, interruptible bool, restr *costing.Restrictions) bool {
+	return (ct != costing.Spot || interruptible) && costing.Allows(restr.CapacityTypes, string(ct))
+}
+
 // candidateModels returns the models worth scanning and their preference
 // ranks: the workload's acceptable models in its order (or every catalog
 // model), narrowed by MIG support, GPU vendor and the policy's model list.
@@ -262,8 +275,7 @@ func (p *Placer) candidateModels(w *workload.Workload, restr *costing.Restrictio
 	if len(models) == 0 {
 		// No preference: every model ranks the same, and the cheapest
 		// models go first so that pruning starts early.
-		spot := w.Interruptible && costing.Allows(restr.CapacityTypes, string(costing.Spot))
-		models, ranks = p.catalog.ModelsByFloor(spot), zeroRanks(len(p.catalog.Models()))
+		models, ranks = p.catalog.ModelsByFloor(bySpot(w.Interruptible, restr)), zeroRanks(len(p.catalog.Models()))
 	}
 	// The common case (no MIG, no policy model list, NVIDIA) filters
 	// nothing, so return the lists themselves rather than copies.

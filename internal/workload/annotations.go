@@ -217,20 +217,16 @@ func parseInference(w *Workload, get annotationLookup) error {
 		inf.RequestRate, set = f, true
 	}
 	if v, ok := get(AnnotationServiceTime); ok {
-		d, model, hasModel := strings.Cut(strings.TrimSpace(v), "@")
-		dur, err := time.ParseDuration(d)
-		if err != nil || dur <= 0 || (hasModel && !gpuModelToken.MatchString(model)) {
-			return &AnnotationError{AnnotationServiceTime, v, "a positive duration, optionally @ the GPU model it was measured on, such as 120ms@A100-80GB"}
+		dur, model, err := ParseServiceTime(v)
+		if err != nil {
+			return &AnnotationError{AnnotationServiceTime, v, serviceTimeExpected}
 		}
-		inf.ServiceTime, set = dur, true
-		if hasModel {
-			inf.ServiceTimeModel = costing.CanonicalGPUModel(model)
-		}
+		inf.ServiceTime, inf.ServiceTimeModel, set = dur, model, true
 	}
 	if v, ok := get(AnnotationLatencySLO); ok {
-		q, lat, err := parseSLO(v)
+		q, lat, err := ParseLatencySLO(v)
 		if err != nil {
-			return err
+			return &AnnotationError{AnnotationLatencySLO, v, latencySLOExpected}
 		}
 		inf.SLOQuantile, inf.SLOLatency, set = q, lat, true
 	}
@@ -240,9 +236,44 @@ func parseInference(w *Workload, get annotationLookup) error {
 	return nil
 }
 
-// parseSLO reads "p99=500ms" or "p99.9=1s".
-func parseSLO(v string) (float64, time.Duration, error) {
-	bad := &AnnotationError{AnnotationLatencySLO, v, "pQ=DURATION with 0 < Q < 100, such as p99=500ms or p99.9=1s"}
+// ValueError is a value without the expected form, whatever it came from:
+// the caller names the source, as AnnotationError does for an annotation and
+// qm for a flag ("--slo " + the error).
+type ValueError struct {
+	Value    string
+	Expected string
+}
+
+func (e *ValueError) Error() string { return fmt.Sprintf("%q: want %s", e.Value, e.Expected) }
+
+const (
+	serviceTimeExpected = "a positive duration, optionally @ the GPU model it was measured on, such as 120ms@A100-80GB"
+	latencySLOExpected  = "pQ=DURATION with 0 < Q < 100, such as p99=500ms or p99.9=1s"
+)
+
+// ParseServiceTime reads a mean service time, optionally with the GPU model
+// it was measured on: "120ms" or "120ms@A100-80GB". The model is returned
+// canonical (costing.CanonicalGPUModel), "" when not given. The service-time
+// annotation and qm size --service-time both read it here, so that the two
+// accept exactly the same values. The error is a *ValueError.
+func ParseServiceTime(v string) (time.Duration, string, error) {
+	d, model, hasModel := strings.Cut(strings.TrimSpace(v), "@")
+	dur, err := time.ParseDuration(d)
+	if err != nil || dur <= 0 || (hasModel && !gpuModelToken.MatchString(model)) {
+		return 0, "", &ValueError{v, serviceTimeExpected}
+	}
+	if !hasModel {
+		return dur, "", nil
+	}
+	return dur, costing.CanonicalGPUModel(model), nil
+}
+
+// ParseLatencySLO reads a latency objective, "p99=500ms" or "p99.9=1s", into
+// the quantile as a fraction in (0, 1) and its bound. The latency-slo
+// annotation and qm size --slo both read it here. The error is a
+// *ValueError.
+func ParseLatencySLO(v string) (float64, time.Duration, error) {
+	bad := &ValueError{v, latencySLOExpected}
 	q, d, ok := strings.Cut(strings.TrimSpace(v), "=")
 	if !ok || !strings.HasPrefix(q, "p") {
 		return 0, 0, bad
