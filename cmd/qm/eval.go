@@ -123,8 +123,8 @@ func runEval(ctx context.Context, s streams, o *evalOptions) error {
 		}
 		// Only whole GPUs held now count: a workload scaled to zero holds
 		// none until it scales up, and then admission decides again.
-		if dec := out.Decision; out.Allowed && dec != nil && out.Workload != nil && out.Workload.WholeGPUs() > 0 && !dec.ScaledToZero {
-			usage[quota.Key{Cloud: dec.Cloud, Region: dec.Region, GPUModel: dec.GPUModel}] += out.Workload.WholeGPUs()
+		if key, gpus, ok := out.HeldGPUs(); ok {
+			usage[key] += gpus
 			consumed++
 		}
 		code = worseExit(code, out)

@@ -73,6 +73,8 @@ func rowOf(r evalResult) evalRow {
 	if w := r.Workload; w != nil {
 		if d.MIG != nil {
 			gpus = fmt.Sprintf("%d×%s (MIG on %s)", w.TotalGPUReplicas()*d.MIG.Instances, d.MIG.Profile, d.GPUModel)
+		} else if _, n, ok := r.HeldGPUs(); ok {
+			gpus = fmt.Sprintf("%d×%s", n, d.GPUModel)
 		} else {
 			gpus = fmt.Sprintf("%d×%s", w.WholeGPUs(), d.GPUModel)
 		}

@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/quartermaster-io/quartermaster/internal/admission"
 )
@@ -21,6 +22,7 @@ var admissionSteps = []step{
 	{`^it is denied with code "([^"]*)"$`, deniedWithCode},
 	{`^the denial says "(.*)"$`, denialSays},
 	{`^it is warned "(.*)"$`, warned},
+	{`^it is sized to (\d+) replicas with a predicted p99 under (\S+)$`, sizedTo},
 	{`^it is not warned$`, notWarned},
 	{`^it is placed in "([^"]*)" "([^"]*)" on "([^"]*)" as "([^"]*)"$`, placedIn},
 	{`^it is placed in the jurisdiction "([^"]*)"$`, placedInJurisdiction},
@@ -214,6 +216,28 @@ func alternative(ctx context.Context, cloud, region string) error {
 	}
 	if len(d.Alternatives) == 0 || d.Alternatives[0].Cloud != cloud || d.Alternatives[0].Region != region {
 		return fmt.Errorf("alternatives: %+v", d.Alternatives)
+	}
+	return nil
+}
+
+// sizedTo checks an auto-sized decision: the replica count in the decision
+// and in the stored object's spec, and a predicted p99 within bound.
+func sizedTo(ctx context.Context, replicas int, bound string) error {
+	d, err := placed(ctx)
+	if err != nil {
+		return err
+	}
+	limit, err := time.ParseDuration(bound)
+	if err != nil {
+		return fmt.Errorf("bound %q: %w", bound, err)
+	}
+	p99, err := time.ParseDuration(d.P99)
+	if d.Replicas != replicas || err != nil || p99 <= 0 || p99 > limit {
+		return fmt.Errorf("decision: %d replicas, p99 %q; want %d replicas and a p99 under %s", d.Replicas, d.P99, replicas, bound)
+	}
+	spec, _ := get(ctx).stored["spec"].(map[string]any)
+	if got, _ := spec["replicas"].(float64); int(got) != replicas {
+		return fmt.Errorf("the stored object's spec.replicas is %v, want %d", spec["replicas"], replicas)
 	}
 	return nil
 }

@@ -39,6 +39,7 @@ var workloadSteps = []step{
 	{`^it pins region "([^"]*)"$`, pinsRegion},
 	{`^its annotation "([^"]*)" is "([^"]*)"$`, setAnnotation},
 	{`^it serves (\S+) requests per second at (\S+) per request with a p99 objective of (\S+)$`, servesRequests},
+	{`^it leaves its replica count to admission$`, autoReplicas},
 	{`^it carries a decision annotation copied from another workload placing it in "([^"]*)" "([^"]*)"$`, forgedDecision},
 }
 
@@ -234,6 +235,11 @@ func servesRequests(ctx context.Context, rate, serviceTime, p99 string) error {
 		a[workload.AnnotationLatencySLO] = "p99=" + p99
 		return nil
 	})
+}
+
+// autoReplicas sets quartermaster.io/replicas: auto.
+func autoReplicas(ctx context.Context) error {
+	return setAnnotation(ctx, workload.AnnotationReplicas, "auto")
 }
 
 // forgedDecision writes a decision annotation the webhook never made, as

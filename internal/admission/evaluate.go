@@ -185,7 +185,8 @@ func (e *Evaluator) Evaluate(ctx context.Context, in *Input) (*Outcome, error) {
 	out.CatalogRevision = placer.Catalog().Meta().Revision
 	start := time.Now()
 	req := &placement.Request{Workload: w, Restrictions: restr, Usage: withoutUsage(in.Usage, in.OwnUsage), Provisioner: e.prov}
-	scaledToZero := w.TotalGPUReplicas() == 0
+	autoSized := w.Inference != nil && w.Inference.AutoReplicas
+	scaledToZero := !autoSized && w.TotalGPUReplicas() == 0
 	if scaledToZero {
 		// It holds no GPUs, so usage does not limit it; but its template is
 		// still pinned, where one replica of each pod set would go, so
@@ -193,24 +194,32 @@ func (e *Evaluator) Evaluate(ctx context.Context, in *Input) (*Outcome, error) {
 		// never reaches the webhook) lands on a compliant place.
 		req.Workload, req.Usage = oneReplicaEach(w), nil
 	}
-	res, err := placer.Place(req)
+	var res *placement.Result
+	if autoSized {
+		res, err = placeSized(placer, req, out)
+	} else {
+		res, err = placer.Place(req)
+	}
 	out.PlacementDuration = time.Since(start)
 	if err != nil {
 		var nf *placement.NoFeasibleError
-		if !errors.As(err, &nf) {
-			return nil, fmt.Errorf("placing %s: %w", out.Object, err)
-		}
-		if nf.Stage == placement.StagePinForbidden {
+		var inf *placement.InferenceError
+		switch {
+		case errors.As(err, &nf) && nf.Stage == placement.StagePinForbidden:
 			return out.deny(CodePinForbidden, err.Error()), nil
+		case errors.As(err, &nf), errors.As(err, &inf):
+			out.NoPlacement = true
+			return out.deny(CodeNoFeasiblePlacement, err.Error()), nil
+		case errors.Is(err, errNotSizable):
+			return out.deny(CodeInvalidAnnotation, err.Error()), nil
 		}
-		out.NoPlacement = true
-		return out.deny(CodeNoFeasiblePlacement, err.Error()), nil
+		return nil, fmt.Errorf("placing %s: %w", out.Object, err)
 	}
 	d := newDecision(in.ID, w, res, restr, placer.Catalog().Meta().AsOf)
 	d.ScaledToZero, d.CatalogRevision = scaledToZero, out.CatalogRevision
-	if !scaledToZero {
-		// Until admission sizes replicas itself, it says when the given
-		// ones cannot meet the workload's own latency objective.
+	if !scaledToZero && !autoSized {
+		// A workload that gives its own replica count is told when it
+		// cannot meet its own latency objective with it.
 		if msg := placement.CheckSLO(w.Inference, d.GPUModel, int(w.TotalGPUReplicas())); msg != "" {
 			out.Warnings = append(out.Warnings, "quartermaster: "+msg)
 		}
@@ -239,6 +248,9 @@ func (e *Evaluator) Evaluate(ctx context.Context, in *Input) (*Outcome, error) {
 		}
 	}
 	out.Patch = append(reset, buildPatch(obj, w, d, keys, string(out.Annotation), func(old string) bool { return samePlacement(old, d) })...)
+	// Only a new decision sets a sized replica count: an update that keeps
+	// the decision keeps whatever count the object has.
+	out.Patch = appendReplicas(out.Patch, obj, w, d)
 	return out, nil
 }
 

@@ -122,6 +122,7 @@ func (p *Placer) PlaceInference(req *Request) (*InferencePlacement, error) {
 	res.Placement = p.placement(w, &best, durationHours(w))
 	tail := queueing.MMc{Lambda: inf.RequestRate, Mu: bestMu, C: res.Replicas}.Tail()
 	res.Latency, res.P99 = seconds(tail.Quantile(inf.SLOQuantile)), seconds(tail.Quantile(0.99))
+	res.Placement.Replicas, res.Placement.P99 = res.Replicas, res.P99.Round(100*time.Microsecond).String()
 	return res, nil
 }
 

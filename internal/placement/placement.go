@@ -29,6 +29,11 @@ type Placement struct {
 	// EstimatedCost is PricePerHour × EstimatedHours, in USD.
 	EstimatedCost  float64 `json:"estimatedCost" doc:"pricePerHour × estimatedHours, in USD."`
 	EstimatedHours float64 `json:"estimatedHours"`
+	// Replicas and P99 are set when inference sizing chose the replica
+	// count with the offer (PlaceInference): the count, and the p99
+	// response time the M/M/c model predicts for it, such as "212.5ms".
+	Replicas int    `json:"replicas,omitempty" doc:"The replica count inference sizing chose (quartermaster.io/replicas: auto)."`
+	P99      string `json:"p99,omitempty" doc:"The predicted p99 response time at that count, e.g. 212.5ms."`
 
 	// ReplicasPerNode is per GPU pod set, in pod set order (0 for pod sets
 	// without GPUs). Placement's own bookkeeping: no view shows it.

@@ -29,6 +29,9 @@ const (
 	AnnotationRequestRate        = "quartermaster.io/request-rate"
 	AnnotationServiceTime        = "quartermaster.io/service-time"
 	AnnotationLatencySLO         = "quartermaster.io/latency-slo"
+	// AnnotationReplicas "auto" lets admission set the replica count of an
+	// inference workload from its sizing inputs.
+	AnnotationReplicas = "quartermaster.io/replicas"
 	// AnnotationClass overrides the class derived from the kind.
 	AnnotationClass = "quartermaster.io/class"
 	// AnnotationDecision is written by admission, never read as input.
@@ -229,6 +232,13 @@ func parseInference(w *Workload, get annotationLookup) error {
 			return &AnnotationError{AnnotationLatencySLO, v, latencySLOExpected}
 		}
 		inf.SLOQuantile, inf.SLOLatency, set = q, lat, true
+	}
+	if v, ok := get(AnnotationReplicas); ok {
+		if strings.TrimSpace(v) != "auto" || inf.RequestRate == 0 || inf.ServiceTime == 0 || inf.SLOLatency == 0 {
+			return &AnnotationError{AnnotationReplicas, v, "auto, with " + AnnotationRequestRate + ", " + AnnotationServiceTime +
+				" and " + AnnotationLatencySLO + " set (for a fixed count, set the workload's replicas and leave this out)"}
+		}
+		inf.AutoReplicas = true
 	}
 	if set {
 		w.Inference = &inf

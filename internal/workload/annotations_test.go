@@ -43,6 +43,9 @@ func TestAnnotationsValid(t *testing.T) {
 			return i != nil && i.RequestRate == 40 && i.ServiceTime == 120*time.Millisecond && i.ServiceTimeModel == "A100-80GB" &&
 				i.SLOQuantile > 0.9989 && i.SLOQuantile < 0.9991 && i.SLOLatency == 500*time.Millisecond
 		}},
+		"replicas auto": {map[string]string{AnnotationRequestRate: "40", AnnotationServiceTime: "50ms", AnnotationLatencySLO: "p99=1s", AnnotationReplicas: " auto"}, func(w *Workload) bool {
+			return w.Inference.AutoReplicas
+		}},
 		"service time without model": {map[string]string{AnnotationServiceTime: "2s"}, func(w *Workload) bool {
 			return w.Inference.ServiceTime == 2*time.Second && w.Inference.ServiceTimeModel == ""
 		}},
@@ -88,6 +91,8 @@ func TestAnnotationsInvalid(t *testing.T) {
 		"slo no p":               {AnnotationLatencySLO, "99=1s", "pQ=DURATION"},
 		"slo quantile 100":       {AnnotationLatencySLO, "p100=1s", "pQ=DURATION"},
 		"slo duration":           {AnnotationLatencySLO, "p99=soon", "pQ=DURATION"},
+		"replicas a number":      {AnnotationReplicas, "3", "auto, with quartermaster.io/request-rate"},
+		"replicas without slo":   {AnnotationReplicas, "auto", "auto, with quartermaster.io/request-rate"},
 	}
 	x := mustExtractor(t, Options{Jurisdictions: []string{"eu", "uk", "us"}})
 	for name, tc := range tests {

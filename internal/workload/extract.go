@@ -225,6 +225,12 @@ func (x *Extractor) podSet(ps compiledPodSet, elem any, ptr string, names []stri
 		return set, nil, err
 	}
 	set.Replicas = replicas
+	if len(ps.replicas) > 0 {
+		set.ReplicasPointer = ptr
+		for _, seg := range ps.replicas {
+			set.ReplicasPointer += "/" + escapePointer(seg)
+		}
+	}
 	tmplNode, tmplPtr := elem, ptr
 	for _, seg := range ps.template {
 		m, ok := tmplNode.(map[string]any)

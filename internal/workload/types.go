@@ -53,9 +53,13 @@ type PodSet struct {
 	Name string `json:"name"`
 	// Pointer is the JSON pointer of the pod template within the object
 	// ("" for a Pod, "/spec/template" for a Deployment).
-	Pointer  string    `json:"pointer"`
-	Replicas int32     `json:"replicas"`
-	GPU      GPUDemand `json:"gpu"`
+	Pointer  string `json:"pointer"`
+	Replicas int32  `json:"replicas"`
+	// ReplicasPointer is the JSON pointer of the replica count field
+	// ("/spec/replicas" for a Deployment), present or not; empty when the
+	// kind has no such field (a Pod).
+	ReplicasPointer string    `json:"replicasPointer,omitempty"`
+	GPU             GPUDemand `json:"gpu"`
 	// CPUMilli and MemoryBytes are per replica.
 	CPUMilli    int64 `json:"cpuMilli"`
 	MemoryBytes int64 `json:"memoryBytes"`
@@ -90,6 +94,9 @@ type InferenceSLO struct {
 	// SLOQuantile is e.g. 0.99 for p99, with SLOLatency its bound.
 	SLOQuantile float64       `json:"sloQuantile,omitempty"`
 	SLOLatency  time.Duration `json:"sloLatency,omitempty"`
+	// AutoReplicas is quartermaster.io/replicas: auto: admission chooses
+	// the replica count with the offer, and sets it.
+	AutoReplicas bool `json:"autoReplicas,omitempty"`
 }
 
 // Volume is one pod volume, reduced to what evidence and policy need.
