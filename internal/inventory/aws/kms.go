@@ -123,9 +123,9 @@ func (a *account) scanKeys(ctx context.Context, k *kms.Client, region string) er
 		for _, entry := range page.Keys {
 			id := awssdk.ToString(entry.KeyArn)
 			if k == nil {
-		k = a.kmsClient(region)
-	}
-	out, err := k.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: entry.KeyArn})
+				k = a.kmsClient(region)
+			}
+			out, err := k.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: entry.KeyArn})
 			if err != nil {
 				return a.apiErr(region, "kms:DescribeKey", id, err)
 			}
