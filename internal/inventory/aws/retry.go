@@ -34,20 +34,30 @@ type Retry struct {
 }
 
 // DefaultRetry: 8 attempts, 500 ms doubling to at most 20 s, adaptive.
-// A call still throttled after it has waited at most 0.5+1+2+4+8+16+20 =
-// 51.5 s (about half of that on average with full jitter) fails its account:
-// EC2 refills its request bucket within seconds, so a throttle that lasts
-// a minute is another tool draining the account's quota, and the account
-// is better scanned again later (the checkpoint keeps the others) than
-// waited for while the run's other accounts queue behind it.
+// A call still throttled after it has slept at most 0.5+1+2+4+8+16+20 =
+// 51.5 s in backoff (about half of that on average with full jitter), plus
+// up to 2 s per retry waiting for the adaptive limiter at its floor, fails
+// its account: 65.5 s at worst (MaxWait). EC2 refills its request bucket
+// within seconds, so a throttle that lasts a minute is another tool draining
+// the account's quota, and the account is better scanned again later (the
+// checkpoint keeps the others) than waited for while the run's other
+// accounts queue behind it.
 var DefaultRetry = Retry{MaxAttempts: 8, BaseDelay: 500 * time.Millisecond, MaxBackoff: 20 * time.Second, Adaptive: true}
 
-// MaxWait is the longest a call can spend sleeping between its attempts:
-// the sum of the backoff ceilings. The jitter only shortens it.
+// adaptiveFloor is the longest the adaptive limiter holds one attempt: its
+// lowest send rate is 0.5 requests a second (aws/retry's minFillRate).
+const adaptiveFloor = 2 * time.Second
+
+// MaxWait is the longest a call can spend waiting between its attempts:
+// the sum of the backoff ceilings (the jitter only shortens them), and with
+// Adaptive the limiter's hold before each retry.
 func (r Retry) MaxWait() time.Duration {
 	var total time.Duration
 	for i := range r.MaxAttempts - 1 {
 		total += r.ceiling(i + 1)
+		if r.Adaptive {
+			total += adaptiveFloor
+		}
 	}
 	return total
 }

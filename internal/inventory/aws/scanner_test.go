@@ -346,7 +346,7 @@ func TestScanRetriesThrottling(t *testing.T) {
 			if waited <= 0 {
 				t.Errorf("retried without backing off")
 			}
-			if !cfg.Retry.Adaptive && waited > cfg.Retry.MaxWait()+time.Second {
+			if waited > cfg.Retry.MaxWait()+time.Second {
 				t.Errorf("waited %v, more than the policy's bound %v", waited, cfg.Retry.MaxWait())
 			}
 		})
@@ -361,6 +361,7 @@ func TestScanFailsAccount(t *testing.T) {
 		api, region string
 		ft          fault
 		externalID  string // what the role's trust policy wants, when not the default
+		retry       Retry
 		want        string
 		calls       int
 		throttled   bool
@@ -370,6 +371,11 @@ func TestScanFailsAccount(t *testing.T) {
 			ft:    fault{n: -1, status: 503, code: "RequestLimitExceeded", message: "Request limit exceeded."},
 			want:  "ec2:DescribeVolumes in 111111111111/eu-west-1: RequestLimitExceeded: Request limit exceeded. (gave up after 5 attempts)",
 			calls: 5, throttled: true},
+		"EC2 throttled past the bound, adaptive": {api: "ec2:DescribeInstances", region: "us-east-1",
+			retry: Retry{MaxAttempts: 3, BaseDelay: 10 * time.Millisecond, MaxBackoff: 40 * time.Millisecond, Adaptive: true},
+			ft:    fault{n: -1, status: 503, code: "RequestLimitExceeded", message: "Request limit exceeded."},
+			want:  "ec2:DescribeInstances in 111111111111/us-east-1: RequestLimitExceeded: Request limit exceeded. (gave up after 3 attempts)",
+			calls: 3, throttled: true},
 		"S3 throttled past the bound": {api: "s3:GetBucketPublicAccessBlock", region: "eu-central-1",
 			ft:    fault{n: -1, status: 503, code: "SlowDown", message: "Please reduce your request rate."},
 			want:  "s3:GetBucketPublicAccessBlock in 111111111111/eu-central-1 on b-s3key: SlowDown: Please reduce your request rate. (gave up after 5 attempts)",
@@ -401,8 +407,12 @@ func TestScanFailsAccount(t *testing.T) {
 			if tc.api != "" {
 				f.fail(tc.api, acctA, tc.region, tc.ft)
 			}
+			cfg := testConfig(f)
+			if tc.retry != (Retry{}) {
+				cfg.Retry = tc.retry
+			}
 			start := time.Now()
-			_, err := scan(t, newTestScanner(t, testConfig(f)), a)
+			_, err := scan(t, newTestScanner(t, cfg), a)
 			took := time.Since(start)
 			if err == nil {
 				t.Fatal("scan succeeded")
@@ -423,7 +433,7 @@ func TestScanFailsAccount(t *testing.T) {
 				}
 			}
 			t.Logf("failed after %v", took)
-			if bound := fastRetry.MaxWait() + 2*time.Second; took > bound {
+			if bound := cfg.Retry.MaxWait() + 2*time.Second; took > bound {
 				t.Errorf("took %v to fail, want at most the retry bound %v plus the scan", took, bound)
 			}
 		})
@@ -484,8 +494,8 @@ func TestNewChecksConfig(t *testing.T) {
 
 // TestDefaultRetryBound pins the figures docs/inventory-aws.md gives.
 func TestDefaultRetryBound(t *testing.T) {
-	if got := DefaultRetry.MaxWait(); got != 51500*time.Millisecond {
-		t.Errorf("DefaultRetry.MaxWait() = %v, want 51.5s as documented", got)
+	if got := DefaultRetry.MaxWait(); got != 65500*time.Millisecond {
+		t.Errorf("DefaultRetry.MaxWait() = %v, want 65.5s as documented", got)
 	}
 	if got := fastRetry.MaxWait(); got != 110*time.Millisecond {
 		t.Errorf("fastRetry.MaxWait() = %v, want 110ms", got)
