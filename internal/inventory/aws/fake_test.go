@@ -33,12 +33,16 @@ type fakeAWS struct {
 	Role, ExternalID string
 	// PageSize is the fake's page size for every paginated list.
 	PageSize int
+	// Delay holds every answer, so that concurrent calls overlap.
+	Delay time.Duration
 
 	mu      sync.Mutex
 	faults  map[string]*fault
 	calls   map[string]int
 	times   map[string][]time.Time
 	assumed []assumeCall
+	// inflight and maxInflight count each account's calls in progress.
+	inflight, maxInflight map[string]int
 	// described counts DescribeKey by the KeyId asked.
 	described map[string]int
 	// bad collects protocol violations the fake saw (unsigned calls, a
@@ -133,12 +137,13 @@ func newFakeAWS(t testing.TB) *fakeAWS {
 	f := &fakeAWS{
 		Accounts: map[string]*fakeAccount{}, Role: "QuartermasterAudit", PageSize: 2,
 		faults: map[string]*fault{}, calls: map[string]int{}, times: map[string][]time.Time{}, described: map[string]int{},
+		inflight: map[string]int{}, maxInflight: map[string]int{},
 	}
-	f.ec2 = httptest.NewServer(http.HandlerFunc(f.serveEC2))
-	f.sts = httptest.NewServer(http.HandlerFunc(f.serveSTS))
-	f.kms = httptest.NewServer(http.HandlerFunc(f.serveKMS))
-	f.org = httptest.NewServer(http.HandlerFunc(f.serveOrg))
-	f.s3 = httptest.NewServer(http.HandlerFunc(f.serveS3))
+	f.ec2 = httptest.NewServer(f.track(f.serveEC2))
+	f.sts = httptest.NewServer(f.track(f.serveSTS))
+	f.kms = httptest.NewServer(f.track(f.serveKMS))
+	f.org = httptest.NewServer(f.track(f.serveOrg))
+	f.s3 = httptest.NewServer(f.track(f.serveS3))
 	t.Cleanup(func() {
 		for _, s := range []*httptest.Server{f.ec2, f.sts, f.kms, f.org, f.s3} {
 			s.Close()
@@ -150,6 +155,35 @@ func newFakeAWS(t testing.TB) *fakeAWS {
 		}
 	})
 	return f
+}
+
+// track counts the calls in progress per account (by access key) and holds
+// each for Delay.
+func (f *fakeAWS) track(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key := ""
+		if m := sigV4.FindStringSubmatch(r.Header.Get("Authorization")); m != nil {
+			key = m[1]
+		}
+		f.mu.Lock()
+		f.inflight[key]++
+		f.maxInflight[key] = max(f.maxInflight[key], f.inflight[key])
+		f.mu.Unlock()
+		defer func() {
+			f.mu.Lock()
+			f.inflight[key]--
+			f.mu.Unlock()
+		}()
+		time.Sleep(f.Delay)
+		h(w, r)
+	})
+}
+
+// maxInflightOf is the most calls account had in progress at once.
+func (f *fakeAWS) maxInflightOf(account string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.maxInflight["ASIA"+account]
 }
 
 func (f *fakeAWS) endpoints() Endpoints {

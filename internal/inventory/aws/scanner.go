@@ -52,6 +52,8 @@ type Config struct {
 	Catalog *costing.Catalog
 	// Now stamps Observed; nil means time.Now.
 	Now func() time.Time
+	// Log receives a debug line per account (its regions and buckets);
+	// failures are the runner's to log. nil discards.
 	Log *slog.Logger
 }
 
@@ -248,6 +250,7 @@ func (s *Scanner) Scan(ctx context.Context, a inventory.Account, emit func(*inve
 	if err != nil {
 		return err
 	}
+	s.log.Debug("scanning aws account", "account", a.ID, "regions", regions, "buckets", len(buckets), "perAccount", s.per)
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(s.per)
 	for _, r := range regions {

@@ -1,8 +1,11 @@
 package aws
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -12,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/quartermaster-io/quartermaster/internal/costing"
 	"github.com/quartermaster-io/quartermaster/internal/inventory"
 )
 
@@ -276,7 +280,10 @@ func TestScanEmitsResources(t *testing.T) {
 func TestScanHonoursAccountRegions(t *testing.T) {
 	f := newFakeAWS(t)
 	richWorld(f)
-	s := newTestScanner(t, testConfig(f))
+	cfg := testConfig(f)
+	var logged bytes.Buffer
+	cfg.Log = slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	s := newTestScanner(t, cfg)
 	a := accountOf(f, acctA)
 	a.Regions = []string{"us-east-1"}
 	got, err := scan(t, s, a)
@@ -293,6 +300,58 @@ func TestScanHonoursAccountRegions(t *testing.T) {
 	}
 	if n := f.callsOf("ec2:DescribeRegions", acctA, "us-east-1"); n != 0 {
 		t.Errorf("DescribeRegions called %d times for an account with listed regions", n)
+	}
+	if want := "msg=\"scanning aws account\" account=111111111111 regions=[us-east-1] buckets=4 perAccount=2"; !strings.Contains(logged.String(), want) {
+		t.Errorf("log %q does not contain %q", logged.String(), want)
+	}
+}
+
+// TestScanPerAccountLimit: an account's regions and buckets run
+// concurrently, never more than PerAccount calls at once.
+func TestScanPerAccountLimit(t *testing.T) {
+	for _, limit := range []int{1, 2, 3} {
+		t.Run(fmt.Sprint(limit), func(t *testing.T) {
+			f := newFakeAWS(t)
+			richWorld(f)
+			f.Delay = 10 * time.Millisecond
+			cfg := testConfig(f)
+			cfg.PerAccount = limit
+			if _, err := scan(t, newTestScanner(t, cfg), accountOf(f, acctA)); err != nil {
+				t.Fatal(err)
+			}
+			if got := f.maxInflightOf(acctA); got != limit {
+				t.Errorf("at most %d calls at once, want %d", got, limit)
+			}
+		})
+	}
+}
+
+// TestScanUsesGivenCatalog: the GPU of an instance type is the catalog's,
+// so a catalog that knows a new type reports its GPUs.
+func TestScanUsesGivenCatalog(t *testing.T) {
+	f := newFakeAWS(t)
+	richWorld(f)
+	cat, err := costing.NewCatalog([]costing.Offer{{Cloud: "aws", Region: "eu-west-1", InstanceType: "p6-b300.48xlarge",
+		GPUModel: "B300", GPUCount: 8, VCPUs: 192, MemoryGiB: 4096, PriceHourly: 100}}, costing.DefaultRegions(), costing.Meta{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig(f)
+	cfg.Catalog = cat
+	got, err := scan(t, newTestScanner(t, cfg), accountOf(f, acctA))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gpus := map[string]string{}
+	for _, r := range got {
+		if r.Instance != nil {
+			gpus[r.ID] = fmt.Sprintf("%s×%d", r.Instance.GPUModel, r.Instance.GPUCount)
+		}
+	}
+	// The given catalog replaces the default: p5 and g6 are unknown to it.
+	want := map[string]string{"i-new": "B300×8", "i-gpu": "×0", "i-spot": "×0", "i-cpu": "×0", "i-us": "×0"}
+	if d := cmp.Diff(want, gpus); d != "" {
+		t.Errorf("GPUs (-want +got):\n%s", d)
 	}
 }
 
@@ -506,6 +565,31 @@ func TestDefaultRetryBound(t *testing.T) {
 			if d < 0 || d > DefaultRetry.ceiling(attempt) {
 				t.Fatalf("attempt %d: delay %v outside [0, %v]", attempt, d, DefaultRetry.ceiling(attempt))
 			}
+		}
+	}
+}
+
+// TestScanSessionNameAndHomeRegion: the session name is the one CloudTrail
+// shows in each account, and account-wide calls go to the configured home
+// region.
+func TestScanSessionNameAndHomeRegion(t *testing.T) {
+	f := newFakeAWS(t)
+	richWorld(f)
+	cfg := testConfig(f)
+	cfg.SessionName, cfg.Region = "qm-nightly", "eu-west-1"
+	if _, err := scan(t, newTestScanner(t, cfg), accountOf(f, acctA)); err != nil {
+		t.Fatal(err)
+	}
+	if c := f.assumeCalls(); len(c) != 1 || c[0].Session != "qm-nightly" {
+		t.Errorf("AssumeRole calls %+v, want one with session qm-nightly", c)
+	}
+	for _, api := range []string{"sts:AssumeRole", "ec2:DescribeRegions", "s3:ListAllMyBuckets"} {
+		account := acctA
+		if api == "sts:AssumeRole" {
+			account = callerAccount
+		}
+		if f.callsOf(api, account, "eu-west-1") == 0 || f.callsOf(api, account, "us-east-1") != 0 {
+			t.Errorf("%s not called in the home region eu-west-1 only", api)
 		}
 	}
 }
