@@ -1,0 +1,84 @@
+package report
+
+import (
+	"time"
+
+	"github.com/quartermaster-io/quartermaster/internal/audit"
+	"github.com/quartermaster-io/quartermaster/internal/inventory"
+)
+
+// Version is report.json's format version (docs/auditor.md). It changes
+// when a field changes meaning or goes away; new fields may appear without
+// a change, so readers should ignore fields they do not know.
+const Version = 1
+
+// Report is report.json (contract 4.6): one audit run, what it read, what it
+// found, what the GPUs cost, and the trend over earlier runs.
+type Report struct {
+	Version int `json:"version"`
+	Run     Run `json:"run"`
+	// Findings are sorted most severe first, then by monthly cost.
+	Findings []audit.Finding `json:"findings"`
+	Costs    audit.Costs     `json:"costs"`
+	Summary  audit.Summary   `json:"summary"`
+	// Trend is the spend and waste of earlier runs with this one, oldest
+	// first, and the forecast drawn from them; empty without history.
+	Trend *Trend `json:"trend,omitempty"`
+}
+
+// Run describes the run itself.
+type Run struct {
+	ID    string    `json:"id"`
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+	// Shard is "i/N" when the run was one shard of a sharded audit, or
+	// "merged from N" for the merged report; empty for a whole run.
+	Shard string `json:"shard,omitempty"`
+	// Sources name what the inventory came from (a snapshot file, the
+	// accounts file, the clouds scanned).
+	Sources []string `json:"sources"`
+	// Accounts are the accounts scanned, each with its outcome: a failed
+	// account is listed with its error, never left out.
+	Accounts []inventory.AccountResult `json:"accounts"`
+	// Resources counts what was read, by kind.
+	Resources map[inventory.Kind]int `json:"resources"`
+	// Errors are what could not be read or judged.
+	Errors []string `json:"errors,omitempty"`
+	// PolicyRevision and CatalogRevision identify the rules and prices
+	// the run used.
+	PolicyRevision  string `json:"policyRevision"`
+	CatalogRevision string `json:"catalogRevision"`
+	CatalogAsOf     string `json:"catalogAsOf"`
+}
+
+// Trend is the spend history and its forecast.
+type Trend struct {
+	Points []TrendPoint `json:"points"`
+	// ForecastMonthEnd is the month's spend projected to its last day
+	// from the regression over the points; zero with fewer than three.
+	ForecastMonthEnd float64 `json:"forecastMonthEnd"`
+	// SlopePerDay is the regression's change in monthly run rate per day.
+	SlopePerDay float64 `json:"slopePerDay"`
+	// Anomalies are the teams whose last change is far outside their own
+	// history (z-score of the last day against the earlier days).
+	Anomalies []Anomaly `json:"anomalies,omitempty"`
+}
+
+// TrendPoint is one run's totals.
+type TrendPoint struct {
+	RunID        string    `json:"runId"`
+	Time         time.Time `json:"time"`
+	SpendMonthly float64   `json:"spendMonthly"`
+	WasteMonthly float64   `json:"wasteMonthly"`
+	Findings     int       `json:"findings"`
+}
+
+// Anomaly is one team whose spend jumped.
+type Anomaly struct {
+	Team string `json:"team"`
+	// Previous and Current are the team's monthly run rate in the run
+	// before and in this one.
+	Previous float64 `json:"previous"`
+	Current  float64 `json:"current"`
+	ZScore   float64 `json:"zScore"`
+}
