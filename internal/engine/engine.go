@@ -351,6 +351,19 @@ func (e *Engine) Ready() error {
 }
 
 // Evaluator is the wired decision.
+// PolicyBundle is the policy bundle in service (the reloader's current one
+// when policies hot-reload), for the auditor's rules; nil without
+// policies or when the policy engine was injected.
+func (e *Engine) PolicyBundle() *policy.Bundle {
+	switch p := e.policy.(type) {
+	case *policy.Bundle:
+		return p
+	case *policy.Reloader:
+		return p.Bundle()
+	}
+	return nil
+}
+
 func (e *Engine) Evaluator() *admission.Evaluator { return e.evaluator }
 
 // State is the cluster as the evaluator sees it, for the admission handler.

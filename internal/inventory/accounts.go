@@ -3,6 +3,7 @@ package inventory
 import (
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"regexp"
 	"slices"
@@ -28,6 +29,10 @@ type Account struct {
 	// empty means the default loading rules (KUBECONFIG, ~/.kube/config),
 	// or the in-cluster config when ID is "in-cluster".
 	Kubeconfig string `json:"kubeconfig,omitempty"`
+	// Prometheus is the HTTP API URL of a kubernetes account's Prometheus
+	// (or Thanos, Mimir) holding its DCGM exporter metrics; empty means no
+	// GPU utilisation is read for it.
+	Prometheus string `json:"prometheus,omitempty"`
 }
 
 // Key identifies the account across clouds: cloud/id.
@@ -182,8 +187,13 @@ func (a Account) check() error {
 	if a.Cloud != CloudAWS && (a.RoleARN != "" || a.ExternalID != "") {
 		return fmt.Errorf("%s account %s: roleArn and externalId are for aws accounts", a.Cloud, a.ID)
 	}
-	if a.Cloud != CloudKube && a.Kubeconfig != "" {
-		return fmt.Errorf("%s account %s: kubeconfig is for kubernetes accounts", a.Cloud, a.ID)
+	if a.Cloud != CloudKube && (a.Kubeconfig != "" || a.Prometheus != "") {
+		return fmt.Errorf("%s account %s: kubeconfig and prometheus are for kubernetes accounts", a.Cloud, a.ID)
+	}
+	if a.Prometheus != "" {
+		if u, err := url.Parse(a.Prometheus); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("prometheus %q: want an http(s) URL such as http://prometheus.monitoring:9090", a.Prometheus)
+		}
 	}
 	return nil
 }

@@ -236,3 +236,23 @@ func clamp(f float64) float64 {
 	}
 	return math.Max(0, math.Min(1, f))
 }
+
+// Scanner reads the GPU utilisation of each kubernetes account from the
+// Prometheus its accounts-file entry names (inventory.Account.Prometheus),
+// for inventory.Runner; an account without one has no GPU metrics and
+// gives none. Config.URL is ignored: each account brings its own.
+type Scanner struct{ Config Config }
+
+// Scan reads a's Prometheus.
+func (s Scanner) Scan(ctx context.Context, a inventory.Account, emit func(*inventory.Resource) error) error {
+	if a.Prometheus == "" {
+		return nil
+	}
+	cfg := s.Config
+	cfg.URL = a.Prometheus
+	src, err := New(cfg)
+	if err != nil {
+		return err
+	}
+	return src.Scan(ctx, a, emit)
+}
