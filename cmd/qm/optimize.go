@@ -15,7 +15,8 @@ import (
 
 	"github.com/quartermaster-io/quartermaster/internal/admission"
 	"github.com/quartermaster-io/quartermaster/internal/costing"
-	"github.com/quartermaster-io/quartermaster/internal/placement"
+	"github.com/quartermaster-io/quartermaster/internal/milp"
+	"github.com/quartermaster-io/quartermaster/internal/placement/batch"
 	"github.com/quartermaster-io/quartermaster/internal/workload"
 )
 
@@ -120,9 +121,9 @@ func runOptimize(cmd *cobra.Command, s streams, o *optimizeOptions) error {
 	if err != nil {
 		return &exitError{exitInput, err}
 	}
-	req := &placement.BatchRequest{
+	req := &batch.Request{
 		Usage: usage, Locate: locate, MigrationPenalty: o.migration,
-		Limits: placement.Limits{Time: o.timeLimit, Nodes: o.nodeLimit, Gap: o.gap},
+		Limits: milp.Limits{Time: o.timeLimit, Nodes: o.nodeLimit, Gap: o.gap},
 	}
 	var denied []*admission.Outcome
 	for _, d := range docs {
@@ -142,7 +143,7 @@ func runOptimize(cmd *cobra.Command, s streams, o *optimizeOptions) error {
 			if r == nil {
 				r = &costing.Restrictions{}
 			}
-			req.Gangs = append(req.Gangs, placement.Gang{Workload: j.Workload, Restrictions: r, Current: currentPlacement(j.Workload)})
+			req.Gangs = append(req.Gangs, batch.Gang{Workload: j.Workload, Restrictions: r, Current: currentPlacement(j.Workload)})
 		}
 	}
 	for _, o := range denied {
@@ -156,7 +157,7 @@ func runOptimize(cmd *cobra.Command, s streams, o *optimizeOptions) error {
 	if len(req.Gangs) == 0 {
 		return &exitError{exitInput, errors.New("no GPU workloads in the manifests")}
 	}
-	model, err := placer.Model(req)
+	model, err := batch.NewModel(placer, req)
 	if err != nil {
 		return &exitError{exitInput, err}
 	}
@@ -169,11 +170,11 @@ func runOptimize(cmd *cobra.Command, s streams, o *optimizeOptions) error {
 	if err := printOptimize(s.out, o.output, res); err != nil {
 		return err
 	}
-	if len(res.Unplaceable) > 0 || res.Status == placement.StatusUnknown {
+	if len(res.Unplaceable) > 0 || res.Status == milp.StatusUnknown {
 		for _, u := range res.Unplaceable {
 			fmt.Fprintf(s.err, "qm: cannot place %s: %s\n", u.Workload, u.Reason)
 		}
-		if res.Status == placement.StatusUnknown {
+		if res.Status == milp.StatusUnknown {
 			fmt.Fprintln(s.err, "qm: the limits stopped the search before any assignment of every workload was found")
 		}
 		if len(denied) == 0 {
@@ -186,7 +187,7 @@ func runOptimize(cmd *cobra.Command, s streams, o *optimizeOptions) error {
 	return nil
 }
 
-func writeLPFile(path string, m *placement.Model, presolved bool) error {
+func writeLPFile(path string, m *batch.Model, presolved bool) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return fmt.Errorf("exporting the model: %w", err)
@@ -253,7 +254,7 @@ func currentPlacement(w *workload.Workload) *workload.Target {
 	return &workload.Target{Cloud: d.Cloud, Region: d.Region, InstanceType: d.InstanceType, CapacityType: d.CapacityType}
 }
 
-func printOptimize(w io.Writer, format string, res *placement.BatchResult) error {
+func printOptimize(w io.Writer, format string, res *batch.Result) error {
 	if format == "json" {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")

@@ -9,7 +9,9 @@ import (
 
 	"github.com/quartermaster-io/quartermaster/internal/admission"
 	"github.com/quartermaster-io/quartermaster/internal/costing"
+	"github.com/quartermaster-io/quartermaster/internal/milp"
 	"github.com/quartermaster-io/quartermaster/internal/placement"
+	"github.com/quartermaster-io/quartermaster/internal/placement/batch"
 	"github.com/quartermaster-io/quartermaster/internal/workload"
 )
 
@@ -85,7 +87,7 @@ func placedTogether(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	req := &placement.BatchRequest{Usage: w.usage, Limits: placement.Limits{Time: time.Minute}}
+	req := &batch.Request{Usage: w.usage, Limits: milp.Limits{Time: time.Minute}}
 	w.denied = nil
 	for i, obj := range objs {
 		j, err := ev.Judge(ctx, &admission.Input{ID: fmt.Sprintf("batch-%d", i), Object: obj,
@@ -102,10 +104,10 @@ func placedTogether(ctx context.Context) error {
 			if r == nil {
 				r = &costing.Restrictions{}
 			}
-			req.Gangs = append(req.Gangs, placement.Gang{Workload: j.Workload, Restrictions: r})
+			req.Gangs = append(req.Gangs, batch.Gang{Workload: j.Workload, Restrictions: r})
 		}
 	}
-	res, err := placement.New(w.catalog, w.quotas).Optimize(ctx, req)
+	res, err := batch.Optimize(ctx, placement.New(w.catalog, w.quotas), req)
 	if err != nil {
 		return err
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/quartermaster-io/quartermaster/internal/decisionlog"
 	"github.com/quartermaster-io/quartermaster/internal/encryption"
 	"github.com/quartermaster-io/quartermaster/internal/placement"
+	"github.com/quartermaster-io/quartermaster/internal/placement/batch"
 	"github.com/quartermaster-io/quartermaster/internal/policy"
 	"github.com/quartermaster-io/quartermaster/internal/quota"
 	"github.com/quartermaster-io/quartermaster/internal/workload"
@@ -85,7 +86,7 @@ type world struct {
 	// files are the catalog and quota files of reload scenarios.
 	files *files
 
-	batch *placement.BatchResult
+	batch *batch.Result
 	// denied are the batch's workloads policy left out.
 	denied []*admission.Outcome
 }

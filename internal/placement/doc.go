@@ -12,4 +12,10 @@
 // Place is on the admission hot path: it does no I/O, walks only the catalog
 // entries of the acceptable GPU models, and allocates a handful of objects
 // per call whatever the catalog size.
+//
+// Candidates runs the same filters without ranking and returns every
+// feasible placement; Size sizes an inference service per offer. Placing
+// many gangs together under shared quotas is the job of the batch
+// subpackage and the solver of internal/milp, which the webhook does not
+// link.
 package placement

@@ -1,6 +1,6 @@
 //go:build !unix
 
-package placement
+package milp
 
 import "time"
 
