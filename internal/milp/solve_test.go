@@ -54,3 +54,60 @@ func TestSolveNodeLimitIsHonest(t *testing.T) {
 		})
 	}
 }
+
+// TestSolveSmall covers the ends a solve can reach on problems small enough
+// to check by hand.
+func TestSolveSmall(t *testing.T) {
+	// shards is docs/optimizer.md's worked example: ten items of 10 units at
+	// 12 on a resource of 40 units, or at 15 on no resource.
+	shards := &Problem{Capacity: []float64{40}}
+	for range 10 {
+		shards.Items = append(shards.Items, Item{Options: []Option{{Cost: 12, Resource: 0, Use: 10}, {Cost: 15, Resource: -1, Use: 10}}})
+	}
+	tests := map[string]struct {
+		p           *Problem
+		status      Status
+		cost        float64
+		unplaceable []int
+	}{
+		"worked example": {p: shards, status: StatusOptimal, cost: 4*12 + 6*15},
+		"no items":       {p: &Problem{}, status: StatusOptimal},
+		"no binding resource: every item takes its cheapest": {
+			p: &Problem{Capacity: []float64{100}, Items: []Item{
+				{Options: []Option{{Cost: 3, Resource: 0, Use: 8}, {Cost: 5, Resource: -1, Use: 8}}},
+				{Options: []Option{{Cost: 2, Resource: 0, Use: 8}}},
+			}},
+			status: StatusOptimal, cost: 5,
+		},
+		"an item that overflows on its own": {
+			p: &Problem{Capacity: []float64{8}, Items: []Item{
+				{Options: []Option{{Cost: 1, Resource: 0, Use: 4}}},
+				{Options: []Option{{Cost: 1, Resource: 0, Use: 16}}},
+			}},
+			status: StatusInfeasible, unplaceable: []int{1},
+		},
+		"items that fit alone but not together": {
+			p: &Problem{Capacity: []float64{8, 8}, Items: []Item{
+				{Options: []Option{{Cost: 1, Resource: 0, Use: 6}, {Cost: 2, Resource: 1, Use: 6}}},
+				{Options: []Option{{Cost: 1, Resource: 0, Use: 6}, {Cost: 2, Resource: 1, Use: 6}}},
+				{Options: []Option{{Cost: 1, Resource: 0, Use: 6}, {Cost: 2, Resource: 1, Use: 6}}},
+			}},
+			status: StatusInfeasible, unplaceable: []int{0, 1, 2},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			s := Solve(context.Background(), tc.p, Limits{})
+			if s.Status != tc.status || !slices.Equal(s.Unplaceable, tc.unplaceable) {
+				t.Fatalf("status %s, unplaceable %v; want %s, %v", s.Status, s.Unplaceable, tc.status, tc.unplaceable)
+			}
+			if s.Status != StatusOptimal {
+				return
+			}
+			checkAssignment(t, tc.p, s)
+			if s.Cost != tc.cost || s.LowerBound != tc.cost || s.Gap() != 0 {
+				t.Fatalf("cost %v bound %v gap %v, want %v proven", s.Cost, s.LowerBound, s.Gap(), tc.cost)
+			}
+		})
+	}
+}
