@@ -25,7 +25,7 @@ type solver struct {
 	binding []bool
 }
 
-// newSolver is the one constructor of a solver, for Solve, Presolved and
+// newSolver is the one constructor of a solver, for Solve, presolved and
 // the neighbourhood searches of lns alike. deadline is when the search must
 // stop (zero: never): Solve derives it from lim.Time, while a neighbourhood
 // search inherits its parent's, so that the time limit bounds the whole
@@ -34,6 +34,8 @@ func newSolver(ctx context.Context, p *Problem, lim Limits, deadline time.Time) 
 	return &solver{ctx: ctx, p: p, lim: lim, deadline: deadline}
 }
 
+// out reports whether the time or node limit, or the context, has stopped
+// the search; once it has, it stays stopped.
 func (s *solver) out() bool {
 	if s.stopped {
 		return true
@@ -45,6 +47,8 @@ func (s *solver) out() bool {
 	return s.stopped
 }
 
+// run solves the whole problem: presolve, then each component in turn,
+// sharing the gap budget, and the components' answers put together.
 func (s *solver) run() *Solution {
 	p := s.p
 	sol := &Solution{Choice: make([]int, len(p.Items))}

@@ -35,7 +35,9 @@ type Request struct {
 	Locate func(dataset string) (costing.Location, bool)
 	// MigrationPenalty is the cost in USD of moving a running gang.
 	MigrationPenalty float64
-	Limits           milp.Limits
+	// Limits bound the search (time, nodes, gap); zero searches until
+	// optimality is proven.
+	Limits milp.Limits
 }
 
 // Model is a batch turned into the integer program, with what each option
