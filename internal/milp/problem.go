@@ -62,10 +62,13 @@ const (
 
 // Solution is the outcome of Solve.
 type Solution struct {
+	// Status says whether Cost is proven optimal, and if not why not.
 	Status Status
 	// Choice[i] is the option chosen for item i (-1 if none was found).
 	Choice []int
-	Cost   float64
+	// Cost is what Choice costs: +Inf when Status is unknown, and not
+	// meaningful when it is infeasible.
+	Cost float64
 	// LowerBound is a proven lower bound on the optimal cost; equal to Cost
 	// when Status is optimal.
 	LowerBound float64
