@@ -171,11 +171,12 @@ bench-memory: tools-cluster ## The in-cluster webhook pod's memory with QM_E2E_S
 bench: bench-optimizer ## Benchmarks (placement, extraction, policy, optimizer); figures go in the issue notes.
 	@mkdir -p $(BIN)
 	$(GO) test -run='^$$' -bench=. -benchmem -count=5 ./internal/placement/ ./internal/workload/ ./internal/policy/ | tee $(BIN)/bench.txt
+	$(GO) test -run='^$$' -bench='^BenchmarkSolve$$' -benchmem -count=5 ./internal/milp/ | tee -a $(BIN)/bench.txt
 
 .PHONY: bench-optimizer
 bench-optimizer: tools-solvers ## Batch optimizer, 500 workloads x 2,000 offers, 10 seeds, side by side with CBC.
 	@mkdir -p $(BIN)
-	$(GO) test -run='^$$' -bench='^BenchmarkOptimizerVsCBC$$' -benchtime=1x -count=1 -v -timeout=60m ./internal/placement/ | tee $(BIN)/bench-optimizer.txt
+	$(GO) test -run='^$$' -bench='^BenchmarkOptimizerVsCBC$$' -benchtime=1x -count=1 -v -timeout=60m ./internal/milp/ | tee $(BIN)/bench-optimizer.txt
 
 .PHONY: fuzz
 fuzz: ## Run every fuzz target for FUZZTIME each (default 2m).

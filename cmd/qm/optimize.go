@@ -15,7 +15,8 @@ import (
 
 	"github.com/quartermaster-io/quartermaster/internal/admission"
 	"github.com/quartermaster-io/quartermaster/internal/costing"
-	"github.com/quartermaster-io/quartermaster/internal/placement"
+	"github.com/quartermaster-io/quartermaster/internal/milp"
+	"github.com/quartermaster-io/quartermaster/internal/placement/batch"
 )
 
 type optimizeOptions struct {
@@ -112,9 +113,9 @@ func runOptimize(cmd *cobra.Command, s streams, o *optimizeOptions) error {
 	if err != nil {
 		return &exitError{exitInput, err}
 	}
-	req := &placement.BatchRequest{
+	req := &batch.Request{
 		Usage: eng.Usage(), Locate: locate, MigrationPenalty: o.migration,
-		Limits: placement.Limits{Time: o.timeLimit, Nodes: o.nodeLimit, Gap: o.gap},
+		Limits: milp.Limits{Time: o.timeLimit, Nodes: o.nodeLimit, Gap: o.gap},
 	}
 	var denied []*admission.Outcome
 	for _, d := range docs {
@@ -131,7 +132,7 @@ func runOptimize(cmd *cobra.Command, s streams, o *optimizeOptions) error {
 		case g.Outcome.Denied():
 			denied = append(denied, g.Outcome)
 		default:
-			req.Gangs = append(req.Gangs, placement.Gang{Workload: g.Workload, Restrictions: g.Restrictions, Current: g.Current})
+			req.Gangs = append(req.Gangs, batch.Gang{Workload: g.Workload, Restrictions: g.Restrictions, Current: g.Current})
 		}
 	}
 	for _, o := range denied {
@@ -145,7 +146,7 @@ func runOptimize(cmd *cobra.Command, s streams, o *optimizeOptions) error {
 	if len(req.Gangs) == 0 {
 		return &exitError{exitInput, errors.New("no GPU workloads in the manifests")}
 	}
-	model, err := eng.Placer().Model(req)
+	model, err := batch.NewModel(eng.Placer(), req)
 	if err != nil {
 		return &exitError{exitInput, err}
 	}
@@ -158,11 +159,11 @@ func runOptimize(cmd *cobra.Command, s streams, o *optimizeOptions) error {
 	if err := printOptimize(s.out, o.output, res); err != nil {
 		return err
 	}
-	if len(res.Unplaceable) > 0 || res.Status == placement.StatusUnknown {
+	if len(res.Unplaceable) > 0 || res.Status == milp.StatusUnknown {
 		for _, u := range res.Unplaceable {
 			fmt.Fprintf(s.err, "qm: cannot place %s: %s\n", u.Workload, u.Reason)
 		}
-		if res.Status == placement.StatusUnknown {
+		if res.Status == milp.StatusUnknown {
 			fmt.Fprintln(s.err, "qm: the limits stopped the search before any assignment of every workload was found")
 		}
 		if len(denied) == 0 {
@@ -175,7 +176,7 @@ func runOptimize(cmd *cobra.Command, s streams, o *optimizeOptions) error {
 	return nil
 }
 
-func writeLPFile(path string, m *placement.Model, presolved bool) error {
+func writeLPFile(path string, m *batch.Model, presolved bool) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return fmt.Errorf("exporting the model: %w", err)
@@ -226,7 +227,7 @@ func parseLocations(flags []string) (func(string) (costing.Location, bool), erro
 	}, nil
 }
 
-func printOptimize(w io.Writer, format string, res *placement.BatchResult) error {
+func printOptimize(w io.Writer, format string, res *batch.Result) error {
 	if format == "json" {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")

@@ -8,7 +8,8 @@ import (
 	"time"
 
 	"github.com/quartermaster-io/quartermaster/internal/admission"
-	"github.com/quartermaster-io/quartermaster/internal/placement"
+	"github.com/quartermaster-io/quartermaster/internal/milp"
+	"github.com/quartermaster-io/quartermaster/internal/placement/batch"
 	"github.com/quartermaster-io/quartermaster/internal/workload"
 )
 
@@ -85,7 +86,7 @@ func placedTogether(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	req := &placement.BatchRequest{Usage: w.usage, Limits: placement.Limits{Time: time.Minute}}
+	req := &batch.Request{Usage: w.usage, Limits: milp.Limits{Time: time.Minute}}
 	w.denied = nil
 	for i, obj := range objs {
 		g, err := e.Gang(ctx, &admission.Input{ID: fmt.Sprintf("batch-%d", i), Object: obj,
@@ -98,10 +99,10 @@ func placedTogether(ctx context.Context) error {
 		case g.Outcome.Denied():
 			w.denied = append(w.denied, g.Outcome)
 		default:
-			req.Gangs = append(req.Gangs, placement.Gang{Workload: g.Workload, Restrictions: g.Restrictions, Current: g.Current})
+			req.Gangs = append(req.Gangs, batch.Gang{Workload: g.Workload, Restrictions: g.Restrictions, Current: g.Current})
 		}
 	}
-	res, err := e.Placer().Optimize(ctx, req)
+	res, err := batch.Optimize(ctx, e.Placer(), req)
 	if err != nil {
 		return err
 	}

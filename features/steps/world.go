@@ -27,7 +27,7 @@ import (
 	"github.com/quartermaster-io/quartermaster/internal/decisionlog"
 	"github.com/quartermaster-io/quartermaster/internal/encryption"
 	"github.com/quartermaster-io/quartermaster/internal/engine"
-	"github.com/quartermaster-io/quartermaster/internal/placement"
+	"github.com/quartermaster-io/quartermaster/internal/placement/batch"
 	"github.com/quartermaster-io/quartermaster/internal/policy"
 	"github.com/quartermaster-io/quartermaster/internal/quota"
 	"github.com/quartermaster-io/quartermaster/internal/workload"
@@ -92,7 +92,7 @@ type world struct {
 	built    *engine.Engine
 	builtKey string
 
-	batch *placement.BatchResult
+	batch *batch.Result
 	// denied are the batch's workloads policy left out.
 	denied []*admission.Outcome
 }

@@ -13,6 +13,11 @@
 // entries of the acceptable GPU models, and allocates a handful of objects
 // per call whatever the catalog size.
 //
+// Candidates runs the same filters without ranking and returns every
+// feasible placement. Placing many gangs together under shared quotas is the
+// job of the batch subpackage and the solver of internal/milp, which the
+// webhook does not link.
+//
 // Inference sizing applies the M/M/c model of internal/queueing to the
 // offers: Size prices, per GPU model, every offer a service may use at the
 // fewest replicas meeting its latency SLO and at larger counts (qm size);

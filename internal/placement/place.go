@@ -34,6 +34,10 @@ func New(catalog *costing.Catalog, quotas quota.GPUCounts) *Placer {
 // Catalog returns the catalog placements come from.
 func (p *Placer) Catalog() *costing.Catalog { return p.catalog }
 
+// Quotas returns the GPU quotas placements are checked against (nil: none).
+// The map is the Placer's own: callers must not modify it.
+func (p *Placer) Quotas() quota.GPUCounts { return p.quotas }
+
 // Request is one gang to place.
 type Request struct {
 	Workload     *workload.Workload
@@ -134,6 +138,31 @@ func (p *Placer) Place(req *Request) (*Result, error) {
 	return res, nil
 }
 
+// Candidates returns every feasible placement of the request's gang: the
+// same filters as Place, but nothing pruned or ranked away, in the order the
+// catalog is scanned. It returns the *NoFeasibleError Place would when there
+// is none. The batch optimizer (internal/placement/batch) makes each one an
+// option of the gang's choice; req.Alternatives is ignored.
+func (p *Placer) Candidates(req *Request) ([]Placement, error) {
+	w := req.Workload
+	if w == nil || !w.RequestsGPU() {
+		return nil, fmt.Errorf("placing %s: the workload requests no GPUs", workloadID(w))
+	}
+	restr := req.Restrictions
+	if restr == nil {
+		restr = &costing.Restrictions{}
+	}
+	hours := durationHours(w)
+	var out []Placement
+	p.scan(w, restr, req.Usage, req.Provisioner, &topK{collect: func(c *candidate) {
+		out = append(out, p.placement(w, c, hours))
+	}})
+	if len(out) == 0 {
+		return nil, p.diagnose(w, restr, req.Usage, req.Provisioner)
+	}
+	return out, nil
+}
+
 func durationHours(w *workload.Workload) float64 {
 	d := w.ExpectedDuration
 	if d <= 0 {
@@ -153,8 +182,8 @@ func workloadID(w *workload.Workload) string {
 // with methods (not closures) so that candidates never escape to the heap.
 //
 // With collect set it keeps nothing and hands every feasible candidate to
-// collect instead, without pruning: the batch optimizer enumerates all
-// options this way, through the same filters as Place.
+// collect instead, without pruning: Candidates (for the batch optimizer)
+// enumerates all options this way, through the same filters as Place.
 type topK struct {
 	items   [maxKept]candidate
 	n       int

@@ -129,6 +129,9 @@ func randomSubset(rng *rand.Rand, from []string) []string {
 // TestPlaceMatchesBruteForce compares Place with bruteForce over thousands of
 // random catalogs, workloads, restrictions and quotas: the cost must be
 // exactly equal, and Place must fail exactly when brute force finds nothing.
+// Candidates, the same filters unranked, must agree too: its cheapest
+// placement costs what brute force finds, to the bit (the batch optimizer
+// prices gangs with it), and it fails with Place's diagnosis.
 func TestPlaceMatchesBruteForce(t *testing.T) {
 	const cases = 5000
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -167,7 +170,13 @@ func TestPlaceMatchesBruteForce(t *testing.T) {
 			}
 		}
 		want, ok := bruteForce(cat, w, r, quotas, usage)
-		res, err := New(cat, quotas).Place(&Request{Workload: w, Restrictions: r, Usage: usage})
+		placer := New(cat, quotas)
+		res, err := placer.Place(&Request{Workload: w, Restrictions: r, Usage: usage})
+		cands, cerr := placer.Candidates(&Request{Workload: w, Restrictions: r, Usage: usage})
+		cheapest := math.Inf(1)
+		for _, c := range cands {
+			cheapest = math.Min(cheapest, float64(c.Nodes)*c.NodePricePerHour)
+		}
 		switch {
 		case !ok && err == nil:
 			t.Fatalf("case %d: brute force finds nothing, Place found %+v", i, res.Best)
@@ -177,6 +186,10 @@ func TestPlaceMatchesBruteForce(t *testing.T) {
 			t.Fatalf("case %d: Place %v/h, brute force %v/h", i, res.Best.PricePerHour, want)
 		case !ok && !IsNoFeasible(err):
 			t.Fatalf("case %d: want *NoFeasibleError, got %v", i, err)
+		case ok && (cerr != nil || cheapest != want):
+			t.Fatalf("case %d: Candidates' cheapest %v/h (err %v), brute force %v/h", i, cheapest, cerr, want)
+		case !ok && (cerr == nil || cerr.Error() != err.Error()):
+			t.Fatalf("case %d: Candidates %d placements, err %v; Place %v", i, len(cands), cerr, err)
 		}
 		if ok {
 			placed++

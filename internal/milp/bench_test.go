@@ -1,4 +1,4 @@
-package placement
+package milp
 
 import (
 	"context"
@@ -28,7 +28,7 @@ const (
 //   - ours to a proven optimum (10 s limit);
 //   - CBC to a proven optimum (-ratio 0);
 //
-// CBC gets the model after our exact presolve (Presolved: the dominated
+// CBC gets the model after our exact presolve (presolved: the dominated
 // options removed, as the LP file's header says), and is killed at the cap.
 // Our times include presolve on the full model. Times are wall clock and
 // CPU (user + system); on a shared machine the CPU time is the steadier
@@ -50,7 +50,7 @@ func BenchmarkOptimizerVsCBC(b *testing.B) {
 			"ours to gap≤0.1% wall/cpu", "cbc -ratio 0.001", "ours to optimum", "cbc to optimum")
 		for seed := range benchSeeds {
 			p := randomProblem(uint64(1000+seed), 500, 2000)
-			q, _ := Presolved(p)
+			q, _ := presolved(p)
 			size := presolvedSize(q)
 
 			w, c := time.Now(), cpuTime()
@@ -140,7 +140,7 @@ func cbcCell(r cbcResult, capCBC time.Duration) string {
 // presolvedSize describes the reduced model: options kept, gangs with a
 // choice left, and quota rows that can bind.
 func presolvedSize(q *Problem) string {
-	s := newSolver(context.Background(), q, Limits{})
+	s := newSolver(context.Background(), q, Limits{}, time.Time{})
 	s.presolve()
 	vars, open, bind := 0, 0, 0
 	for _, o := range s.opts {
@@ -155,4 +155,29 @@ func presolvedSize(q *Problem) string {
 		}
 	}
 	return fmt.Sprintf("%dv %dg %dq", vars, open, bind)
+}
+
+// BenchmarkSolve times the solver alone on the benchmark's instance shape,
+// under a node limit so that every run does the same search whatever the
+// machine: the nodes metric must not move when the solver is refactored.
+func BenchmarkSolve(b *testing.B) {
+	cases := []struct {
+		items, offers, nodes int
+		gap                  float64
+	}{
+		{100, 400, 0, 0},
+		{500, 2000, 0, 1e-3},
+		{500, 2000, 3000, 0},
+	}
+	for _, tc := range cases {
+		p := randomProblem(1000, tc.items, tc.offers)
+		name := fmt.Sprintf("%dx%d/gap=%g/nodes=%d", tc.items, tc.offers, tc.gap, tc.nodes)
+		b.Run(name, func(b *testing.B) {
+			var s *Solution
+			for b.Loop() {
+				s = Solve(context.Background(), p, Limits{Nodes: tc.nodes, Gap: tc.gap})
+			}
+			b.ReportMetric(float64(s.Nodes), "nodes")
+		})
+	}
 }

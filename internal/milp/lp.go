@@ -1,55 +1,67 @@
-package placement
+package milp
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"io"
-	"slices"
 	"strconv"
 )
 
-// LPNames labels the rows of an exported model in comments; any func may
-// be nil.
+// LPNames labels the items, options and resources of an exported model in
+// comments, so that a reader of the file (or of CBC's solution) can tell
+// what each variable stands for; any func may be nil.
 type LPNames struct {
 	Item     func(i int) string
 	Option   func(i, j int) string
 	Resource func(r int) string
-	// Header holds extra comment lines for the top of the file.
-	Header []string
-	// Index gives the option number used in the variable name of option j
-	// of item i (nil: j), so that a presolved model keeps the full model's
-	// variable names.
-	Index func(i, j int) int
 }
 
-// PresolvedHeader is the comment that marks an exported presolved model.
-var PresolvedHeader = []string{
+// presolvedHeader is the comment that marks an exported presolved model.
+var presolvedHeader = []string{
 	"After Quartermaster's exact presolve: options that cannot be in any optimum are removed",
 	"(those that overflow their quota alone, those dominated in cost and GPUs within their quota,",
 	"and those costing no less than the gang's cheapest option on a quota that cannot bind).",
 	"Its optimum equals the full model's; variable names keep the full model's option numbers.",
 }
 
-// LPVar is the variable name WriteLP gives option j of item i.
-func LPVar(i, j int) string { return "x" + strconv.Itoa(i) + "_" + strconv.Itoa(j) }
+// lpVar is the variable name of option j of item i.
+func lpVar(i, j int) string { return "x" + strconv.Itoa(i) + "_" + strconv.Itoa(j) }
 
 // WriteLP writes the problem in CPLEX LP format (read by CBC, GLPK's glpsol
-// --lp, HiGHS, Gurobi and CPLEX). Items without options get an infeasible
-// row, as they are infeasible.
+// --lp, HiGHS, Gurobi and CPLEX): variable x<i>_<j> is option j of item i.
+// Items without options get an infeasible row, as they are infeasible.
 func WriteLP(w io.Writer, p *Problem, names LPNames) error {
+	return writeLP(w, p, names, nil, nil)
+}
+
+// WritePresolvedLP writes the problem after the exact presolve of Solve,
+// the instance the search actually works on, so that another solver can be
+// compared on the same instance: a header says so, and variable names and
+// the Option labels keep the full problem's option numbers. Its optimum
+// equals the full problem's.
+func WritePresolvedLP(w io.Writer, p *Problem, names LPNames) error {
+	q, keep := presolved(p)
+	if full := names.Option; full != nil {
+		names.Option = func(i, j int) string { return full(i, keep[i][j]) }
+	}
+	return writeLP(w, q, names, presolvedHeader, func(i, j int) int { return keep[i][j] })
+}
+
+// writeLP writes p with extra header comment lines; index gives the option
+// number used in the variable name of option j of item i (nil: j).
+func writeLP(w io.Writer, p *Problem, names LPNames, header []string, index func(i, j int) int) error {
 	bw := bufio.NewWriter(w)
 	num := func(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
 	fmt.Fprintln(bw, `\ Quartermaster batch placement: each item takes exactly one option,`)
 	fmt.Fprintln(bw, `\ options of a quota resource together use at most its capacity.`)
-	for _, h := range names.Header {
+	for _, h := range header {
 		fmt.Fprintln(bw, `\ `+h)
 	}
 	varName := func(i, j int) string {
-		if names.Index != nil {
-			j = names.Index(i, j)
+		if index != nil {
+			j = index(i, j)
 		}
-		return LPVar(i, j)
+		return lpVar(i, j)
 	}
 	if names.Item != nil || names.Option != nil {
 		for i, it := range p.Items {
@@ -136,23 +148,4 @@ func WriteLP(w io.Writer, p *Problem, names LPNames) error {
 		return fmt.Errorf("writing LP model: %w", err)
 	}
 	return nil
-}
-
-// Presolved returns the problem after the exact presolve of Solve: the same
-// items, resources and capacities, with only the options that can be in some
-// optimum (see solver.presolve). Keep[i][k] is the index in p.Items[i] of
-// the reduced item's option k. Exporting this instead of p gives another
-// solver the instance ours actually searches.
-func Presolved(p *Problem) (q *Problem, keep [][]int) {
-	s := newSolver(context.Background(), p, Limits{})
-	s.presolve()
-	q = &Problem{Items: make([]Item, len(p.Items)), Capacity: slices.Clone(p.Capacity)}
-	keep = make([][]int, len(p.Items))
-	for i, os := range s.opts {
-		keep[i] = slices.Sorted(slices.Values(os))
-		for _, j := range keep[i] {
-			q.Items[i].Options = append(q.Items[i].Options, p.Items[i].Options[j])
-		}
-	}
-	return q, keep
 }

@@ -1,4 +1,4 @@
-package placement
+package milp
 
 import (
 	"bufio"
@@ -234,7 +234,7 @@ func TestSolveMatchesCBC(t *testing.T) {
 				ours := Solve(context.Background(), p, Limits{Time: 4 * time.Second})
 				model := p
 				if sz.items > 100 {
-					model, _ = Presolved(p)
+					model, _ = presolved(p)
 				}
 				ref := solveCBC(t, model)
 				if ref.infeasible {
@@ -277,7 +277,7 @@ func TestPresolvedKeepsOptimum(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			p := randomProblem(uint64(7*tc.items), tc.items, tc.offers)
-			q, keep := Presolved(p)
+			q, keep := presolved(p)
 			for i := range q.Items {
 				for k, o := range q.Items[i].Options {
 					if o != p.Items[i].Options[keep[i][k]] {
