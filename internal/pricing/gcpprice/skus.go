@@ -141,7 +141,7 @@ func (t *Table) Price(region, instanceType, model string, gpus int, vcpus, memGi
 	for _, x := range parts {
 		price, ok := t.prices[region][x.p]
 		if !ok {
-			what := x.p.name + " " + x.p.kind
+			var what string
 			if x.p.kind == "gpu" {
 				what = x.p.name + " GPU"
 			} else {
