@@ -57,7 +57,7 @@ price changed, with the change in percent, sorted by cloud, region and instance 
 					zone = "-"
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d×%s\t%s\t%s\n", c.Kind, c.Cloud, c.Region, zone, c.InstanceType, c.GPUCount, c.GPUModel,
-					moved(c.OldPrice, c.NewPrice, c.PricePct), moved(c.OldSpot, c.NewSpot, c.SpotPct))
+					moved(c.Kind, c.OldPrice, c.NewPrice, c.PricePct), moved(c.Kind, c.OldSpot, c.NewSpot, c.SpotPct))
 			}
 			if err := tw.Flush(); err != nil {
 				return err
@@ -70,8 +70,10 @@ price changed, with the change in percent, sorted by cloud, region and instance 
 	return cmd
 }
 
-// moved renders a price change: "55.04 → 57.2 (+3.92%)", "55.04", "-".
-func moved(old, new, pct *float64) string {
+// moved renders one price of a change: for a changed offer "55.04 → 57.2
+// (+3.92%)" or "27.52 → -" (spot capacity gone); for an added or removed
+// one, its price; "-" for none.
+func moved(kind string, old, new, pct *float64) string {
 	f := func(p *float64) string {
 		if p == nil {
 			return "-"
@@ -79,11 +81,13 @@ func moved(old, new, pct *float64) string {
 		return fmt.Sprintf("%g", *p)
 	}
 	switch {
-	case old == nil:
+	case kind == pricing.Added:
 		return f(new)
-	case new == nil:
+	case kind == pricing.Removed:
 		return f(old)
-	case *old == *new:
+	case old == nil && new == nil:
+		return "-"
+	case old != nil && new != nil && *old == *new:
 		return f(new)
 	case pct != nil:
 		return fmt.Sprintf("%s → %s (%+.2f%%)", f(old), f(new), *pct)

@@ -121,7 +121,7 @@ func TestCatalogRefresh(t *testing.T) {
 		t.Errorf("diff lacks p5.48xlarge 55.04 → 57.1 (+3.74%%):\n%s", stdout)
 	}
 	code, stdout, _ = runQM(t, "", "catalog", "diff", old, out)
-	if code != exitOK || !strings.Contains(stdout, "55.04 → 57.1 (+3.74%)") || !strings.Contains(stdout, "added") || !strings.Contains(stdout, "removed") {
+	if code != exitOK || !strings.Contains(stdout, "55.04 → 57.1 (+3.74%)") || !strings.Contains(stdout, "27.52 → -") || !strings.Contains(stdout, "added") || !strings.Contains(stdout, "removed") {
 		t.Errorf("diff table:\n%s", stdout)
 	}
 }
