@@ -100,6 +100,12 @@ func Refresh(ctx context.Context, cfg Config) (*costing.Catalog, Report, error) 
 			outs[i] = outcome{err: err, rep: CloudReport{Cloud: src.Cloud()}}
 			continue
 		}
+		if len(req.Regions) == 0 {
+			// Asking a cloud for no region would still list its prices
+			// (GCP's SKUs, AWS's region index) for nothing.
+			outs[i] = outcome{rep: CloudReport{Cloud: src.Cloud()}, res: Result{Skipped: []Skip{{Reason: "no region of this cloud was asked for"}}}}
+			continue
+		}
 		wg.Go(func() {
 			t0 := now()
 			res, err := src.Fetch(ctx, req)

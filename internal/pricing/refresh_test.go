@@ -102,6 +102,19 @@ func TestRefresh(t *testing.T) {
 	}
 }
 
+func TestRefreshNoRegionOfACloud(t *testing.T) {
+	aws := &fakeSource{cloud: costing.AWS, Result: pricing.Result{Offers: []costing.Offer{
+		{Cloud: costing.AWS, Region: "us-east-1", InstanceType: "g6.2xlarge", GPUModel: costing.L4, GPUCount: 1, VCPUs: 8, MemoryGiB: 32, PriceHourly: 0.9776},
+	}}}
+	gcp := &fakeSource{cloud: costing.GCP}
+	_, rep, err := pricing.Refresh(context.Background(), pricing.Config{
+		Sources: []pricing.Source{aws, gcp}, Regions: map[string][]string{costing.AWS: {"us-east-1"}, costing.GCP: {}}, AsOf: "2026-11-29",
+	})
+	if err != nil || len(gcp.Calls) != 0 || len(rep.Clouds[1].Skipped) != 1 {
+		t.Fatalf("err %v, gcp calls %d, report %+v: want gcp not asked and the skip reported", err, len(gcp.Calls), rep.Clouds[1])
+	}
+}
+
 func TestRefreshRejectsUnknownRegion(t *testing.T) {
 	src := &fakeSource{cloud: costing.AWS}
 	_, _, err := pricing.Refresh(context.Background(), pricing.Config{

@@ -65,8 +65,8 @@ func (r *Result) AddUnknownGPU(name string) {
 type ShapeIndex map[string]costing.Offer
 
 // NewShapeIndex indexes shapes by instance type; the first offer of an
-// instance type wins, so a GCP host that carries several GPU models (n1) is
-// looked up with ShapeIndex.Models instead.
+// instance type wins. AWS and Azure sizes have one GPU model each; GCP's n1
+// hosts carry several, which is why gcpprice walks the shapes instead.
 func NewShapeIndex(shapes []costing.Offer) ShapeIndex {
 	ix := ShapeIndex{}
 	for _, o := range shapes {

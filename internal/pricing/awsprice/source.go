@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+
 	"github.com/quartermaster-io/quartermaster/internal/costing"
 	"github.com/quartermaster-io/quartermaster/internal/pricing"
 )
@@ -172,10 +174,11 @@ func (s *Source) region(ctx context.Context, region, versionPath string, shapes 
 	for _, o := range offers {
 		types = append(types, o.InstanceType)
 	}
-	spot, err := fetchSpot(ctx, s.cfg.Spot(region), types, s.cfg.SpotWindow, s.cfg.Now())
+	api := s.cfg.Spot(region)
+	spot, err := fetchSpot(ctx, api, types, s.cfg.SpotWindow, s.cfg.Now())
 	if err != nil {
 		res.Offers = offers
-		return res, fmt.Errorf("aws %s: spot prices (EC2 DescribeSpotPriceHistory): %w", region, err)
+		return res, fmt.Errorf("aws %s: spot prices (EC2 DescribeSpotPriceHistory at %s): %w", region, endpoint(api, region), err)
 	}
 	for _, o := range offers {
 		p, ok := spot.region[o.InstanceType]
@@ -196,6 +199,17 @@ func (s *Source) region(ctx context.Context, region, versionPath string, shapes 
 		}
 	}
 	return res, nil
+}
+
+// endpoint is the EC2 endpoint a spot client calls, for errors: the SDK's
+// own errors name the operation but not the URL.
+func endpoint(api SpotAPI, region string) string {
+	if c, ok := api.(interface{ Options() ec2.Options }); ok {
+		if e := c.Options().BaseEndpoint; e != nil {
+			return *e
+		}
+	}
+	return "https://ec2." + region + ".amazonaws.com"
 }
 
 // download streams a region's offer file through DecodeOffers.

@@ -293,6 +293,31 @@ func TestFetchSkipsUnchangedRegion(t *testing.T) {
 	}
 }
 
+// TestFetchSpotDenied: without ec2:DescribeSpotPriceHistory the error
+// names the cloud, region, operation and endpoint, and the on-demand offers
+// are kept.
+func TestFetchSpotDenied(t *testing.T) {
+	bulk := httptest.NewServer(newBulk())
+	defer bulk.Close()
+	ec2Srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/xml;charset=UTF-8")
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = w.Write([]byte(`<?xml version="1.0" encoding="UTF-8"?>
+<Response><Errors><Error><Code>UnauthorizedOperation</Code><Message>You are not authorized to perform this operation.</Message></Error></Errors><RequestID>5f3a1c2e-0000-4000-8000-000000000000</RequestID></Response>`))
+	}))
+	defer ec2Srv.Close()
+	res, err := New(Config{BaseURL: bulk.URL, Spot: newSpotClient(ec2Srv.URL)}).Fetch(context.Background(),
+		pricing.Request{Regions: []string{"us-east-1"}, Shapes: awsShapes(t)})
+	for _, w := range []string{"aws us-east-1: spot prices (EC2 DescribeSpotPriceHistory at " + ec2Srv.URL + "/us-east-1)", "UnauthorizedOperation"} {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("err = %v, want it to contain %q", err, w)
+		}
+	}
+	if len(res.Offers) != 3 || res.Offers[0].HasSpot() {
+		t.Errorf("offers %+v: want the three on-demand offers kept", res.Offers)
+	}
+}
+
 // TestFetchRegionFails: a region that fails is named with its URL, and the
 // other regions' offers are still returned.
 func TestFetchRegionFails(t *testing.T) {

@@ -39,7 +39,10 @@ type Table struct {
 func NewTable() *Table { return &Table{prices: map[string]map[part]float64{}} }
 
 var (
-	gpuSKU  = regexp.MustCompile(`^(?:Spot Preemptible |Preemptible )?Nvidia (.+) GPU running in .+$`)
+	// GCP writes spot GPU SKUs both as "Spot Preemptible Nvidia T4 GPU
+	// running in …" and "Nvidia T4 GPU attached to Spot Preemptible VMs
+	// running in …"; the usage type, not the wording, says which is spot.
+	gpuSKU  = regexp.MustCompile(`^(?:Spot Preemptible |Preemptible )?Nvidia (.+?) GPU(?: attached to Spot Preemptible VMs)? running in .+$`)
 	hostSKU = regexp.MustCompile(`^(?:Spot Preemptible |Preemptible )?(.+) Instance (Core|Ram) running in .+$`)
 )
 

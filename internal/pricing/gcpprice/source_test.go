@@ -42,7 +42,7 @@ func skuJSON(id, description, group, usageType, unit string, units, nanos int64,
 var skuPages = [][]string{
 	{
 		skuJSON("T4-OD", "Nvidia Tesla T4 GPU running in Americas", "GPU", "OnDemand", "h", 0, 350000000, "us-central1", "us-east1"),
-		skuJSON("T4-SPOT", "Spot Preemptible Nvidia Tesla T4 GPU running in Americas", "GPU", "Preemptible", "h", 0, 140000000, "us-central1"),
+		skuJSON("T4-SPOT", "Nvidia Tesla T4 GPU attached to Spot Preemptible VMs running in Americas", "GPU", "Preemptible", "h", 0, 140000000, "us-central1"),
 		skuJSON("T4-CUD", "Commitment v1: Nvidia Tesla T4 GPU running in Americas", "GPU", "Commit1Yr", "h", 0, 220000000, "us-central1"),
 		skuJSON("N1-CORE", "N1 Predefined Instance Core running in Americas", "N1Standard", "OnDemand", "h", 0, 31611000, "us-central1"),
 		skuJSON("N1-RAM", "N1 Predefined Instance Ram running in Americas", "N1Standard", "OnDemand", "GiBy.h", 0, 4237000, "us-central1"),
@@ -51,6 +51,8 @@ var skuPages = [][]string{
 	},
 	{
 		skuJSON("A100-OD", "Nvidia Tesla A100 GPU running in Americas", "GPU", "OnDemand", "h", 2, 933908000, "us-central1"),
+		// Dynamic Workload Scheduler prices are not on-demand prices.
+		skuJSON("A100-DWS", "DWS Defined Duration Nvidia Tesla A100 GPU running in Americas", "GPU", "OnDemand", "h", 1, 0, "us-central1"),
 		skuJSON("A2-CORE", "A2 Instance Core running in Americas", "CPU", "OnDemand", "h", 0, 31611000, "us-central1"),
 		skuJSON("A2-RAM", "A2 Instance Ram running in Americas", "RAM", "OnDemand", "GiBy.h", 0, 4237000, "us-central1"),
 		skuJSON("P4-OD", "Nvidia Tesla P4 GPU running in Americas", "GPU", "OnDemand", "h", 0, 600000000, "us-central1"),
