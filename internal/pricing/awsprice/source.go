@@ -144,6 +144,9 @@ func (s *Source) region(ctx context.Context, region, versionPath string, shapes 
 		res.Unchanged = append(res.Unchanged, region)
 	} else {
 		url := s.cfg.BaseURL + versionPath
+		if strings.HasPrefix(versionPath, "https://") || strings.HasPrefix(versionPath, "http://") {
+			url = versionPath // an absolute URL, should the index ever carry one
+		}
 		f, err := s.download(ctx, url, region)
 		if err != nil {
 			return res, fmt.Errorf("aws %s: reading %s: %w", region, url, err)
