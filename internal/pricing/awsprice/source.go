@@ -8,6 +8,7 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	neturl "net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -232,6 +233,11 @@ func (s *Source) get(ctx context.Context, url string) (io.ReadCloser, error) {
 	}
 	resp, err := s.cfg.HTTPClient.Do(req)
 	if err != nil {
+		// The caller names the URL; url.Error would name it twice.
+		var ue *neturl.Error
+		if errors.As(err, &ue) {
+			return nil, ue.Err
+		}
 		return nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
