@@ -19,6 +19,8 @@ import (
 func newCatalogCommand(s streams) *cobra.Command {
 	cmd := &cobra.Command{Use: "catalog", Short: "Inspect and import GPU offer catalogs"}
 	cmd.AddCommand(newCatalogListCommand(s), newCatalogImportCommand(s), newCatalogNodesCommand(s))
+	cmd.AddCommand(newCatalogRefreshCommand(s))
+	cmd.AddCommand(newCatalogDiffCommand(s))
 	return cmd
 }
 

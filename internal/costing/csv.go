@@ -17,6 +17,13 @@ import (
 // CSVHeader is the catalog file header of contract 4.4.
 const CSVHeader = "cloud,region,zone,instance_type,gpu_model,gpu_count,gpu_memory_gib,vcpus,memory_gib,price_hourly,spot_price_hourly,capabilities"
 
+// SourceColumn is the optional trailing column of the CSV format: where each
+// row's prices were read. A header with it is CSVHeader + ",source"; files
+// without it read as before, and WriteCSV adds it only when some offer has a
+// source, so that catalogs without per-row sources stay readable by older
+// versions.
+const SourceColumn = "source"
+
 // MaxCatalogBytes bounds what a catalog reader accepts; real catalogs are a
 // few MiB, so anything larger is a mistake, not data.
 const MaxCatalogBytes = 256 << 20
@@ -53,14 +60,18 @@ func ReadCSV(r io.Reader, regions *Regions, source string) (*Catalog, error) {
 	meta := Meta{Source: source, AsOf: head.asOf, Revision: ContentRevision(data)}
 	cr := csv.NewReader(bytes.NewReader(data))
 	cr.Comment = '#'
-	cr.FieldsPerRecord = 12
+	// 0: every record must have as many fields as the header, which has
+	// 12, or 13 with the source column.
+	cr.FieldsPerRecord = 0
 	cr.ReuseRecord = true
 	header, err := cr.Read()
 	if err != nil {
 		return nil, fmt.Errorf("reading catalog header: %w (want %s)", err, CSVHeader)
 	}
-	if got := strings.TrimPrefix(strings.Join(header, ","), "\ufeff"); got != CSVHeader {
-		return nil, fmt.Errorf("catalog header %q: want %q", got, CSVHeader)
+	got := strings.TrimPrefix(strings.Join(header, ","), "\ufeff")
+	withSource := got == CSVHeader+","+SourceColumn
+	if got != CSVHeader && !withSource {
+		return nil, fmt.Errorf("catalog header %q: want %q (optionally followed by %q)", got, CSVHeader, ","+SourceColumn)
 	}
 	var offers []Offer
 	for {
@@ -75,6 +86,9 @@ func ReadCSV(r io.Reader, regions *Regions, source string) (*Catalog, error) {
 		o, err := parseCSVOffer(rec)
 		if err != nil {
 			return nil, fmt.Errorf("catalog line %d: %w", line, err)
+		}
+		if withSource {
+			o.Source = strings.TrimSpace(rec[12])
 		}
 		if !regions.Known(o.Cloud, o.Region) {
 			return nil, fmt.Errorf("catalog line %d: region %q of %s has no jurisdiction: it is not in the region table%s; "+
@@ -242,7 +256,12 @@ func WriteCSV(w io.Writer, c *Catalog) error {
 		fmt.Fprintf(bw, "# source: %s\n", strings.ReplaceAll(c.meta.Source, "\n", " "))
 	}
 	cw := csv.NewWriter(bw)
-	if err := cw.Write(strings.Split(CSVHeader, ",")); err != nil {
+	withSource := slices.ContainsFunc(c.offers, func(o Offer) bool { return o.Source != "" })
+	header := strings.Split(CSVHeader, ",")
+	if withSource {
+		header = append(header, SourceColumn)
+	}
+	if err := cw.Write(header); err != nil {
 		return fmt.Errorf("writing catalog header: %w", err)
 	}
 	ff := func(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
@@ -254,6 +273,9 @@ func WriteCSV(w io.Writer, c *Catalog) error {
 		}
 		rec := []string{o.Cloud, o.Region, o.Zone, o.InstanceType, o.GPUModel, strconv.Itoa(o.GPUCount),
 			ff(o.GPUMemoryGiB), ff(o.VCPUs), ff(o.MemoryGiB), ff(o.PriceHourly), spot, strings.Join(o.Capabilities, ";")}
+		if withSource {
+			rec = append(rec, o.Source)
+		}
 		if err := cw.Write(rec); err != nil {
 			return fmt.Errorf("writing offer %s: %w", o.Key(), err)
 		}

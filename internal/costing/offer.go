@@ -54,6 +54,11 @@ type Offer struct {
 	PriceHourly     float64
 	SpotPriceHourly float64
 	Capabilities    []string
+	// Source names where the offer's prices were read (e.g.
+	// "aws-price-list/20261101000000"), empty when the catalog as a whole
+	// says it (Meta.Source). It is the optional trailing source column of
+	// the CSV format: refreshed catalogs mix sources per row.
+	Source string
 
 	// Jurisdiction is derived from Cloud and Region when the catalog is built.
 	Jurisdiction string
@@ -76,13 +81,14 @@ type offerJSON struct {
 	SpotPriceHourly *float64 `json:"spot_price_hourly"`
 	Capabilities    []string `json:"capabilities"`
 	Jurisdiction    string   `json:"jurisdiction,omitempty"`
+	Source          string   `json:"source,omitempty"`
 }
 
 // MarshalJSON writes the offer under the contract's names.
 func (o Offer) MarshalJSON() ([]byte, error) {
 	j := offerJSON{Cloud: o.Cloud, Region: o.Region, Zone: o.Zone, InstanceType: o.InstanceType, GPUModel: o.GPUModel,
 		GPUCount: o.GPUCount, GPUMemoryGiB: o.GPUMemoryGiB, VCPUs: o.VCPUs, MemoryGiB: o.MemoryGiB, PriceHourly: o.PriceHourly,
-		Capabilities: o.Capabilities, Jurisdiction: o.Jurisdiction}
+		Capabilities: o.Capabilities, Jurisdiction: o.Jurisdiction, Source: o.Source}
 	if o.HasSpot() {
 		spot := o.SpotPriceHourly
 		j.SpotPriceHourly = &spot

@@ -1,0 +1,5 @@
+//go:build !race
+
+package awsprice
+
+const raceEnabled = false
