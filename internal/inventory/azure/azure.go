@@ -1,0 +1,361 @@
+package azure
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/compute/armcompute/v8"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armsubscriptions"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/storage/armstorage/v2"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/quartermaster-io/quartermaster/internal/costing"
+	"github.com/quartermaster-io/quartermaster/internal/inventory"
+)
+
+// Config is what the source needs from cmd/auditor.
+type Config struct {
+	// Credential authenticates every ARM request; one credential serves
+	// every subscription (its tokens are cached and refreshed by azcore).
+	// cmd/auditor builds it, e.g. azidentity.NewDefaultAzureCredential.
+	Credential azcore.TokenCredential
+	// ClientOptions are given to every ARM client: the cloud (public,
+	// sovereign), logging, and in tests the transport. Its Retry is
+	// ignored: Retry below replaces it.
+	ClientOptions arm.ClientOptions
+	// Retry tunes the azcore retry policy; each zero field takes its
+	// value from DefaultRetry.
+	Retry policy.RetryOptions
+	// Catalog maps VM sizes to GPU models and counts; nil means
+	// costing.DefaultCatalog.
+	Catalog *costing.Catalog
+	// PerAccount bounds the per-resource calls (instance views, blob
+	// service properties) in flight at once within one subscription;
+	// inventory.DefaultPerAccount when zero.
+	PerAccount int
+	// Now stamps Resource.Observed; nil means time.Now.
+	Now func() time.Time
+}
+
+// DefaultRetry is the retry policy for ARM. ARM throttles reads per
+// subscription and principal and answers 429 with a Retry-After of seconds
+// to a minute; azcore waits what Retry-After says (or backs off
+// exponentially from RetryDelay with jitter when there is none: about 2, 6,
+// 14, 30 then 60 s) and gives up at once when Retry-After exceeds
+// MaxRetryDelay. So one request waits at most MaxRetries × MaxRetryDelay =
+// 5 min in total, and tries at most 6 times of TryTimeout each, before its
+// subscription fails; the other subscriptions go on.
+var DefaultRetry = policy.RetryOptions{
+	MaxRetries:    5,
+	RetryDelay:    2 * time.Second,
+	MaxRetryDelay: 60 * time.Second,
+	TryTimeout:    90 * time.Second,
+}
+
+// Source scans Azure subscriptions. It is safe for concurrent Scans of
+// different subscriptions.
+type Source struct {
+	cred    azcore.TokenCredential
+	opts    arm.ClientOptions
+	gpus    map[string]gpuShape
+	limit   int
+	now     func() time.Time
+	clients func(subscription string) (*clientSet, error)
+}
+
+// gpuShape is what a VM size brings: its GPUs.
+type gpuShape struct {
+	model string
+	count int
+}
+
+// New checks cfg and prepares the source; it makes no request.
+func New(cfg Config) (*Source, error) {
+	if cfg.Credential == nil {
+		return nil, fmt.Errorf("azure: no credential")
+	}
+	cat := cfg.Catalog
+	if cat == nil {
+		var err error
+		if cat, err = costing.DefaultCatalog(); err != nil {
+			return nil, fmt.Errorf("azure: %w", err)
+		}
+	}
+	s := &Source{
+		cred:  cfg.Credential,
+		opts:  cfg.ClientOptions,
+		gpus:  gpuShapes(cat, costing.Azure),
+		limit: cfg.PerAccount,
+		now:   cfg.Now,
+	}
+	s.opts.Retry = retryOptions(cfg.Retry)
+	if s.limit <= 0 {
+		s.limit = inventory.DefaultPerAccount
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.clients = s.newClientSet
+	return s, nil
+}
+
+// retryOptions fills r's zero fields from DefaultRetry.
+func retryOptions(r policy.RetryOptions) policy.RetryOptions {
+	if r.MaxRetries == 0 {
+		r.MaxRetries = DefaultRetry.MaxRetries
+	}
+	if r.RetryDelay == 0 {
+		r.RetryDelay = DefaultRetry.RetryDelay
+	}
+	if r.MaxRetryDelay == 0 {
+		r.MaxRetryDelay = DefaultRetry.MaxRetryDelay
+	}
+	if r.TryTimeout == 0 {
+		r.TryTimeout = DefaultRetry.TryTimeout
+	}
+	return r
+}
+
+// gpuShapes indexes a catalog's instance types of one cloud. Sizes are
+// compared case-insensitively: ARM returns Standard_NC24ads_A100_v4 and
+// standard_nc24ads_a100_v4 alike.
+func gpuShapes(cat *costing.Catalog, cloud string) map[string]gpuShape {
+	m := map[string]gpuShape{}
+	for _, o := range cat.Offers() {
+		if o.Cloud == cloud && o.GPUCount > 0 {
+			m[strings.ToLower(o.InstanceType)] = gpuShape{o.GPUModel, o.GPUCount}
+		}
+	}
+	return m
+}
+
+// clientSet is one subscription's ARM clients.
+type clientSet struct {
+	vms       *armcompute.VirtualMachinesClient
+	disks     *armcompute.DisksClient
+	snapshots *armcompute.SnapshotsClient
+	accounts  *armstorage.AccountsClient
+	blobs     *armstorage.BlobServicesClient
+}
+
+func (s *Source) newClientSet(subscription string) (*clientSet, error) {
+	compute, err := armcompute.NewClientFactory(subscription, s.cred, &s.opts)
+	if err != nil {
+		return nil, fmt.Errorf("creating compute clients: %w", err)
+	}
+	storage, err := armstorage.NewClientFactory(subscription, s.cred, &s.opts)
+	if err != nil {
+		return nil, fmt.Errorf("creating storage clients: %w", err)
+	}
+	return &clientSet{
+		vms:       compute.NewVirtualMachinesClient(),
+		disks:     compute.NewDisksClient(),
+		snapshots: compute.NewSnapshotsClient(),
+		accounts:  storage.NewAccountsClient(),
+		blobs:     storage.NewBlobServicesClient(),
+	}, nil
+}
+
+// Discover lists the subscriptions the credential can read, as accounts.
+// Disabled and deleted subscriptions are left out: ARM refuses reads in
+// them. Warned and past-due ones are still running, and paying.
+func (s *Source) Discover(ctx context.Context) ([]inventory.Account, error) {
+	c, err := armsubscriptions.NewClient(s.cred, &s.opts)
+	if err != nil {
+		return nil, fmt.Errorf("azure: creating subscriptions client: %w", err)
+	}
+	var out []inventory.Account
+	pager := c.NewListPager(nil)
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("azure: listing subscriptions: %w", err)
+		}
+		for _, sub := range page.Value {
+			if sub == nil || sub.SubscriptionID == nil {
+				continue
+			}
+			switch deref(sub.State) {
+			case armsubscriptions.SubscriptionStateDisabled, armsubscriptions.SubscriptionStateDeleted:
+				continue
+			}
+			out = append(out, inventory.Account{
+				Cloud: inventory.CloudAzure,
+				ID:    strings.ToLower(*sub.SubscriptionID),
+				Name:  deref(sub.DisplayName),
+			})
+		}
+	}
+	return out, nil
+}
+
+// Scan lists one subscription's VMs, managed disks, snapshots and storage
+// accounts, in that order, and emits them. Account.Regions, when set, keeps
+// the resources of those locations only (ARM lists a subscription across
+// every location at once). A listing that fails after its retries fails
+// the subscription, naming it and the resource type.
+func (s *Source) Scan(ctx context.Context, a inventory.Account, emit func(*inventory.Resource) error) error {
+	if a.Cloud != inventory.CloudAzure {
+		return fmt.Errorf("azure: account %s is not an Azure subscription", a.Key())
+	}
+	c, err := s.clients(a.ID)
+	if err != nil {
+		return fmt.Errorf("scanning subscription %s: %w", a.ID, err)
+	}
+	keep := func(r *inventory.Resource) error {
+		if len(a.Regions) > 0 && !slices.ContainsFunc(a.Regions, func(re string) bool { return strings.EqualFold(re, r.Region) }) {
+			return nil
+		}
+		r.Account, r.Cloud = a.ID, inventory.CloudAzure
+		return emit(r)
+	}
+	for _, l := range []struct {
+		what string
+		list func(context.Context, *clientSet, func(*inventory.Resource) error) error
+	}{
+		{"virtual machines", s.scanVMs},
+		{"managed disks", s.scanDisks},
+		{"snapshots", s.scanSnapshots},
+		{"storage accounts", s.scanAccounts},
+	} {
+		if err := l.list(ctx, c, keep); err != nil {
+			return fmt.Errorf("scanning subscription %s: listing %s: %w", a.ID, l.what, err)
+		}
+	}
+	return nil
+}
+
+// scanVMs lists VMs with statusOnly=true, which adds each VM's instance
+// view (its power state) to the listing instead of costing one request per
+// VM; a VM listed without one gets its instance view asked for.
+func (s *Source) scanVMs(ctx context.Context, c *clientSet, emit func(*inventory.Resource) error) error {
+	pager := c.vms.NewListAllPager(&armcompute.VirtualMachinesClientListAllOptions{StatusOnly: to.Ptr("true")})
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			return err
+		}
+		vms := slices.DeleteFunc(page.Value, func(vm *armcompute.VirtualMachine) bool { return vm == nil || vm.ID == nil })
+		states := make([]string, len(vms))
+		err = s.each(ctx, len(vms), func(ctx context.Context, i int) error {
+			if states[i] = powerState(vms[i].Properties); states[i] != "" {
+				return nil
+			}
+			id, err := arm.ParseResourceID(*vms[i].ID)
+			if err != nil {
+				return fmt.Errorf("parsing VM ID %q: %w", *vms[i].ID, err)
+			}
+			iv, err := c.vms.InstanceView(ctx, id.ResourceGroupName, id.Name, nil)
+			if err != nil {
+				return fmt.Errorf("reading the instance view of %s: %w", *vms[i].ID, err)
+			}
+			states[i] = powerState(&armcompute.VirtualMachineProperties{InstanceView: &iv.VirtualMachineInstanceView})
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for i, vm := range vms {
+			if err := emit(s.vm(vm, states[i])); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Source) scanDisks(ctx context.Context, c *clientSet, emit func(*inventory.Resource) error) error {
+	pager := c.disks.NewListPager(nil)
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			return err
+		}
+		for _, d := range page.Value {
+			if d == nil || d.ID == nil {
+				continue
+			}
+			if err := emit(s.disk(d)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Source) scanSnapshots(ctx context.Context, c *clientSet, emit func(*inventory.Resource) error) error {
+	pager := c.snapshots.NewListPager(nil)
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			return err
+		}
+		for _, sn := range page.Value {
+			if sn == nil || sn.ID == nil {
+				continue
+			}
+			if err := emit(s.snapshot(sn)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// scanAccounts lists storage accounts and reads each one's blob service
+// properties, where versioning and soft delete live (the account listing
+// does not carry them): one request per account, PerAccount at once.
+func (s *Source) scanAccounts(ctx context.Context, c *clientSet, emit func(*inventory.Resource) error) error {
+	pager := c.accounts.NewListPager(nil)
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			return err
+		}
+		accts := slices.DeleteFunc(page.Value, func(a *armstorage.Account) bool { return a == nil || a.ID == nil })
+		blobs := make([]*armstorage.BlobServicePropertiesProperties, len(accts))
+		err = s.each(ctx, len(accts), func(ctx context.Context, i int) error {
+			// A FileStorage account has no blob service to ask.
+			if deref(accts[i].Kind) == armstorage.KindFileStorage {
+				return nil
+			}
+			id, err := arm.ParseResourceID(*accts[i].ID)
+			if err != nil {
+				return fmt.Errorf("parsing storage account ID %q: %w", *accts[i].ID, err)
+			}
+			p, err := c.blobs.GetServiceProperties(ctx, id.ResourceGroupName, id.Name, nil)
+			if err != nil {
+				return fmt.Errorf("reading the blob service properties of %s: %w", *accts[i].ID, err)
+			}
+			blobs[i] = p.BlobServiceProperties.BlobServiceProperties
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for i, acct := range accts {
+			if err := emit(s.account(acct, blobs[i])); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// each runs fn for 0..n-1, at most s.limit at once, and returns the first
+// error.
+func (s *Source) each(ctx context.Context, n int, fn func(context.Context, int) error) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(s.limit)
+	for i := range n {
+		g.Go(func() error { return fn(ctx, i) })
+	}
+	return g.Wait()
+}
