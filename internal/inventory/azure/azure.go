@@ -232,20 +232,37 @@ func (s *Source) Scan(ctx context.Context, a inventory.Account, emit func(*inven
 	return nil
 }
 
-// scanVMs lists VMs with statusOnly=true, which adds each VM's instance
-// view (its power state) to the listing instead of costing one request per
-// VM; a VM listed without one gets its instance view asked for.
+// scanVMs lists VMs twice: with statusOnly=true, which gives every VM's
+// instance view (its power state) but leaves out its tags, size and disks
+// (azure-sdk-for-go#18565), then in full, joined by ID. Two paged listings
+// instead of one instance view request per VM; a VM created between the
+// two has its instance view asked for.
 func (s *Source) scanVMs(ctx context.Context, c *clientSet, emit func(*inventory.Resource) error) error {
+	states := map[string]string{}
 	pager := c.vms.NewListAllPager(&armcompute.VirtualMachinesClientListAllOptions{StatusOnly: to.Ptr("true")})
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("listing power states: %w", err)
+		}
+		for _, vm := range page.Value {
+			if vm != nil && vm.ID != nil {
+				if st := powerState(vm.Properties); st != "" {
+					states[normID(*vm.ID)] = st
+				}
+			}
+		}
+	}
+	pager = c.vms.NewListAllPager(nil)
 	for pager.More() {
 		page, err := pager.NextPage(ctx)
 		if err != nil {
 			return err
 		}
 		vms := slices.DeleteFunc(page.Value, func(vm *armcompute.VirtualMachine) bool { return vm == nil || vm.ID == nil })
-		states := make([]string, len(vms))
+		found := make([]string, len(vms))
 		err = s.each(ctx, len(vms), func(ctx context.Context, i int) error {
-			if states[i] = powerState(vms[i].Properties); states[i] != "" {
+			if found[i] = states[normID(*vms[i].ID)]; found[i] != "" {
 				return nil
 			}
 			id, err := arm.ParseResourceID(*vms[i].ID)
@@ -256,14 +273,14 @@ func (s *Source) scanVMs(ctx context.Context, c *clientSet, emit func(*inventory
 			if err != nil {
 				return fmt.Errorf("reading the instance view of %s: %w", *vms[i].ID, err)
 			}
-			states[i] = powerState(&armcompute.VirtualMachineProperties{InstanceView: &iv.VirtualMachineInstanceView})
+			found[i] = powerState(&armcompute.VirtualMachineProperties{InstanceView: &iv.VirtualMachineInstanceView})
 			return nil
 		})
 		if err != nil {
 			return err
 		}
 		for i, vm := range vms {
-			if err := emit(s.vm(vm, states[i])); err != nil {
+			if err := emit(s.vm(vm, found[i])); err != nil {
 				return err
 			}
 		}

@@ -127,43 +127,53 @@ func running(code string) *armcompute.VirtualMachineInstanceView {
 }
 
 // subscriptionA is a GPU subscription: three VMs over two pages (one
-// listed without its instance view), three disks over two pages, a
+// created after the power states were listed), three disks over two pages, a
 // snapshot, and three storage accounts, one of them FileStorage.
 func subscriptionA(sub string) *subscription {
 	vms := computefake.VirtualMachinesServer{
 		NewListAllPager: func(o *armcompute.VirtualMachinesClientListAllOptions) (resp azfake.PagerResponder[armcompute.VirtualMachinesClientListAllResponse]) {
-			if o == nil || deref(o.StatusOnly) != "true" {
-				panic("VMs listed without statusOnly=true")
+			page := func(vms ...*armcompute.VirtualMachine) armcompute.VirtualMachinesClientListAllResponse {
+				return armcompute.VirtualMachinesClientListAllResponse{VirtualMachineListResult: armcompute.VirtualMachineListResult{Value: vms}}
 			}
-			resp.AddPage(http.StatusOK, armcompute.VirtualMachinesClientListAllResponse{VirtualMachineListResult: armcompute.VirtualMachineListResult{Value: []*armcompute.VirtualMachine{{
+			if o != nil && deref(o.StatusOnly) == "true" {
+				// As ARM answers statusOnly=true: the instance view,
+				// without tags, size or disks. train, created since,
+				// is missing; old, deleted since, is extra.
+				status := func(name, rg, code string) *armcompute.VirtualMachine {
+					return &armcompute.VirtualMachine{ID: id(sub, rg, "Microsoft.Compute/virtualMachines", name), Name: to.Ptr(name),
+						Properties: &armcompute.VirtualMachineProperties{InstanceView: running(code)}}
+				}
+				resp.AddPage(http.StatusOK, page(status("gpu-spot", "ML-RG", "running"), status("web", "web-rg", "deallocated")), nil)
+				resp.AddPage(http.StatusOK, page(status("old", "web-rg", "running")), nil)
+				return
+			}
+			resp.AddPage(http.StatusOK, page(&armcompute.VirtualMachine{
 				ID: id(sub, "ml-rg", "Microsoft.Compute/virtualMachines", "gpu-spot"), Name: to.Ptr("gpu-spot"),
 				Location: to.Ptr("eastus"), Zones: []*string{to.Ptr("2")}, Tags: tags("team", "ml"),
 				Properties: &armcompute.VirtualMachineProperties{
 					HardwareProfile: &armcompute.HardwareProfile{VMSize: to.Ptr(armcompute.VirtualMachineSizeTypes("Standard_NC24ads_A100_v4"))},
 					Priority:        to.Ptr(armcompute.VirtualMachinePriorityTypesSpot),
 					TimeCreated:     to.Ptr(created),
-					InstanceView:    running("running"),
 					StorageProfile: &armcompute.StorageProfile{
 						OSDisk:    &armcompute.OSDisk{ManagedDisk: &armcompute.ManagedDiskParameters{ID: id(sub, "ML-RG", "Microsoft.Compute/disks", "gpu-spot-os")}},
 						DataDisks: []*armcompute.DataDisk{{ManagedDisk: &armcompute.ManagedDiskParameters{ID: id(sub, "ML-RG", "Microsoft.Compute/disks", "gpu-spot-data")}}},
 					},
 				},
-			}, {
+			}, &armcompute.VirtualMachine{
 				ID: id(sub, "web-rg", "Microsoft.Compute/virtualMachines", "web"), Name: to.Ptr("web"),
 				Location: to.Ptr("westeurope"),
 				Properties: &armcompute.VirtualMachineProperties{
 					HardwareProfile: &armcompute.HardwareProfile{VMSize: to.Ptr(armcompute.VirtualMachineSizeTypes("Standard_D4s_v5"))},
 					Priority:        to.Ptr(armcompute.VirtualMachinePriorityTypesRegular),
-					InstanceView:    running("deallocated"),
 				},
-			}}}}, nil)
-			resp.AddPage(http.StatusOK, armcompute.VirtualMachinesClientListAllResponse{VirtualMachineListResult: armcompute.VirtualMachineListResult{Value: []*armcompute.VirtualMachine{{
+			}), nil)
+			resp.AddPage(http.StatusOK, page(&armcompute.VirtualMachine{
 				ID: id(sub, "ml-rg", "Microsoft.Compute/virtualMachines", "train"), Name: to.Ptr("train"),
 				Location: to.Ptr("eastus"),
 				Properties: &armcompute.VirtualMachineProperties{
 					HardwareProfile: &armcompute.HardwareProfile{VMSize: to.Ptr(armcompute.VirtualMachineSizeTypes("standard_nd96isr_h100_v5"))},
 				},
-			}}}}, nil)
+			}), nil)
 			return
 		},
 		InstanceView: func(ctx context.Context, rg, name string, _ *armcompute.VirtualMachinesClientInstanceViewOptions) (resp azfake.Responder[armcompute.VirtualMachinesClientInstanceViewResponse], errResp azfake.ErrorResponder) {
@@ -423,19 +433,19 @@ func TestScan(t *testing.T) {
 				t.Fatal(err)
 			}
 			sameResources(t, got, tc.want)
-			// Pages: two of VMs, two of disks, one of snapshots, two of
+			// Pages: two of power states and two of VMs, two of disks, one of snapshots, two of
 			// accounts; one instance view (the VM listed without one);
 			// blob properties of the two accounts that have a blob
 			// service.
 			for re, n := range map[string]int{
-				`/providers/Microsoft.Compute/virtualMachines(/fake_page_\d+)?$`: 2,
+				`/providers/Microsoft.Compute/virtualMachines(/fake_page_\d+)?$`: 4,
 				`/virtualMachines/[^/]+/instanceView$`:                           1,
 				`/providers/Microsoft.Compute/disks(/fake_page_\d+)?$`:           2,
 				`/providers/Microsoft.Compute/snapshots(/fake_page_\d+)?$`:       1,
 				`/providers/Microsoft.Storage/storageAccounts(/fake_page_\d+)?$`: 2,
 				`/storageAccounts/[^/]+/blobServices/default$`:                   2,
 				`/storageAccounts/mlshares/blobServices/default$`:                0,
-				`^GET /subscriptions/` + subA + `/providers/Micro`:               7,
+				`^GET /subscriptions/` + subA + `/providers/Micro`:               9,
 				`^(PUT|POST|PATCH|DELETE) `:                                      0,
 			} {
 				if got := f.count(re); got != n {
@@ -513,16 +523,18 @@ func TestScanPersistentError(t *testing.T) {
 			break_: func(s *subscription) {
 				*s = *subscriptionA(subA)
 				s.compute = computefake.NewServerFactoryTransport(&computefake.ServerFactory{VirtualMachinesServer: computefake.VirtualMachinesServer{
-					NewListAllPager: func(*armcompute.VirtualMachinesClientListAllOptions) (resp azfake.PagerResponder[armcompute.VirtualMachinesClientListAllResponse]) {
+					NewListAllPager: func(o *armcompute.VirtualMachinesClientListAllOptions) (resp azfake.PagerResponder[armcompute.VirtualMachinesClientListAllResponse]) {
 						resp.AddPage(http.StatusOK, armcompute.VirtualMachinesClientListAllResponse{VirtualMachineListResult: armcompute.VirtualMachineListResult{
 							Value: []*armcompute.VirtualMachine{{ID: id(subA, "rg", "Microsoft.Compute/virtualMachines", "a"), Properties: &armcompute.VirtualMachineProperties{InstanceView: running("running")}}},
 						}}, nil)
-						resp.AddResponseError(http.StatusInternalServerError, "InternalServerError")
+						if o == nil { // the full listing, after the power states
+							resp.AddResponseError(http.StatusInternalServerError, "InternalServerError")
+						}
 						return
 					},
 				}})
 			},
-			wantErr: []string{"scanning subscription " + subA, "listing virtual machines", "InternalServerError"},
+			wantErr: []string{"scanning subscription " + subA + ": listing virtual machines: ", "InternalServerError", "500"},
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
