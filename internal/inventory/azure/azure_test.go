@@ -621,3 +621,19 @@ func TestNewNeedsCredential(t *testing.T) {
 		t.Errorf("New without a credential: %v", err)
 	}
 }
+
+// TestRetryDefaults: the documented retry figures are the ones the clients
+// get, and a field given keeps its value.
+func TestRetryDefaults(t *testing.T) {
+	s, err := New(Config{Credential: &azfake.TokenCredential{}, Retry: policy.RetryOptions{MaxRetries: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := s.opts.Retry
+	if got.MaxRetries != 1 || got.RetryDelay != DefaultRetry.RetryDelay || got.MaxRetryDelay != DefaultRetry.MaxRetryDelay || got.TryTimeout != DefaultRetry.TryTimeout {
+		t.Errorf("retry options %+v: want MaxRetries 1 and the rest of %+v", got, DefaultRetry)
+	}
+	if DefaultRetry.MaxRetries != 5 || DefaultRetry.RetryDelay != 2*time.Second || DefaultRetry.MaxRetryDelay != time.Minute || DefaultRetry.TryTimeout != 90*time.Second {
+		t.Errorf("DefaultRetry %+v differs from docs/inventory-azure-gcp.md", DefaultRetry)
+	}
+}

@@ -125,6 +125,7 @@ func New(ctx context.Context, cfg Config) (_ *Source, err error) {
 	s.storage.SetRetry(
 		storage.WithBackoff(gax.Backoff{Initial: s.retry.Initial, Max: s.retry.Max, Multiplier: 2}),
 		storage.WithMaxAttempts(s.retry.MaxAttempts),
+		storage.WithMaxRetryDuration(s.retry.Timeout),
 		storage.WithErrorFunc(retryable),
 	)
 	if s.projects, err = resourcemanager.NewProjectsRESTClient(ctx, opts(cfg.Projects)...); err != nil {

@@ -462,3 +462,23 @@ func TestInstanceState(t *testing.T) {
 		}
 	}
 }
+
+func TestRetryDefaults(t *testing.T) {
+	if got := retryOrDefault(Retry{}); got != DefaultRetry {
+		t.Errorf("zero Retry: %+v, want DefaultRetry %+v", got, DefaultRetry)
+	}
+	want := DefaultRetry
+	want.MaxAttempts = 2
+	if got := retryOrDefault(Retry{MaxAttempts: 2}); got != want {
+		t.Errorf("Retry{MaxAttempts: 2}: %+v, want %+v", got, want)
+	}
+}
+
+func TestDefaultRetryDocumented(t *testing.T) {
+	if DefaultRetry != (Retry{MaxAttempts: 6, Initial: 2 * time.Second, Max: 32 * time.Second, Timeout: 5 * time.Minute}) {
+		t.Errorf("DefaultRetry %+v differs from docs/inventory-azure-gcp.md", DefaultRetry)
+	}
+	if !slices.Equal(RetryCodes, []int{429, 500, 502, 503, 504}) {
+		t.Errorf("RetryCodes %v differ from docs/inventory-azure-gcp.md", RetryCodes)
+	}
+}
