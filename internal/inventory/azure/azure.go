@@ -261,10 +261,14 @@ func (s *Source) scanVMs(ctx context.Context, c *clientSet, emit func(*inventory
 		}
 		vms := slices.DeleteFunc(page.Value, func(vm *armcompute.VirtualMachine) bool { return vm == nil || vm.ID == nil })
 		found := make([]string, len(vms))
-		err = s.each(ctx, len(vms), func(ctx context.Context, i int) error {
-			if found[i] = states[normID(*vms[i].ID)]; found[i] != "" {
-				return nil
+		var missing []int
+		for i, vm := range vms {
+			if found[i] = states[normID(*vm.ID)]; found[i] == "" {
+				missing = append(missing, i)
 			}
+		}
+		err = s.each(ctx, len(missing), func(ctx context.Context, j int) error {
+			i := missing[j]
 			id, err := arm.ParseResourceID(*vms[i].ID)
 			if err != nil {
 				return fmt.Errorf("parsing VM ID %q: %w", *vms[i].ID, err)

@@ -35,7 +35,7 @@ var observed = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 // wire shapes (testdata/*.json), one per page. A request is known by its
 // path and its project and pageToken parameters.
 type fakeGoogle struct {
-	t     *testing.T
+	t     testing.TB
 	pages map[string]string // request key → testdata file, or an inline JSON body
 	// fail answers the requests whose key starts with a prefix with the
 	// statuses listed, one per request, then serves the page; a status
@@ -151,7 +151,7 @@ func devPages(pages map[string]string) map[string]string {
 	return pages
 }
 
-func newSource(t *testing.T, f *fakeGoogle) *Source {
+func newSource(t testing.TB, f *fakeGoogle) *Source {
 	t.Helper()
 	ts := httptest.NewServer(f)
 	t.Cleanup(ts.Close)
@@ -481,4 +481,60 @@ func TestDefaultRetryDocumented(t *testing.T) {
 	if !slices.Equal(RetryCodes, []int{429, 500, 502, 503, 504}) {
 		t.Errorf("RetryCodes %v differ from docs/inventory-azure-gcp.md", RetryCodes)
 	}
+}
+
+// BenchmarkScanInstances scans a project of 10,000 instances over 20
+// aggregated-list pages of 500, each spread over 5 zones, from an httptest
+// server: the cost of decoding and converting, without the network.
+func BenchmarkScanInstances(b *testing.B) {
+	const pages, perPage = 20, 500
+	body := make([]string, pages)
+	for p := range pages {
+		items := map[string]any{}
+		for z := range 5 {
+			zone := fmt.Sprintf("us-central1-%c", 'a'+z)
+			var ins []map[string]any
+			for i := range perPage / 5 {
+				name := fmt.Sprintf("vm-%d-%d-%d", p, z, i)
+				ins = append(ins, map[string]any{
+					"id": fmt.Sprint(p*perPage + z*100 + i), "name": name, "status": "RUNNING",
+					"creationTimestamp": "2026-03-01T00:30:00.000-08:00",
+					"machineType":       c + "/zones/" + zone + "/machineTypes/a2-highgpu-1g",
+					"zone":              c + "/zones/" + zone, "selfLink": c + "/zones/" + zone + "/instances/" + name,
+					"guestAccelerators": []map[string]any{{"acceleratorType": c + "/zones/" + zone + "/acceleratorTypes/nvidia-tesla-a100", "acceleratorCount": 1}},
+					"disks":             []map[string]any{{"source": c + "/zones/" + zone + "/disks/" + name, "boot": true}},
+					"scheduling":        map[string]any{"provisioningModel": "SPOT"},
+					"labels":            map[string]string{"team": "ml", "env": "prod"},
+				})
+			}
+			items["zones/"+zone] = map[string]any{"instances": ins}
+		}
+		page := map[string]any{"kind": "compute#instanceAggregatedList", "items": items}
+		if p < pages-1 {
+			page["nextPageToken"] = fmt.Sprint("t", p+1)
+		}
+		raw, _ := json.Marshal(page)
+		body[p] = string(raw)
+	}
+	pp := map[string]string{}
+	base := "/compute/v1/projects/" + prod + "/aggregated/instances"
+	for p := range pages {
+		k := base
+		if p > 0 {
+			k += "?pageToken=t" + fmt.Sprint(p)
+		}
+		pp[k] = body[p]
+	}
+	f := &fakeGoogle{t: b, pages: pp}
+	s := newSource(b, f)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		n := 0
+		err := s.scanInstances(context.Background(), prod, func(*inventory.Resource) error { n++; return nil })
+		if err != nil || n != pages*perPage {
+			b.Fatalf("%d instances, %v", n, err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*pages*perPage), "µs/instance")
 }
