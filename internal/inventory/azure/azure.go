@@ -139,6 +139,8 @@ func gpuShapes(cat *costing.Catalog, cloud string) map[string]gpuShape {
 // clientSet is one subscription's ARM clients.
 type clientSet struct {
 	vms       *armcompute.VirtualMachinesClient
+	sets      *armcompute.VirtualMachineScaleSetsClient
+	setVMs    *armcompute.VirtualMachineScaleSetVMsClient
 	disks     *armcompute.DisksClient
 	snapshots *armcompute.SnapshotsClient
 	accounts  *armstorage.AccountsClient
@@ -156,6 +158,8 @@ func (s *Source) newClientSet(subscription string) (*clientSet, error) {
 	}
 	return &clientSet{
 		vms:       compute.NewVirtualMachinesClient(),
+		sets:      compute.NewVirtualMachineScaleSetsClient(),
+		setVMs:    compute.NewVirtualMachineScaleSetVMsClient(),
 		disks:     compute.NewDisksClient(),
 		snapshots: compute.NewSnapshotsClient(),
 		accounts:  storage.NewAccountsClient(),
@@ -196,8 +200,9 @@ func (s *Source) Discover(ctx context.Context) ([]inventory.Account, error) {
 	return out, nil
 }
 
-// Scan lists one subscription's VMs, managed disks, snapshots and storage
-// accounts, in that order, and emits them. Account.Regions, when set, keeps
+// Scan lists one subscription's VMs, the instances of its scale sets,
+// managed disks, snapshots and storage accounts, in that order, and emits
+// them. Account.Regions, when set, keeps
 // the resources of those locations only (ARM lists a subscription across
 // every location at once). A listing that fails after its retries fails
 // the subscription, naming it and the resource type.
@@ -221,6 +226,7 @@ func (s *Source) Scan(ctx context.Context, a inventory.Account, emit func(*inven
 		list func(context.Context, *clientSet, func(*inventory.Resource) error) error
 	}{
 		{"virtual machines", s.scanVMs},
+		{"scale set instances", s.scanScaleSets},
 		{"managed disks", s.scanDisks},
 		{"snapshots", s.scanSnapshots},
 		{"storage accounts", s.scanAccounts},
@@ -247,7 +253,10 @@ func (s *Source) scanVMs(ctx context.Context, c *clientSet, emit func(*inventory
 		}
 		for _, vm := range page.Value {
 			if vm != nil && vm.ID != nil {
-				if st := powerState(vm.Properties); st != "" {
+				if vm.Properties == nil || vm.Properties.InstanceView == nil {
+					continue
+				}
+				if st := powerState(vm.Properties.InstanceView.Statuses); st != "" {
 					states[normID(*vm.ID)] = st
 				}
 			}
@@ -277,7 +286,7 @@ func (s *Source) scanVMs(ctx context.Context, c *clientSet, emit func(*inventory
 			if err != nil {
 				return fmt.Errorf("reading the instance view of %s: %w", *vms[i].ID, err)
 			}
-			found[i] = powerState(&armcompute.VirtualMachineProperties{InstanceView: &iv.VirtualMachineInstanceView})
+			found[i] = powerState(iv.Statuses)
 			return nil
 		})
 		if err != nil {
@@ -285,6 +294,54 @@ func (s *Source) scanVMs(ctx context.Context, c *clientSet, emit func(*inventory
 		}
 		for i, vm := range vms {
 			if err := emit(s.vm(vm, found[i])); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// scanScaleSets lists the instances of Uniform scale sets, which the VM
+// listing leaves out: AKS node pools are such scale sets, so a cluster's
+// GPU nodes are here. A Flexible scale set's VMs are ordinary VMs, listed
+// with the others. Each instance list asks for the instance views, which
+// it can (unlike the VM listing) return in full.
+func (s *Source) scanScaleSets(ctx context.Context, c *clientSet, emit func(*inventory.Resource) error) error {
+	pager := c.sets.NewListAllPager(nil)
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			return err
+		}
+		for _, set := range page.Value {
+			if set == nil || set.ID == nil ||
+				(set.Properties != nil && deref(set.Properties.OrchestrationMode) == armcompute.OrchestrationModeFlexible) {
+				continue
+			}
+			if err := s.scanScaleSetVMs(ctx, c, set, emit); err != nil {
+				return fmt.Errorf("listing the instances of %s: %w", normID(*set.ID), err)
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Source) scanScaleSetVMs(ctx context.Context, c *clientSet, set *armcompute.VirtualMachineScaleSet, emit func(*inventory.Resource) error) error {
+	id, err := arm.ParseResourceID(*set.ID)
+	if err != nil {
+		return fmt.Errorf("parsing the scale set ID: %w", err)
+	}
+	pager := c.setVMs.NewListPager(id.ResourceGroupName, id.Name, &armcompute.VirtualMachineScaleSetVMsClientListOptions{Expand: to.Ptr("instanceView")})
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			return err
+		}
+		for _, vm := range page.Value {
+			if vm == nil || vm.ID == nil {
+				continue
+			}
+			if err := emit(s.scaleSetVM(set, vm)); err != nil {
 				return err
 			}
 		}

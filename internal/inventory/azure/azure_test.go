@@ -186,6 +186,53 @@ func subscriptionA(sub string) *subscription {
 			return
 		},
 	}
+	// An AKS GPU node pool (a Uniform scale set, its instances over two
+	// pages) and a Flexible scale set, whose VMs are in the VM listing.
+	sets := computefake.VirtualMachineScaleSetsServer{
+		NewListAllPager: func(*armcompute.VirtualMachineScaleSetsClientListAllOptions) (resp azfake.PagerResponder[armcompute.VirtualMachineScaleSetsClientListAllResponse]) {
+			resp.AddPage(http.StatusOK, armcompute.VirtualMachineScaleSetsClientListAllResponse{VirtualMachineScaleSetListWithLinkResult: armcompute.VirtualMachineScaleSetListWithLinkResult{Value: []*armcompute.VirtualMachineScaleSet{{
+				ID: id(sub, "MC_ml_aks_eastus", "Microsoft.Compute/virtualMachineScaleSets", "aks-gpu-12345678-vmss"), Name: to.Ptr("aks-gpu-12345678-vmss"),
+				Location: to.Ptr("eastus"), Tags: tags("aks-managed-poolName", "gpu"),
+				SKU: &armcompute.SKU{Name: to.Ptr("Standard_NC24ads_A100_v4"), Capacity: to.Ptr[int64](2)},
+				Properties: &armcompute.VirtualMachineScaleSetProperties{
+					OrchestrationMode:     to.Ptr(armcompute.OrchestrationModeUniform),
+					VirtualMachineProfile: &armcompute.VirtualMachineScaleSetVMProfile{Priority: to.Ptr(armcompute.VirtualMachinePriorityTypesSpot)},
+				},
+			}, {
+				ID: id(sub, "web-rg", "Microsoft.Compute/virtualMachineScaleSets", "flex"), Name: to.Ptr("flex"),
+				Location:   to.Ptr("westeurope"),
+				Properties: &armcompute.VirtualMachineScaleSetProperties{OrchestrationMode: to.Ptr(armcompute.OrchestrationModeFlexible)},
+			}}}}, nil)
+			return
+		},
+	}
+	setVMs := computefake.VirtualMachineScaleSetVMsServer{
+		NewListPager: func(rg, set string, o *armcompute.VirtualMachineScaleSetVMsClientListOptions) (resp azfake.PagerResponder[armcompute.VirtualMachineScaleSetVMsClientListResponse]) {
+			if set != "aks-gpu-12345678-vmss" || o == nil || deref(o.Expand) != "instanceView" {
+				resp.AddResponseError(http.StatusBadRequest, "UnexpectedListing")
+				return
+			}
+			node := func(n, zone, power string) *armcompute.VirtualMachineScaleSetVM {
+				return &armcompute.VirtualMachineScaleSetVM{
+					ID: to.Ptr(*id(sub, rg, "Microsoft.Compute/virtualMachineScaleSets", set) + "/virtualMachines/" + n), Name: to.Ptr(set + "_" + n),
+					InstanceID: to.Ptr(n), Location: to.Ptr("eastus"), Zones: []*string{to.Ptr(zone)},
+					SKU: &armcompute.SKU{Name: to.Ptr("Standard_NC24ads_A100_v4"), Tier: to.Ptr("Standard")},
+					Properties: &armcompute.VirtualMachineScaleSetVMProperties{
+						TimeCreated:  to.Ptr(created),
+						InstanceView: &armcompute.VirtualMachineScaleSetVMInstanceView{Statuses: running(power).Statuses},
+						StorageProfile: &armcompute.StorageProfile{OSDisk: &armcompute.OSDisk{ManagedDisk: &armcompute.ManagedDiskParameters{
+							ID: id(sub, rg, "Microsoft.Compute/disks", set+"_"+n+"_OsDisk_1")}}},
+					},
+				}
+			}
+			page := func(vms ...*armcompute.VirtualMachineScaleSetVM) armcompute.VirtualMachineScaleSetVMsClientListResponse {
+				return armcompute.VirtualMachineScaleSetVMsClientListResponse{VirtualMachineScaleSetVMListResult: armcompute.VirtualMachineScaleSetVMListResult{Value: vms}}
+			}
+			resp.AddPage(http.StatusOK, page(node("0", "1", "running")), nil)
+			resp.AddPage(http.StatusOK, page(node("3", "2", "deallocated")), nil)
+			return
+		},
+	}
 	disks := computefake.DisksServer{
 		NewListPager: func(*armcompute.DisksClientListOptions) (resp azfake.PagerResponder[armcompute.DisksClientListResponse]) {
 			resp.AddPage(http.StatusOK, armcompute.DisksClientListResponse{DiskList: armcompute.DiskList{Value: []*armcompute.Disk{{
@@ -296,7 +343,10 @@ func subscriptionA(sub string) *subscription {
 		},
 	}
 	return &subscription{
-		compute: computefake.NewServerFactoryTransport(&computefake.ServerFactory{VirtualMachinesServer: vms, DisksServer: disks, SnapshotsServer: snaps}),
+		compute: computefake.NewServerFactoryTransport(&computefake.ServerFactory{
+			VirtualMachinesServer: vms, VirtualMachineScaleSetsServer: sets, VirtualMachineScaleSetVMsServer: setVMs,
+			DisksServer: disks, SnapshotsServer: snaps,
+		}),
 		storage: storagefake.NewServerFactoryTransport(&storagefake.ServerFactory{AccountsServer: accounts, BlobServicesServer: blobs}),
 	}
 }
@@ -324,6 +374,18 @@ func wantA(sub string) []*inventory.Resource {
 		res(base(inventory.KindInstance, "ml-rg", "microsoft.compute/virtualmachines", "train", "eastus"), func(r *inventory.Resource) {
 			r.Instance = &inventory.Instance{InstanceType: "standard_nd96isr_h100_v5", State: "pending", CapacityType: "on-demand",
 				GPUModel: "H100", GPUCount: 8}
+		}),
+		res(base(inventory.KindInstance, "mc_ml_aks_eastus", "microsoft.compute/virtualmachinescalesets", "aks-gpu-12345678-vmss/virtualmachines/0", "eastus"), func(r *inventory.Resource) {
+			r.Name, r.Zone, r.Created = "aks-gpu-12345678-vmss_0", "eastus-1", created
+			r.Labels = map[string]string{"aks-managed-poolName": "gpu"}
+			r.Instance = &inventory.Instance{InstanceType: "Standard_NC24ads_A100_v4", State: "running", CapacityType: "spot", GPUModel: "A100-80GB", GPUCount: 1,
+				Disks: []string{p("mc_ml_aks_eastus", "microsoft.compute/disks", "aks-gpu-12345678-vmss_0_osdisk_1")}}
+		}),
+		res(base(inventory.KindInstance, "mc_ml_aks_eastus", "microsoft.compute/virtualmachinescalesets", "aks-gpu-12345678-vmss/virtualmachines/3", "eastus"), func(r *inventory.Resource) {
+			r.Name, r.Zone, r.Created = "aks-gpu-12345678-vmss_3", "eastus-2", created
+			r.Labels = map[string]string{"aks-managed-poolName": "gpu"}
+			r.Instance = &inventory.Instance{InstanceType: "Standard_NC24ads_A100_v4", State: "stopped", CapacityType: "spot", GPUModel: "A100-80GB", GPUCount: 1,
+				Disks: []string{p("mc_ml_aks_eastus", "microsoft.compute/disks", "aks-gpu-12345678-vmss_3_osdisk_1")}}
 		}),
 		res(base(inventory.KindDisk, "ml-rg", "microsoft.compute/disks", "gpu-spot-os", "eastus"), func(r *inventory.Resource) {
 			r.Zone, r.Created = "eastus-2", created
@@ -434,20 +496,25 @@ func TestScan(t *testing.T) {
 				t.Fatal(err)
 			}
 			sameResources(t, got, tc.want)
-			// Pages: two of power states and two of VMs, two of disks, one of snapshots, two of
-			// accounts; one instance view (the VM listed without one);
-			// blob properties of the two accounts that have a blob
-			// service.
+			// Pages: two of power states and two of VMs; one of scale
+			// sets and two of the Uniform one's instances (none of the
+			// Flexible one's); two of disks, one of snapshots, two of
+			// accounts; one instance view (the VM the power states
+			// missed); blob properties of the two accounts that have a
+			// blob service.
 			for re, n := range map[string]int{
-				`/providers/Microsoft.Compute/virtualMachines(/fake_page_\d+)?$`: 4,
-				`/virtualMachines/[^/]+/instanceView$`:                           1,
-				`/providers/Microsoft.Compute/disks(/fake_page_\d+)?$`:           2,
-				`/providers/Microsoft.Compute/snapshots(/fake_page_\d+)?$`:       1,
-				`/providers/Microsoft.Storage/storageAccounts(/fake_page_\d+)?$`: 2,
-				`/storageAccounts/[^/]+/blobServices/default$`:                   2,
-				`/storageAccounts/mlshares/blobServices/default$`:                0,
-				`^GET /subscriptions/` + subA + `/providers/Micro`:               9,
-				`^(PUT|POST|PATCH|DELETE) `:                                      0,
+				`/providers/Microsoft.Compute/virtualMachines(/fake_page_\d+)?$`:         4,
+				`/virtualMachines/[^/]+/instanceView$`:                                   1,
+				`/providers/Microsoft.Compute/virtualMachineScaleSets(/fake_page_\d+)?$`: 1,
+				`/aks-gpu-12345678-vmss/virtualMachines(/fake_page_\d+)?$`:               2,
+				`/flex/virtualMachines`:                                                  0,
+				`/providers/Microsoft.Compute/disks(/fake_page_\d+)?$`:                   2,
+				`/providers/Microsoft.Compute/snapshots(/fake_page_\d+)?$`:               1,
+				`/providers/Microsoft.Storage/storageAccounts(/fake_page_\d+)?$`:         2,
+				`/storageAccounts/[^/]+/blobServices/default$`:                           2,
+				`/storageAccounts/mlshares/blobServices/default$`:                        0,
+				`^GET /subscriptions/` + subA + `/providers/Micro`:                       10,
+				`^(PUT|POST|PATCH|DELETE) `:                                              0,
 			} {
 				if got := f.count(re); got != n {
 					t.Errorf("%d requests match %s, want %d", got, re, n)

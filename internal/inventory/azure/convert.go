@@ -13,35 +13,79 @@ import (
 // vm converts a VM and its power state.
 func (s *Source) vm(vm *armcompute.VirtualMachine, state string) *inventory.Resource {
 	r := s.common(inventory.KindInstance, vm.ID, vm.Name, vm.Location, vm.Zones, vm.Tags)
-	inst := &inventory.Instance{State: state, CapacityType: string(costing.OnDemand)}
+	var size string
+	var priority armcompute.VirtualMachinePriorityTypes
+	var storage *armcompute.StorageProfile
 	if p := vm.Properties; p != nil {
 		r.Created = deref(p.TimeCreated)
 		if p.HardwareProfile != nil {
-			inst.InstanceType = string(deref(p.HardwareProfile.VMSize))
+			size = string(deref(p.HardwareProfile.VMSize))
 		}
-		// Low is the retired low-priority VM, sold from the same spare
-		// capacity as Spot and evicted the same way.
-		switch deref(p.Priority) {
-		case armcompute.VirtualMachinePriorityTypesSpot, armcompute.VirtualMachinePriorityTypesLow,
-			armcompute.VirtualMachinePriorityTypesSpotPlus:
-			inst.CapacityType = string(costing.Spot)
+		priority, storage = deref(p.Priority), p.StorageProfile
+	}
+	r.Instance = s.instance(size, priority, state, storage)
+	return r
+}
+
+// scaleSetVM converts an instance of a Uniform scale set. Its size is its
+// SKU; its priority and, when it has none of its own, its tags are the
+// scale set's.
+func (s *Source) scaleSetVM(set *armcompute.VirtualMachineScaleSet, vm *armcompute.VirtualMachineScaleSetVM) *inventory.Resource {
+	tags := vm.Tags
+	if len(tags) == 0 {
+		tags = set.Tags
+	}
+	r := s.common(inventory.KindInstance, vm.ID, vm.Name, vm.Location, vm.Zones, tags)
+	var size, state string
+	var priority armcompute.VirtualMachinePriorityTypes
+	var storage *armcompute.StorageProfile
+	switch {
+	case vm.SKU != nil && vm.SKU.Name != nil:
+		size = *vm.SKU.Name
+	case set.SKU != nil:
+		size = deref(set.SKU.Name)
+	}
+	if p := set.Properties; p != nil && p.VirtualMachineProfile != nil {
+		priority = deref(p.VirtualMachineProfile.Priority)
+	}
+	if p := vm.Properties; p != nil {
+		r.Created = deref(p.TimeCreated)
+		if size == "" && p.HardwareProfile != nil {
+			size = string(deref(p.HardwareProfile.VMSize))
 		}
-		if sp := p.StorageProfile; sp != nil {
-			if sp.OSDisk != nil && sp.OSDisk.ManagedDisk != nil && sp.OSDisk.ManagedDisk.ID != nil {
-				inst.Disks = append(inst.Disks, normID(*sp.OSDisk.ManagedDisk.ID))
-			}
-			for _, d := range sp.DataDisks {
-				if d != nil && d.ManagedDisk != nil && d.ManagedDisk.ID != nil {
-					inst.Disks = append(inst.Disks, normID(*d.ManagedDisk.ID))
-				}
+		if p.InstanceView != nil {
+			state = powerState(p.InstanceView.Statuses)
+		}
+		storage = p.StorageProfile
+	}
+	r.Instance = s.instance(size, priority, state, storage)
+	return r
+}
+
+// instance is what VMs and scale set instances have in common.
+func (s *Source) instance(size string, priority armcompute.VirtualMachinePriorityTypes, state string, sp *armcompute.StorageProfile) *inventory.Instance {
+	inst := &inventory.Instance{InstanceType: size, State: state, CapacityType: string(costing.OnDemand)}
+	// Low is the retired low-priority VM, sold from the same spare
+	// capacity as Spot and evicted the same way.
+	switch priority {
+	case armcompute.VirtualMachinePriorityTypesSpot, armcompute.VirtualMachinePriorityTypesLow,
+		armcompute.VirtualMachinePriorityTypesSpotPlus:
+		inst.CapacityType = string(costing.Spot)
+	}
+	if sp != nil {
+		if sp.OSDisk != nil && sp.OSDisk.ManagedDisk != nil && sp.OSDisk.ManagedDisk.ID != nil {
+			inst.Disks = append(inst.Disks, normID(*sp.OSDisk.ManagedDisk.ID))
+		}
+		for _, d := range sp.DataDisks {
+			if d != nil && d.ManagedDisk != nil && d.ManagedDisk.ID != nil {
+				inst.Disks = append(inst.Disks, normID(*d.ManagedDisk.ID))
 			}
 		}
 	}
-	if g, ok := s.gpus[strings.ToLower(inst.InstanceType)]; ok {
+	if g, ok := s.gpus[strings.ToLower(size)]; ok {
 		inst.GPUModel, inst.GPUCount = g.model, g.count
 	}
-	r.Instance = inst
-	return r
+	return inst
 }
 
 // powerState normalises the PowerState/* status of an instance view:
@@ -50,11 +94,8 @@ func (s *Source) vm(vm *armcompute.VirtualMachine, state string) *inventory.Reso
 // stopped but not deallocated VM still pays for its compute; a deallocated
 // one only for its disks. Both are stopped here, as the disks are what the
 // waste check prices.
-func powerState(p *armcompute.VirtualMachineProperties) string {
-	if p == nil || p.InstanceView == nil {
-		return ""
-	}
-	for _, st := range p.InstanceView.Statuses {
+func powerState(statuses []*armcompute.InstanceViewStatus) string {
+	for _, st := range statuses {
 		if st == nil {
 			continue
 		}

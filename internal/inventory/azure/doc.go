@@ -1,5 +1,6 @@
 // Package azure is the inventory source of Azure subscriptions: it lists a
-// subscription's virtual machines, managed disks, disk snapshots and storage
+// subscription's virtual machines (with the instances of Uniform scale sets,
+// which AKS node pools are), managed disks, disk snapshots and storage
 // accounts through Azure Resource Manager and emits them as normalised
 // inventory Resources, which the auditor's compliance, waste and cost checks
 // read (DESIGN §2).
