@@ -2,7 +2,9 @@ package azure
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -202,9 +204,8 @@ func (s *Source) Discover(ctx context.Context) ([]inventory.Account, error) {
 
 // Scan lists one subscription's VMs, the instances of its scale sets,
 // managed disks, snapshots and storage accounts, in that order, and emits
-// them. Account.Regions, when set, keeps
-// the resources of those locations only (ARM lists a subscription across
-// every location at once). A listing that fails after its retries fails
+// them. Account.Regions, when set, keeps the resources of those locations
+// only (ARM lists a subscription across every location at once). A listing that fails after its retries fails
 // the subscription, naming it and the resource type.
 func (s *Source) Scan(ctx context.Context, a inventory.Account, emit func(*inventory.Resource) error) error {
 	if a.Cloud != inventory.CloudAzure {
@@ -242,7 +243,8 @@ func (s *Source) Scan(ctx context.Context, a inventory.Account, emit func(*inven
 // instance view (its power state) but leaves out its tags, size and disks
 // (azure-sdk-for-go#18565), then in full, joined by ID. Two paged listings
 // instead of one instance view request per VM; a VM created between the
-// two has its instance view asked for.
+// two has its instance view asked for, and one deleted since (its instance
+// view is not found) is left out.
 func (s *Source) scanVMs(ctx context.Context, c *clientSet, emit func(*inventory.Resource) error) error {
 	states := map[string]string{}
 	pager := c.vms.NewListAllPager(&armcompute.VirtualMachinesClientListAllOptions{StatusOnly: to.Ptr("true")})
@@ -283,6 +285,10 @@ func (s *Source) scanVMs(ctx context.Context, c *clientSet, emit func(*inventory
 				return fmt.Errorf("parsing VM ID %q: %w", *vms[i].ID, err)
 			}
 			iv, err := c.vms.InstanceView(ctx, id.ResourceGroupName, id.Name, nil)
+			if respErr := (*azcore.ResponseError)(nil); errors.As(err, &respErr) && respErr.StatusCode == http.StatusNotFound {
+				vms[i] = nil
+				return nil
+			}
 			if err != nil {
 				return fmt.Errorf("reading the instance view of %s: %w", *vms[i].ID, err)
 			}
@@ -293,6 +299,9 @@ func (s *Source) scanVMs(ctx context.Context, c *clientSet, emit func(*inventory
 			return err
 		}
 		for i, vm := range vms {
+			if vm == nil {
+				continue
+			}
 			if err := emit(s.vm(vm, found[i])); err != nil {
 				return err
 			}

@@ -128,7 +128,7 @@ func running(code string) *armcompute.VirtualMachineInstanceView {
 }
 
 // subscriptionA is a GPU subscription: three VMs over two pages (one
-// created after the power states were listed), three disks over two pages, a
+// created after the power states were listed, and a fourth deleted since), three disks over two pages, a
 // snapshot, and three storage accounts, one of them FileStorage.
 func subscriptionA(sub string) *subscription {
 	vms := computefake.VirtualMachinesServer{
@@ -174,6 +174,9 @@ func subscriptionA(sub string) *subscription {
 				Properties: &armcompute.VirtualMachineProperties{
 					HardwareProfile: &armcompute.HardwareProfile{VMSize: to.Ptr(armcompute.VirtualMachineSizeTypes("standard_nd96isr_h100_v5"))},
 				},
+			}, &armcompute.VirtualMachine{
+				// Deleted since: its instance view is not found.
+				ID: id(sub, "ml-rg", "Microsoft.Compute/virtualMachines", "gone"), Name: to.Ptr("gone"), Location: to.Ptr("eastus"),
 			}), nil)
 			return
 		},
@@ -499,22 +502,22 @@ func TestScan(t *testing.T) {
 			// Pages: two of power states and two of VMs; one of scale
 			// sets and two of the Uniform one's instances (none of the
 			// Flexible one's); two of disks, one of snapshots, two of
-			// accounts; one instance view (the VM the power states
-			// missed); blob properties of the two accounts that have a
+			// accounts; two instance views (of the VMs the power
+			// states missed); blob properties of the two accounts that have a
 			// blob service.
 			for re, n := range map[string]int{
 				`/providers/Microsoft.Compute/virtualMachines(/fake_page_\d+)?$`:         4,
-				`/virtualMachines/[^/]+/instanceView$`:                                   1,
+				`/virtualMachines/(train|gone)/instanceView$`:                            2,
 				`/providers/Microsoft.Compute/virtualMachineScaleSets(/fake_page_\d+)?$`: 1,
 				`/aks-gpu-12345678-vmss/virtualMachines(/fake_page_\d+)?$`:               2,
-				`/flex/virtualMachines`:                                                  0,
-				`/providers/Microsoft.Compute/disks(/fake_page_\d+)?$`:                   2,
-				`/providers/Microsoft.Compute/snapshots(/fake_page_\d+)?$`:               1,
-				`/providers/Microsoft.Storage/storageAccounts(/fake_page_\d+)?$`:         2,
-				`/storageAccounts/[^/]+/blobServices/default$`:                           2,
-				`/storageAccounts/mlshares/blobServices/default$`:                        0,
-				`^GET /subscriptions/` + subA + `/providers/Micro`:                       10,
-				`^(PUT|POST|PATCH|DELETE) `:                                              0,
+				`/flex/virtualMachines`:                                          0,
+				`/providers/Microsoft.Compute/disks(/fake_page_\d+)?$`:           2,
+				`/providers/Microsoft.Compute/snapshots(/fake_page_\d+)?$`:       1,
+				`/providers/Microsoft.Storage/storageAccounts(/fake_page_\d+)?$`: 2,
+				`/storageAccounts/[^/]+/blobServices/default$`:                   2,
+				`/storageAccounts/mlshares/blobServices/default$`:                0,
+				`^GET /subscriptions/` + subA + `/providers/Micro`:               10,
+				`^(PUT|POST|PATCH|DELETE) `:                                      0,
 			} {
 				if got := f.count(re); got != n {
 					t.Errorf("%d requests match %s, want %d", got, re, n)
