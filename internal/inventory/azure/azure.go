@@ -285,7 +285,7 @@ func (s *Source) scanVMs(ctx context.Context, c *clientSet, emit func(*inventory
 				return fmt.Errorf("parsing VM ID %q: %w", *vms[i].ID, err)
 			}
 			iv, err := c.vms.InstanceView(ctx, id.ResourceGroupName, id.Name, nil)
-			if respErr := (*azcore.ResponseError)(nil); errors.As(err, &respErr) && respErr.StatusCode == http.StatusNotFound {
+			if notFound(err) {
 				vms[i] = nil
 				return nil
 			}
@@ -327,7 +327,9 @@ func (s *Source) scanScaleSets(ctx context.Context, c *clientSet, emit func(*inv
 				(set.Properties != nil && deref(set.Properties.OrchestrationMode) == armcompute.OrchestrationModeFlexible) {
 				continue
 			}
-			if err := s.scanScaleSetVMs(ctx, c, set, emit); err != nil {
+			// A scale set deleted since it was listed has no
+			// instances to list.
+			if err := s.scanScaleSetVMs(ctx, c, set, emit); err != nil && !notFound(err) {
 				return fmt.Errorf("listing the instances of %s: %w", normID(*set.ID), err)
 			}
 		}
@@ -418,6 +420,10 @@ func (s *Source) scanAccounts(ctx context.Context, c *clientSet, emit func(*inve
 				return fmt.Errorf("parsing storage account ID %q: %w", *accts[i].ID, err)
 			}
 			p, err := c.blobs.GetServiceProperties(ctx, id.ResourceGroupName, id.Name, nil)
+			if notFound(err) { // deleted since it was listed
+				accts[i] = nil
+				return nil
+			}
 			if err != nil {
 				return fmt.Errorf("reading the blob service properties of %s: %w", *accts[i].ID, err)
 			}
@@ -428,12 +434,22 @@ func (s *Source) scanAccounts(ctx context.Context, c *clientSet, emit func(*inve
 			return err
 		}
 		for i, acct := range accts {
+			if acct == nil {
+				continue
+			}
 			if err := emit(s.account(acct, blobs[i])); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// notFound reports ARM's 404: a resource deleted between its listing and
+// a request about it, which is no reason to fail the subscription.
+func notFound(err error) bool {
+	var re *azcore.ResponseError
+	return errors.As(err, &re) && re.StatusCode == http.StatusNotFound
 }
 
 // each runs fn for 0..n-1, at most s.limit at once, and returns the first

@@ -311,6 +311,10 @@ func subscriptionA(sub string) *subscription {
 				},
 			}}}}, nil)
 			resp.AddPage(http.StatusOK, armstorage.AccountsClientListResponse{AccountListResult: armstorage.AccountListResult{Value: []*armstorage.Account{{
+				// Deleted since: its blob service is not found.
+				ID: id(sub, "ml-rg", "Microsoft.Storage/storageAccounts", "gonestore"), Name: to.Ptr("gonestore"),
+				Location: to.Ptr("eastus"), Kind: to.Ptr(armstorage.KindStorageV2),
+			}, {
 				ID: id(sub, "ml-rg", "Microsoft.Storage/storageAccounts", "mlshares"), Name: to.Ptr("mlshares"),
 				Location: to.Ptr("eastus"), Kind: to.Ptr(armstorage.KindFileStorage),
 				Properties: &armstorage.AccountProperties{
@@ -335,6 +339,9 @@ func subscriptionA(sub string) *subscription {
 				p.DeleteRetentionPolicy = &armstorage.DeleteRetentionPolicy{Enabled: to.Ptr(true), Days: to.Ptr[int32](14)}
 			case "legacyweb":
 				p.DeleteRetentionPolicy = &armstorage.DeleteRetentionPolicy{Enabled: to.Ptr(false)}
+			case "gonestore":
+				errResp.SetResponseError(http.StatusNotFound, "ResourceNotFound")
+				return
 			default: // FileStorage has no blob service
 				errResp.SetResponseError(http.StatusBadRequest, "FeatureNotSupportedForAccount")
 				return
@@ -503,7 +510,7 @@ func TestScan(t *testing.T) {
 			// sets and two of the Uniform one's instances (none of the
 			// Flexible one's); two of disks, one of snapshots, two of
 			// accounts; two instance views (of the VMs the power
-			// states missed); blob properties of the two accounts that have a
+			// states missed); blob properties of the three accounts that have a
 			// blob service.
 			for re, n := range map[string]int{
 				`/providers/Microsoft.Compute/virtualMachines(/fake_page_\d+)?$`:         4,
@@ -514,7 +521,7 @@ func TestScan(t *testing.T) {
 				`/providers/Microsoft.Compute/disks(/fake_page_\d+)?$`:           2,
 				`/providers/Microsoft.Compute/snapshots(/fake_page_\d+)?$`:       1,
 				`/providers/Microsoft.Storage/storageAccounts(/fake_page_\d+)?$`: 2,
-				`/storageAccounts/[^/]+/blobServices/default$`:                   2,
+				`/storageAccounts/[^/]+/blobServices/default$`:                   3,
 				`/storageAccounts/mlshares/blobServices/default$`:                0,
 				`^GET /subscriptions/` + subA + `/providers/Micro`:               10,
 				`^(PUT|POST|PATCH|DELETE) `:                                      0,
