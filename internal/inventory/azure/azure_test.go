@@ -510,8 +510,8 @@ func TestScan(t *testing.T) {
 			// sets and two of the Uniform one's instances (none of the
 			// Flexible one's); two of disks, one of snapshots, two of
 			// accounts; two instance views (of the VMs the power
-			// states missed); blob properties of the three accounts that have a
-			// blob service.
+			// states missed); the blob properties of the three accounts
+			// that are not FileStorage (one deleted since).
 			for re, n := range map[string]int{
 				`/providers/Microsoft.Compute/virtualMachines(/fake_page_\d+)?$`:         4,
 				`/virtualMachines/(train|gone)/instanceView$`:                            2,
