@@ -27,7 +27,7 @@ help: ## Show this help.
 	@awk 'BEGIN {FS = ":.*##"} /^[a-zA-Z0-9_-]+:.*##/ {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: build
-build: ## Build every command (qm, webhook) into ./bin.
+build: ## Build every command (qm, webhook, auditor) into ./bin.
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/ ./cmd/...
 
@@ -36,12 +36,15 @@ image: ## Build the container image (static webhook and qm, empty base, user 655
 	$(GO) run ./hack/image --out $(BIN)
 
 .PHONY: demo
-demo: build ## Decide on the example workloads with the embedded catalog (qm eval).
+demo: build ## Decide on the example workloads (qm eval), then audit the example inventory (auditor), with the embedded catalog and policies.
 	@echo "\$$ qm eval -f examples/workloads/ --quota examples/quotas.yaml --usage examples/usage.yaml --cluster-state examples/cluster-state.yaml --inventory examples/inventory.yaml"
 	@code=0; $(BIN)/qm eval -f examples/workloads/ --quota examples/quotas.yaml --usage examples/usage.yaml \
 	  --cluster-state examples/cluster-state.yaml --inventory examples/inventory.yaml || code=$$?; \
 	  echo; echo "qm exited $$code (0 allowed, 2 denied, 3 no feasible placement: the examples include both)"; \
 	  [ $$code -ne 1 ]
+	@echo; echo "\$$ auditor --snapshot examples/inventory/snapshot.jsonl --out $(BIN)/demo-audit"
+	@$(BIN)/auditor --snapshot examples/inventory/snapshot.jsonl --out $(BIN)/demo-audit 2>/dev/null
+	@echo "the findings, costs and summary are in $(BIN)/demo-audit/report.json"
 
 .PHONY: test
 test: ## Everything CI runs: lint, unit tests, policy tests, then the chart and real-cluster e2e tests.

@@ -139,8 +139,8 @@ func (a *Auditor) Run(ctx context.Context, next func() (*inventory.Resource, err
 	s.backup()
 	res.Costs = s.allocate()
 	res.Findings = s.findings
-	sortFindings(res.Findings)
-	res.Summary = summarise(res.Findings, res.Costs)
+	SortFindings(res.Findings)
+	res.Summary = Summarise(res.Findings, res.Costs)
 	return res, nil
 }
 
@@ -173,7 +173,9 @@ func (a *Auditor) compliance(ctx context.Context, r *inventory.Resource, s *stat
 	return nil
 }
 
-func summarise(fs []Finding, c Costs) Summary {
+// Summarise totals findings and costs: the summary of a run, or of merged
+// shards.
+func Summarise(fs []Finding, c Costs) Summary {
 	s := Summary{Findings: len(fs), BySeverity: map[string]int{}, ByCategory: map[string]int{}, WasteByCheck: map[string]float64{},
 		SpendMonthly: round2(c.TotalMonthly)}
 	for _, f := range fs {

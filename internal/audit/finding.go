@@ -78,9 +78,9 @@ func severityRank(s string) int {
 	return len(policy.Severities)
 }
 
-// sortFindings orders findings by severity, then cost (largest first), then
+// SortFindings orders findings by severity, then cost (largest first), then
 // category, resource and code: the report's reading order, and stable.
-func sortFindings(fs []Finding) {
+func SortFindings(fs []Finding) {
 	slices.SortFunc(fs, func(a, b Finding) int {
 		if d := severityRank(a.Severity) - severityRank(b.Severity); d != 0 {
 			return d

@@ -1,0 +1,92 @@
+package auditrun
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/quartermaster-io/quartermaster/internal/engine"
+	"github.com/quartermaster-io/quartermaster/internal/inventory"
+	"github.com/quartermaster-io/quartermaster/internal/policy"
+)
+
+// Config is every setting of an audit run.
+type Config struct {
+	// Engine is the catalog (prices), the policy bundle (audit rules and
+	// the admission rules re-evaluated), the workload rules and labels:
+	// the webhook's own flags.
+	Engine engine.Config
+	// Accounts is the accounts file to scan (docs/auditor.md); Snapshot a
+	// snapshot to audit instead. Exactly one is set.
+	Accounts string
+	Snapshot string
+	// Checkpoint is the directory a scan keeps finished accounts in, so
+	// that a killed run resumes (inventory.Runner).
+	Checkpoint string
+	// Shard is "i/N": this run audits the accounts of shard i of N.
+	Shard string
+	// Out is the directory the reports are written to.
+	Out string
+	// FailOn makes the run exit 2 when a finding is at or above this
+	// severity; empty never fails on findings.
+	FailOn string
+	// GPUWindow is how far back GPU utilisation is averaged.
+	GPUWindow time.Duration
+	// AWSProfile and AWSRegion select the AWS credentials the scan starts
+	// from (the SDK's default chain otherwise).
+	AWSProfile, AWSRegion string
+}
+
+// NewConfig returns the defaults.
+func NewConfig() Config {
+	return Config{Engine: engine.NewConfig(), Out: "audit-report", GPUWindow: 24 * time.Hour}
+}
+
+// AddFlags binds the flags of an audit run.
+func (c *Config) AddFlags(fs *pflag.FlagSet) {
+	c.Engine.Sources.AddFlags(fs)
+	c.Engine.Nodes.AddFlags(fs)
+	c.Engine.Policies.AddFlags(fs)
+	fs.StringVar(&c.Accounts, "accounts", "", "accounts file: the AWS accounts, Azure subscriptions, GCP projects and clusters to scan (docs/auditor.md)")
+	fs.StringVar(&c.Snapshot, "snapshot", "", "audit this inventory snapshot instead of scanning (auditor snapshot --out writes one; docs/snapshot.md)")
+	fs.StringVar(&c.Checkpoint, "checkpoint", "", "directory keeping finished accounts during a scan, so that a killed run resumes without scanning them again")
+	fs.StringVar(&c.Shard, "shard", "", "audit shard i of N (i/N): the accounts whose hash falls in it; auditor merge combines the shards' reports")
+	fs.StringVar(&c.Out, "out", c.Out, "directory to write report.json (and the other reports) to")
+	fs.StringVar(&c.FailOn, "fail-on", "", "exit 2 when a finding is at or above this severity: "+strings.Join(policy.Severities, ", "))
+	fs.DurationVar(&c.GPUWindow, "gpu-window", c.GPUWindow, "how far back GPU utilisation is averaged from each cluster's Prometheus")
+	fs.StringVar(&c.AWSProfile, "aws-profile", "", "AWS shared-config profile the scan starts from (default: the SDK's default chain)")
+	fs.StringVar(&c.AWSRegion, "aws-region", "", "AWS region for account-wide calls (default: the profile's, else us-east-1)")
+}
+
+// Validate reports every problem with the configuration, in flag order.
+func (c *Config) Validate(scanning bool) error {
+	var errs []error
+	if err := c.Engine.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	switch {
+	case scanning && c.Snapshot != "":
+		errs = append(errs, errors.New("--snapshot: a snapshot is written from a scan, not from another snapshot"))
+	case scanning && c.Accounts == "":
+		errs = append(errs, errors.New("--accounts: the accounts file to scan is required"))
+	case !scanning && (c.Accounts == "") == (c.Snapshot == ""):
+		errs = append(errs, errors.New("--accounts or --snapshot: give exactly one: scan the accounts, or audit a snapshot"))
+	}
+	if _, err := inventory.ParseShard(c.Shard); err != nil {
+		errs = append(errs, fmt.Errorf("--shard: %w", err))
+	}
+	if c.FailOn != "" && !slices.Contains(policy.Severities, c.FailOn) {
+		errs = append(errs, fmt.Errorf("--fail-on %q: want one of %s", c.FailOn, strings.Join(policy.Severities, ", ")))
+	}
+	if c.GPUWindow < time.Minute {
+		errs = append(errs, fmt.Errorf("--gpu-window %v: want at least 1m", c.GPUWindow))
+	}
+	if c.Out == "" && !scanning {
+		errs = append(errs, errors.New("--out: want a directory for the reports"))
+	}
+	return errors.Join(errs...)
+}

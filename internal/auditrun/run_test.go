@@ -1,0 +1,199 @@
+package auditrun
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/quartermaster-io/quartermaster/internal/audit"
+	"github.com/quartermaster-io/quartermaster/internal/inventory"
+	"github.com/quartermaster-io/quartermaster/internal/report"
+)
+
+const exampleSnapshot = "../../examples/inventory/snapshot.jsonl"
+
+// outDirs remembers where each test run wrote its reports.
+var outDirs = map[*report.Report]string{}
+
+var clock = func() time.Time { return time.Date(2026, 11, 29, 3, 0, 0, 0, time.UTC) }
+
+func snapshotRun(t *testing.T, shard, failOn string) *Outcome {
+	t.Helper()
+	cfg := NewConfig()
+	cfg.Snapshot, cfg.Out, cfg.Shard, cfg.FailOn = exampleSnapshot, t.TempDir(), shard, failOn
+	o, err := Run(context.Background(), cfg, Deps{Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	outDirs[o.Report] = cfg.Out
+	return o
+}
+
+// The example inventory (make demo) gives the findings it was written to
+// show, each priced where it has a price.
+func TestExampleSnapshot(t *testing.T) {
+	o := snapshotRun(t, "", "")
+	r := o.Report
+	if o.Code != ExitOK || r.Run.Sources[0] != "snapshot "+exampleSnapshot || r.Run.Resources[inventory.KindGPUUsage] != 11 {
+		t.Fatalf("code %d, run %+v", o.Code, r.Run)
+	}
+	has := func(code, resource string) bool {
+		return slices.ContainsFunc(r.Findings, func(f reportFinding) bool { return f.Code == code && strings.Contains(f.Resource, resource) })
+	}
+	for _, want := range []struct{ code, resource string }{
+		{"audit-bucket-public", "demo-assets-public"},
+		{"audit-bucket-public", "storageaccounts/nlpdatasets"},
+		{"audit-unencrypted", "vol-0aa00000000000005"},
+		{"audit-confidential-provider-key", "snap-0bb0000000000001"},
+		{"audit-outside-residency", "eu-only-finetune"},
+		{"audit-key-rotation-off", "key/5e3c"},
+		{"audit-gpu-unattributed", "i-0a1b2c3d4e5f60002"},
+		{"access-privileged", "research/debug-shell"},
+		{"gpu-idle", "llm-train-worker-3"},
+		{"gpu-unused", "debug-shell"},
+		{"disk-unattached", "old-dataset-copy"},
+		{"instance-stopped-disks", "i-0a1b2c3d4e5f60003"},
+		{"placement-drift", "search/embed-api"},
+		{"checkpoint-not-snapshotted", "llm-train-ckpt"},
+		{"checkpoint-bucket-unversioned", "ml-research-ckpt"},
+	} {
+		if !has(want.code, want.resource) {
+			t.Errorf("no %s finding on %s", want.code, want.resource)
+		}
+	}
+	if has("placement-drift", "research/llm-train") || has("audit-bucket-public", "corpus-eu") {
+		t.Error("a compliant resource was reported")
+	}
+	if r.Summary.WasteMonthly < 6000 || r.Costs.ByTeam[0].Key != "research" {
+		t.Errorf("waste %.2f, teams %+v", r.Summary.WasteMonthly, r.Costs.ByTeam)
+	}
+	back, err := ReadReport(filepath.Join(outDirs[o.Report], "report.json"))
+	if err != nil || len(back.Findings) != len(r.Findings) {
+		t.Errorf("report.json read back: %v", err)
+	}
+}
+
+type reportFinding = audit.Finding
+
+// TestShardsMergeToTheWhole: the example audited in 3 shards and merged
+// gives the same findings, costs and resource counts as one run, and a
+// shard merged twice is refused.
+func TestShardsMergeToTheWhole(t *testing.T) {
+	whole := snapshotRun(t, "", "").Report
+	var shards []*report.Report
+	for i := range 3 {
+		o := snapshotRun(t, fmt.Sprintf("%d/3", i), "")
+		shards = append(shards, o.Report)
+	}
+	merged, err := report.Merge(shards)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := func(r *report.Report) []string {
+		var out []string
+		for _, f := range r.Findings {
+			out = append(out, f.ID)
+		}
+		slices.Sort(out)
+		return out
+	}
+	if !slices.Equal(ids(merged), ids(whole)) {
+		t.Errorf("merged findings differ from the whole run's:\n%v\n%v", ids(merged), ids(whole))
+	}
+	if math.Abs(merged.Costs.TotalMonthly-whole.Costs.TotalMonthly) > 0.02 || math.Abs(merged.Summary.WasteMonthly-whole.Summary.WasteMonthly) > 0.02 {
+		t.Errorf("merged spend %.2f waste %.2f, whole %.2f %.2f", merged.Costs.TotalMonthly, merged.Summary.WasteMonthly, whole.Costs.TotalMonthly, whole.Summary.WasteMonthly)
+	}
+	for k, n := range whole.Run.Resources {
+		if merged.Run.Resources[k] != n {
+			t.Errorf("%s: merged %d, whole %d", k, merged.Run.Resources[k], n)
+		}
+	}
+	nonEmpty := 0
+	for _, s := range shards {
+		if len(s.Findings) > 0 {
+			nonEmpty++
+		}
+	}
+	if nonEmpty < 2 {
+		t.Errorf("only %d of 3 shards found anything: the shards do not split the example", nonEmpty)
+	}
+	if _, err := report.Merge(append(shards, shards[0])); err == nil || !strings.Contains(err.Error(), "both shard 0/3") {
+		t.Errorf("merging a shard twice: %v", err)
+	}
+}
+
+func TestFailOn(t *testing.T) {
+	if o := snapshotRun(t, "", "critical"); o.Code != ExitFindings {
+		t.Errorf("--fail-on critical with critical findings: exit %d, want %d", o.Code, ExitFindings)
+	}
+}
+
+// fakeScanner emits one unattached disk per account, or fails.
+type fakeScanner struct{ fail string }
+
+func (f fakeScanner) Scan(_ context.Context, a inventory.Account, emit func(*inventory.Resource) error) error {
+	if a.ID == f.fail {
+		return errors.New("AccessDenied: not authorized")
+	}
+	return emit(&inventory.Resource{Kind: inventory.KindDisk, ID: "vol-" + a.ID, Account: a.ID, Cloud: a.Cloud, Region: "us-east-1",
+		Disk: &inventory.Disk{SizeGiB: 100, Type: "gp3", Encryption: inventory.Encryption{Encrypted: true}}})
+}
+
+// A scan where one account fails still writes the report, lists the
+// failed account with its error, and exits 3.
+func TestScanWithAFailedAccount(t *testing.T) {
+	dir := t.TempDir()
+	accounts := filepath.Join(dir, "accounts.yaml")
+	if err := os.WriteFile(accounts, []byte(`accounts:
+- {cloud: aws, id: "111111111111"}
+- {cloud: aws, id: "222222222222"}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := NewConfig()
+	cfg.Accounts, cfg.Out = accounts, filepath.Join(dir, "out")
+	o, err := Run(context.Background(), cfg, Deps{Now: clock, Scanners: map[inventory.Cloud]inventory.Scanner{inventory.CloudAWS: fakeScanner{fail: "222222222222"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := o.Report
+	if o.Code != ExitAccountsFailed || len(r.Run.Accounts) != 2 || r.Run.Accounts[1].Status != inventory.StatusFailed ||
+		!strings.Contains(r.Run.Accounts[1].Error, "AccessDenied") {
+		t.Fatalf("exit %d, accounts %+v", o.Code, r.Run.Accounts)
+	}
+	if len(r.Findings) != 1 || r.Findings[0].Resource != "Disk vol-111111111111" {
+		t.Errorf("findings %+v", r.Findings)
+	}
+	back, err := ReadReport(filepath.Join(cfg.Out, "report.json"))
+	if err != nil || back.Run.Accounts[1].Error == "" {
+		t.Errorf("report.json read back: %v %+v", err, back)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	for name, tc := range map[string]struct {
+		edit func(*Config)
+		want string
+	}{
+		"neither":   {func(c *Config) {}, "give exactly one"},
+		"both":      {func(c *Config) { c.Accounts, c.Snapshot = "a", "b" }, "give exactly one"},
+		"bad shard": {func(c *Config) { c.Snapshot, c.Shard = "s", "3/3" }, "--shard"},
+		"fail-on":   {func(c *Config) { c.Snapshot, c.FailOn = "s", "urgent" }, `--fail-on "urgent"`},
+		"window":    {func(c *Config) { c.Snapshot, c.GPUWindow = "s", time.Second }, "--gpu-window"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := NewConfig()
+			tc.edit(&c)
+			if err := c.Validate(false); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
