@@ -51,7 +51,7 @@ func cluster() []*inventory.Resource {
 		return r
 	}
 	rs = append(rs,
-		usage("GPU-1", "train-0", 0.62, 0.9), // busy
+		usage("GPU-1", "train-0", 0.62, 0.9),  // busy
 		usage("GPU-2", "train-1", 0.01, 0.05), // idle
 		usage("GPU-3", "train-1", 0, 0),       // never used
 		usage("GPU-4", "train-1", 0.04, 0.35), // a burst: not idle
