@@ -36,6 +36,12 @@ type Config struct {
 	FailOn string
 	// GPUWindow is how far back GPU utilisation is averaged.
 	GPUWindow time.Duration
+	// MergeInto, on shard 0 of a sharded run, is where the merged report
+	// goes once every shard's report.json is in the directory beside its
+	// own (--out's parent, shard-k for shard k); MergeWait bounds the
+	// wait. An Indexed Job needs no other step to merge.
+	MergeInto string
+	MergeWait time.Duration
 	// AWSProfile and AWSRegion select the AWS credentials the scan starts
 	// from (the SDK's default chain otherwise).
 	AWSProfile, AWSRegion string
@@ -58,6 +64,8 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.Out, "out", c.Out, "directory to write report.json (and the other reports) to")
 	fs.StringVar(&c.FailOn, "fail-on", "", "exit 2 when a finding is at or above this severity: "+strings.Join(policy.Severities, ", "))
 	fs.DurationVar(&c.GPUWindow, "gpu-window", c.GPUWindow, "how far back GPU utilisation is averaged from each cluster's Prometheus")
+	fs.StringVar(&c.MergeInto, "merge-into", "", "on shard 0: when every shard's report is beside this one's --out (DIR/shard-k), merge them into this directory")
+	fs.DurationVar(&c.MergeWait, "merge-wait", time.Hour, "how long shard 0 waits for the other shards' reports before --merge-into gives up")
 	fs.StringVar(&c.AWSProfile, "aws-profile", "", "AWS shared-config profile the scan starts from (default: the SDK's default chain)")
 	fs.StringVar(&c.AWSRegion, "aws-region", "", "AWS region for account-wide calls (default: the profile's, else us-east-1)")
 }
@@ -84,6 +92,11 @@ func (c *Config) Validate(scanning bool) error {
 	}
 	if c.GPUWindow < time.Minute {
 		errs = append(errs, fmt.Errorf("--gpu-window %v: want at least 1m", c.GPUWindow))
+	}
+	if c.MergeInto != "" {
+		if s, err := inventory.ParseShard(c.Shard); err == nil && (s.Count < 2 || s.Index != 0) {
+			errs = append(errs, fmt.Errorf("--merge-into: only shard 0 of a sharded run merges (--shard 0/N with N > 1), not %q", c.Shard))
+		}
 	}
 	if c.Out == "" && !scanning {
 		errs = append(errs, errors.New("--out: want a directory for the reports"))

@@ -84,6 +84,14 @@ func Run(ctx context.Context, cfg Config, deps Deps) (*Outcome, error) {
 	if err := WriteReports(cfg.Out, rep); err != nil {
 		return nil, err
 	}
+	if cfg.MergeInto != "" {
+		merged, err := mergeShards(ctx, cfg.Out, shard, rep, cfg.MergeInto, cfg.MergeWait)
+		if err != nil {
+			return nil, err
+		}
+		log.Info("shards merged", "shards", shard.Count, "findings", len(merged.Findings), "out", cfg.MergeInto)
+		rep = merged
+	}
 	out := &Outcome{Report: rep, Code: ExitOK}
 	for _, acc := range rep.Run.Accounts {
 		if acc.Status == inventory.StatusFailed {

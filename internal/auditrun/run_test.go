@@ -182,11 +182,12 @@ func TestConfigValidate(t *testing.T) {
 		edit func(*Config)
 		want string
 	}{
-		"neither":   {func(c *Config) {}, "give exactly one"},
-		"both":      {func(c *Config) { c.Accounts, c.Snapshot = "a", "b" }, "give exactly one"},
-		"bad shard": {func(c *Config) { c.Snapshot, c.Shard = "s", "3/3" }, "--shard"},
-		"fail-on":   {func(c *Config) { c.Snapshot, c.FailOn = "s", "urgent" }, `--fail-on "urgent"`},
-		"window":    {func(c *Config) { c.Snapshot, c.GPUWindow = "s", time.Second }, "--gpu-window"},
+		"neither":          {func(c *Config) {}, "give exactly one"},
+		"both":             {func(c *Config) { c.Accounts, c.Snapshot = "a", "b" }, "give exactly one"},
+		"bad shard":        {func(c *Config) { c.Snapshot, c.Shard = "s", "3/3" }, "--shard"},
+		"fail-on":          {func(c *Config) { c.Snapshot, c.FailOn = "s", "urgent" }, `--fail-on "urgent"`},
+		"window":           {func(c *Config) { c.Snapshot, c.GPUWindow = "s", time.Second }, "--gpu-window"},
+		"merge on shard 1": {func(c *Config) { c.Snapshot, c.Shard, c.MergeInto = "s", "1/3", "m" }, "only shard 0"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			c := NewConfig()
@@ -195,5 +196,45 @@ func TestConfigValidate(t *testing.T) {
 				t.Errorf("err = %v, want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// Shard 0 with --merge-into waits for the other shards' reports beside its
+// own and merges them: the Indexed Job's last step, without another Job.
+func TestShardZeroMerges(t *testing.T) {
+	pollEvery = 10 * time.Millisecond
+	base := t.TempDir()
+	cfg := func(i int) Config {
+		c := NewConfig()
+		c.Snapshot, c.Shard, c.Out = exampleSnapshot, fmt.Sprintf("%d/3", i), filepath.Join(base, fmt.Sprintf("shard-%d", i))
+		return c
+	}
+	c0 := cfg(0)
+	c0.MergeInto, c0.MergeWait = filepath.Join(base, "merged"), 30*time.Second
+	done := make(chan *Outcome, 1)
+	go func() {
+		o, err := Run(context.Background(), c0, Deps{Now: clock})
+		if err != nil {
+			t.Error(err)
+		}
+		done <- o
+	}()
+	for i := 1; i < 3; i++ {
+		time.Sleep(30 * time.Millisecond) // the others finish later
+		if _, err := Run(context.Background(), cfg(i), Deps{Now: clock}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	o := <-done
+	if o == nil || o.Report.Run.Shard != "merged from 3" || len(o.Report.Findings) != 24 {
+		t.Fatalf("shard 0's outcome: %+v", o)
+	}
+	if m, err := ReadReport(filepath.Join(base, "merged", "report.json")); err != nil || len(m.Findings) != 24 {
+		t.Errorf("merged report: %v", err)
+	}
+	// A shard that never comes is an error naming it, after the wait.
+	c0.Out, c0.MergeInto, c0.MergeWait = filepath.Join(t.TempDir(), "shard-0"), t.TempDir(), 50*time.Millisecond
+	if _, err := Run(context.Background(), c0, Deps{Now: clock}); err == nil || !strings.Contains(err.Error(), "no report from shards [1 2]") {
+		t.Errorf("err = %v", err)
 	}
 }
