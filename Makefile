@@ -93,8 +93,9 @@ test-rego: ## Rego library: opa fmt, check --strict, opa test with >= 90% covera
 	$(GO) run $(CHECK_FLAGS) ./cmd/qm test policies/rego --coverage-min 90
 
 .PHONY: generate
-generate: ## Regenerate docs/policy-input.schema.json from the Go types.
+generate: ## Regenerate docs/policy-input.schema.json and docs/report.schema.json from the Go types.
 	$(GO) test ./internal/policy -run '^TestSchemaIsCurrent$$' -update -count=1
+	$(GO) test ./internal/report -run '^TestSchemaIsCurrent$$' -update -count=1
 
 .PHONY: lint
 lint: $(STATICCHECK) ## gofmt, go vet and staticcheck.
@@ -192,6 +193,7 @@ fuzz: ## Run every fuzz target for FUZZTIME each (default 2m).
 	  ./internal/encryption:FuzzReadInventory \
 	  ./internal/inventory:FuzzReadSnapshot \
 	  ./internal/inventory:FuzzReadAccounts \
+	  ./internal/report:FuzzReadJSON \
 	  ./internal/policy:FuzzLoadData \
 	  ./internal/admission:FuzzReview \
 	  ./cmd/qm:FuzzEval; do \
