@@ -243,7 +243,7 @@ func validate(t *testing.T, data []byte) {
 }
 
 func TestFailsOn(t *testing.T) {
-	r := sampleReport() // its worst finding is critical
+	r := sampleReport()                                                     // its worst finding is critical
 	noHigh := sampleReport(func(r *Report) { r.Findings = r.Findings[2:] }) // medium and below
 	tests := map[string]struct {
 		r        *Report
