@@ -105,10 +105,12 @@ func withTrend(n int) sample {
 // (n-i)*1000 a month.
 func withTeams(n int) sample {
 	return func(r *Report) {
-		r.Costs.ByTeam = nil
+		r.Costs.ByTeam, r.Costs.TotalMonthly = nil, 0
 		for i := range n {
 			r.Costs.ByTeam = append(r.Costs.ByTeam, audit.CostLine{Key: fmt.Sprintf("team-%03d", i), GPUs: int64(n - i), Monthly: float64(n-i) * 1000})
+			r.Costs.TotalMonthly += float64(n-i) * 1000
 		}
+		r.Summary.SpendMonthly = r.Costs.TotalMonthly
 	}
 }
 

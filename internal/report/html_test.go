@@ -101,7 +101,7 @@ func TestHTMLTeamChart(t *testing.T) {
 	}{
 		"three, one at zero": {r: sampleReport(), bars: 3, contains: []string{`width="0"`, ">$0<", ">$70,000<"}},
 		"one team":           {r: sampleReport(withTeams(1)), bars: 1, contains: []string{`width="360"`, ">$1,000<"}},
-		"200 teams":          {r: sampleReport(withTeams(200)), bars: 16, contains: []string{">185 other teams<", `class="bar others"`, ">$200,000<"}},
+		"200 teams":          {r: sampleReport(withTeams(200)), bars: 16, contains: []string{">185 other teams<", `class="bar others cut"`, ">$200,000<", ">$17,205,000<", "cut to fit"}},
 		"no spend":           {r: sampleReport(withTeams(0)), bars: 0, contains: []string{"No GPU spend was allocated"}},
 	}
 	for name, tc := range tests {
