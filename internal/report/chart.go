@@ -211,8 +211,8 @@ type tick struct {
 }
 
 type xtick struct {
-	X     float64
-	Label string
+	X             float64
+	Label, Anchor string
 }
 
 type segment struct {
@@ -288,6 +288,12 @@ func trendChart(t *Trend) (*lineChart, string) {
 		}
 		c.Desc += fmt.Sprintf(" The forecast, dashed, reaches %s a month by %s.", usd0(t.ForecastMonthEnd), monthEnd.Format("2006-01-02"))
 	}
+	// The first date starts at its run and the last ends at its own, so
+	// that neither is cut by the chart's edge.
+	for i := range c.XTicks {
+		c.XTicks[i].Anchor = "middle"
+	}
+	c.XTicks[0].Anchor, c.XTicks[len(c.XTicks)-1].Anchor = "start", "end"
 	return c, ""
 }
 

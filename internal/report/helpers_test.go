@@ -131,3 +131,6 @@ func withFindings(n int) sample {
 		r.Summary = summaryOf(r)
 	}
 }
+
+// fmtSscan reads a number from a table cell.
+func fmtSscan(s string, v *float64) (int, error) { return fmt.Sscan(s, v) }
