@@ -112,20 +112,39 @@ var securitySeverity = map[string]string{
 	policy.SeverityLow: "3.0", policy.SeverityInfo: "0.0",
 }
 
-// WriteSARIF writes r as a SARIF 2.1.0 log: one run; a rule per finding
-// code, at the level of its most severe finding; a result per finding,
-// with the resource as its logical location, the finding's stable ID as
-// its fingerprint (a consumer then tracks it across runs), and the cost,
-// team and remediation as properties. Failed accounts make the invocation
+// SARIF writes a SARIF 2.1.0 log. Its zero value writes every finding.
+type SARIF struct {
+	// MaxResults, when above zero, keeps the most severe, then most
+	// costly, findings up to it, and says in a notification how many more
+	// report.json holds. GitHub code scanning rejects a run of more than
+	// 25,000 results and shows 5,000.
+	MaxResults int
+}
+
+// WriteSARIF writes every finding of r as a SARIF 2.1.0 log (SARIF.Write).
+func WriteSARIF(w io.Writer, r *Report) error { return SARIF{}.Write(w, r) }
+
+// Write writes r as a SARIF 2.1.0 log: one run; a rule per finding code,
+// at the level of its most severe finding; a result per finding, with the
+// resource as its logical location, the finding's stable ID as its
+// fingerprint (a consumer then tracks it across runs), and the cost, team
+// and remediation as properties. Failed accounts make the invocation
 // unsuccessful and are listed as notifications, as are the run's errors.
-func WriteSARIF(w io.Writer, r *Report) error {
+func (s SARIF) Write(w io.Writer, r *Report) error {
 	if r == nil {
 		return fmt.Errorf("writing SARIF: no report")
+	}
+	findings := r.Findings
+	if s.MaxResults > 0 && len(findings) > s.MaxResults {
+		findings = make([]audit.Finding, 0, s.MaxResults)
+		for _, row := range topFindings(r.Findings, s.MaxResults) {
+			findings = append(findings, *row.F)
+		}
 	}
 	run := sarifRun{
 		Tool:              sarifTool{Driver: sarifDriver{Name: "Quartermaster", InformationURI: "https://quartermaster.io/docs/auditor", Rules: []sarifRule{}}},
 		AutomationDetails: sarifAutomation{ID: "quartermaster-audit/" + r.Run.ID},
-		Results:           make([]sarifResult, 0, len(r.Findings)),
+		Results:           make([]sarifResult, 0, len(findings)),
 	}
 	inv := sarifInvocation{ExecutionSuccessful: true, StartTimeUTC: sarifTime(r.Run.Start), EndTimeUTC: sarifTime(r.Run.End)}
 	for _, a := range r.Run.Accounts {
@@ -138,12 +157,16 @@ func WriteSARIF(w io.Writer, r *Report) error {
 	for _, e := range r.Run.Errors {
 		inv.Notifications = append(inv.Notifications, sarifNotification{Level: "warning", Message: sarifText{Text: e}})
 	}
+	if n := len(r.Findings) - len(findings); n > 0 {
+		inv.Notifications = append(inv.Notifications, sarifNotification{Level: "note",
+			Message: sarifText{Text: fmt.Sprintf("the %d most severe and costly of %d findings; the other %d are in report.json", len(findings), len(r.Findings), n)}})
+	}
 	run.Invocations = []sarifInvocation{inv}
 
 	// Rules in the order of their codes, so that the log is deterministic.
 	codes := map[string]int{}
 	var rules []sarifRule
-	for _, f := range r.Findings {
+	for _, f := range findings {
 		if _, ok := codes[f.Code]; !ok {
 			codes[f.Code] = -1
 			rules = append(rules, newRule(f))
@@ -153,8 +176,8 @@ func WriteSARIF(w io.Writer, r *Report) error {
 	for i := range rules {
 		codes[rules[i].ID] = i
 	}
-	for i := range r.Findings {
-		f := &r.Findings[i]
+	for i := range findings {
+		f := &findings[i]
 		rule := &rules[codes[f.Code]]
 		// The rule's level is its most severe finding's.
 		if rank(f.Severity) < rank(rule.Properties["severity"].(string)) {

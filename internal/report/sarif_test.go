@@ -152,3 +152,37 @@ func TestWriteSARIF(t *testing.T) {
 		t.Errorf("ReadJSON of SARIF: %v", err)
 	}
 }
+
+// With MaxResults the log keeps the most severe findings and says how many
+// are left out.
+func TestSARIFMaxResults(t *testing.T) {
+	r := sampleReport(withFindings(1000))
+	var b bytes.Buffer
+	if err := (SARIF{MaxResults: 50}).Write(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	var log sarifLog
+	if err := json.Unmarshal(b.Bytes(), &log); err != nil {
+		t.Fatal(err)
+	}
+	run := log.Runs[0]
+	if len(run.Results) != 50 {
+		t.Fatalf("%d results, want 50", len(run.Results))
+	}
+	for _, res := range run.Results {
+		if res.Properties["severity"] != "critical" {
+			t.Fatalf("a %v finding kept while critical ones were left out", res.Properties["severity"])
+		}
+	}
+	notes := run.Invocations[0].Notifications
+	if last := notes[len(notes)-1].Message.Text; last != "the 50 most severe and costly of 1000 findings; the other 950 are in report.json" {
+		t.Errorf("last notification %q", last)
+	}
+	var all bytes.Buffer
+	if err := WriteSARIF(&all, r); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(all.String(), `"ruleId"`); n != 1000 {
+		t.Errorf("WriteSARIF wrote %d results, want every finding", n)
+	}
+}
