@@ -85,11 +85,11 @@ func (h HTML) Write(w io.Writer, r *Report) error {
 	if r == nil {
 		return fmt.Errorf("writing index.html: no report")
 	}
-	max := h.MaxFindings
-	if max <= 0 {
-		max = DefaultMaxFindings
+	limit := h.MaxFindings
+	if limit <= 0 {
+		limit = DefaultMaxFindings
 	}
-	p := newPage(r, max)
+	p := newPage(r, limit)
 	if err := pageTemplate.Execute(w, p); err != nil {
 		return fmt.Errorf("writing index.html: %w", err)
 	}
