@@ -67,7 +67,7 @@ test: ## Everything CI runs: lint, unit tests, policy tests, then the chart and 
 FEATURE_PKGS := ./features/...
 
 .PHONY: test-go
-test-go: tools-solvers tools-prometheus ## Go unit, property and contract tests with the race detector (the features run in test-bdd).
+test-go: tools-solvers tools-prometheus tools-chromium ## Go unit, property and contract tests with the race detector (the features run in test-bdd).
 	$(GO) test $(CHECK_FLAGS) -vet=$(TEST_VET) -count=1 $$($(GO) list $(PKGS) | grep -v '/features\(/\|$$\)')
 
 .PHONY: test-bdd
@@ -96,8 +96,9 @@ test-rego: ## Rego library: opa fmt, check --strict, opa test with >= 90% covera
 	$(GO) run $(CHECK_FLAGS) ./cmd/qm test policies/rego --coverage-min 90
 
 .PHONY: generate
-generate: ## Regenerate docs/policy-input.schema.json from the Go types.
+generate: ## Regenerate docs/policy-input.schema.json and docs/report.schema.json from the Go types.
 	$(GO) test ./internal/policy -run '^TestSchemaIsCurrent$$' -update -count=1
+	$(GO) test ./internal/report -run '^TestSchemaIsCurrent$$' -update -count=1
 
 .PHONY: lint
 lint: $(STATICCHECK) ## gofmt, go vet and staticcheck.
@@ -127,6 +128,11 @@ tools-solvers: ## Install the reference MILP solvers (CBC, GLPK) from Debian whe
 tools-prometheus: ## Install Prometheus from Debian when missing: the GPU metrics source's tests scrape a DCGM-shaped exporter with it.
 	@command -v prometheus >/dev/null || { echo "installing prometheus"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
+
+.PHONY: tools-chromium
+tools-chromium: ## Install Chromium from Debian when missing: the report tests render index.html in it, headless, over CDP.
+	@command -v chromium >/dev/null || { echo "installing chromium"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
 
 .PHONY: tools-cluster
 tools-cluster: ## Build etcd, kube-apiserver/scheduler/controller-manager, kubectl, kwok and helm (hack/tools; cached).
@@ -196,6 +202,7 @@ fuzz: ## Run every fuzz target for FUZZTIME each (default 2m).
 	  ./internal/encryption:FuzzReadInventory \
 	  ./internal/inventory:FuzzReadSnapshot \
 	  ./internal/inventory:FuzzReadAccounts \
+	  ./internal/report:FuzzReadJSON \
 	  ./internal/policy:FuzzLoadData \
 	  ./internal/admission:FuzzReview \
 	  ./cmd/qm:FuzzEval; do \

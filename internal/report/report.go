@@ -18,12 +18,12 @@ type Report struct {
 	Version int `json:"version"`
 	Run     Run `json:"run"`
 	// Findings are sorted most severe first, then by monthly cost.
-	Findings []audit.Finding `json:"findings"`
+	Findings []audit.Finding `json:"findings" doc:"Sorted most severe first, then by monthly cost."`
 	Costs    audit.Costs     `json:"costs"`
 	Summary  audit.Summary   `json:"summary"`
 	// Trend is the spend and waste of earlier runs with this one, oldest
 	// first, and the forecast drawn from them; empty without history.
-	Trend *Trend `json:"trend,omitempty"`
+	Trend *Trend `json:"trend,omitempty" doc:"Spend and waste of earlier runs with this one, oldest first, and the forecast; absent without history."`
 }
 
 // Run describes the run itself.
@@ -33,17 +33,17 @@ type Run struct {
 	End   time.Time `json:"end"`
 	// Shard is "i/N" when the run was one shard of a sharded audit, or
 	// "merged from N" for the merged report; empty for a whole run.
-	Shard string `json:"shard,omitempty"`
+	Shard string `json:"shard,omitempty" doc:"i/N for one shard of a sharded run, 'merged from N' for the merged report; absent for a whole run."`
 	// Sources name what the inventory came from (a snapshot file, the
 	// accounts file, the clouds scanned).
-	Sources []string `json:"sources"`
+	Sources []string `json:"sources" doc:"What the inventory came from: a snapshot file, the accounts file, the clouds scanned."`
 	// Accounts are the accounts scanned, each with its outcome: a failed
 	// account is listed with its error, never left out.
-	Accounts []inventory.AccountResult `json:"accounts"`
+	Accounts []inventory.AccountResult `json:"accounts" doc:"Every account scanned with its outcome; a failed account is listed with its error, never left out."`
 	// Resources counts what was read, by kind.
 	Resources map[inventory.Kind]int `json:"resources"`
 	// Errors are what could not be read or judged.
-	Errors []string `json:"errors,omitempty"`
+	Errors []string `json:"errors,omitempty" doc:"What could not be read or judged."`
 	// PolicyRevision and CatalogRevision identify the rules and prices
 	// the run used.
 	PolicyRevision  string `json:"policyRevision"`
@@ -56,9 +56,9 @@ type Trend struct {
 	Points []TrendPoint `json:"points"`
 	// ForecastMonthEnd is the month's spend projected to its last day
 	// from the regression over the points; zero with fewer than three.
-	ForecastMonthEnd float64 `json:"forecastMonthEnd"`
+	ForecastMonthEnd float64 `json:"forecastMonthEnd" doc:"The monthly run rate projected to the month's last day; 0 with fewer than three points."`
 	// SlopePerDay is the regression's change in monthly run rate per day.
-	SlopePerDay float64 `json:"slopePerDay"`
+	SlopePerDay float64 `json:"slopePerDay" doc:"The regression's change in monthly run rate per day, USD."`
 	// Anomalies are the teams whose last change is far outside their own
 	// history (z-score of the last day against the earlier days).
 	Anomalies []Anomaly `json:"anomalies,omitempty"`
@@ -80,5 +80,5 @@ type Anomaly struct {
 	// before and in this one.
 	Previous float64 `json:"previous"`
 	Current  float64 `json:"current"`
-	ZScore   float64 `json:"zScore"`
+	ZScore   float64 `json:"zScore" doc:"How far the last change is outside the team's own history, in standard deviations."`
 }
