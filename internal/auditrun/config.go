@@ -34,6 +34,9 @@ type Config struct {
 	// FailOn makes the run exit 2 when a finding is at or above this
 	// severity; empty never fails on findings.
 	FailOn string
+	// Pushgateway, when set, receives the run's metrics (besides
+	// metrics.prom in Out).
+	Pushgateway string
 	// GPUWindow is how far back GPU utilisation is averaged.
 	GPUWindow time.Duration
 	// MergeInto, on shard 0 of a sharded run, is where the merged report
@@ -63,6 +66,7 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.Shard, "shard", "", "audit shard i of N (i/N): the accounts whose hash falls in it; auditor merge combines the shards' reports")
 	fs.StringVar(&c.Out, "out", c.Out, "directory to write report.json (and the other reports) to")
 	fs.StringVar(&c.FailOn, "fail-on", "", "exit 2 when a finding is at or above this severity: "+strings.Join(policy.Severities, ", "))
+	fs.StringVar(&c.Pushgateway, "pushgateway", "", "Prometheus Pushgateway URL to push the run's metrics to (job quartermaster_auditor); they are also in metrics.prom in --out")
 	fs.DurationVar(&c.GPUWindow, "gpu-window", c.GPUWindow, "how far back GPU utilisation is averaged from each cluster's Prometheus")
 	fs.StringVar(&c.MergeInto, "merge-into", "", "on shard 0: when every shard's report is beside this one's --out (DIR/shard-k), merge them into this directory")
 	fs.DurationVar(&c.MergeWait, "merge-wait", time.Hour, "how long shard 0 waits for the other shards' reports before --merge-into gives up")

@@ -4,20 +4,17 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"slices"
 	"time"
 
 	"github.com/quartermaster-io/quartermaster/internal/audit"
 	"github.com/quartermaster-io/quartermaster/internal/engine"
 	"github.com/quartermaster-io/quartermaster/internal/inventory"
-	"github.com/quartermaster-io/quartermaster/internal/policy"
 	"github.com/quartermaster-io/quartermaster/internal/report"
 )
 
@@ -92,13 +89,18 @@ func Run(ctx context.Context, cfg Config, deps Deps) (*Outcome, error) {
 		log.Info("shards merged", "shards", shard.Count, "findings", len(merged.Findings), "out", cfg.MergeInto)
 		rep = merged
 	}
+	if cfg.Pushgateway != "" {
+		if err := report.PushMetrics(ctx, cfg.Pushgateway, "quartermaster_auditor", rep); err != nil {
+			return nil, fmt.Errorf("--pushgateway: %w", err)
+		}
+	}
 	out := &Outcome{Report: rep, Code: ExitOK}
 	for _, acc := range rep.Run.Accounts {
 		if acc.Status == inventory.StatusFailed {
 			out.Code = ExitAccountsFailed
 		}
 	}
-	if fails, _ := failsOn(rep, cfg.FailOn); fails {
+	if fails, _ := report.FailsOn(rep, cfg.FailOn); cfg.FailOn != "" && fails {
 		out.Code = ExitFindings
 	}
 	log.Info("audit done", "findings", rep.Summary.Findings, "wasteMonthly", rep.Summary.WasteMonthly,
@@ -218,13 +220,30 @@ func Snapshot(ctx context.Context, cfg Config, deps Deps, w io.Writer) (*invento
 	return sum, sw.Close()
 }
 
-// WriteReports puts the reports in dir: report.json, written to a
-// temporary file and renamed, so that a reader never sees half a report.
+// WriteReports puts the reports in dir: report.json (the machine
+// contract), index.html (for people), report.sarif (for code-scanning
+// tools) and metrics.prom (for a node exporter's textfile collector), each
+// written to a temporary file and renamed, so that a reader never sees half
+// a report. report.json goes last: its presence says the run is whole (a
+// sharded run's merge waits for it).
 func WriteReports(dir string, rep *report.Report) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("--out: %w", err)
 	}
-	return writeFile(filepath.Join(dir, "report.json"), func(w io.Writer) error { return writeJSON(w, rep) })
+	for _, f := range []struct {
+		name  string
+		write func(io.Writer, *report.Report) error
+	}{{"index.html", report.WriteHTML}, {"report.sarif", report.WriteSARIF}, {"report.json", report.WriteJSON}} {
+		if err := writeFile(filepath.Join(dir, f.name), func(w io.Writer) error { return f.write(w, rep) }); err != nil {
+			return err
+		}
+		if f.name == "report.sarif" {
+			if err := report.WriteMetricsFile(filepath.Join(dir, "metrics.prom"), rep); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func writeFile(path string, fill func(io.Writer) error) error {
@@ -243,39 +262,16 @@ func writeFile(path string, fill func(io.Writer) error) error {
 	return os.Rename(f.Name(), path)
 }
 
-// writeJSON writes report.json.
-func writeJSON(w io.Writer, rep *report.Report) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(rep)
-}
-
-// failsOn reports whether a finding is at or above severity ("" never).
-func failsOn(rep *report.Report, severity string) (bool, error) {
-	if severity == "" {
-		return false, nil
-	}
-	limit := slices.Index(policy.Severities, severity)
-	if limit < 0 {
-		return false, fmt.Errorf("severity %q: want one of %v", severity, policy.Severities)
-	}
-	for _, f := range rep.Findings {
-		if i := slices.Index(policy.Severities, f.Severity); i >= 0 && i <= limit {
-			return true, nil
-		}
-	}
-	return false, nil
-}
-
 // ReadReport reads a report.json.
 func ReadReport(path string) (*report.Report, error) {
-	raw, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading report: %w", err)
 	}
-	var r report.Report
-	if err := json.Unmarshal(raw, &r); err != nil {
+	defer f.Close()
+	r, err := report.ReadJSON(f)
+	if err != nil {
 		return nil, fmt.Errorf("reading report %s: %w", path, err)
 	}
-	return &r, nil
+	return r, nil
 }

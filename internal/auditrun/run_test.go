@@ -4,11 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -73,6 +77,11 @@ func TestExampleSnapshot(t *testing.T) {
 	}
 	if r.Summary.WasteMonthly < 6000 || r.Costs.ByTeam[0].Key != "research" {
 		t.Errorf("waste %.2f, teams %+v", r.Summary.WasteMonthly, r.Costs.ByTeam)
+	}
+	for _, f := range []string{"index.html", "report.sarif", "metrics.prom"} {
+		if fi, err := os.Stat(filepath.Join(outDirs[o.Report], f)); err != nil || fi.Size() == 0 {
+			t.Errorf("%s: %v", f, err)
+		}
 	}
 	back, err := ReadReport(filepath.Join(outDirs[o.Report], "report.json"))
 	if err != nil || len(back.Findings) != len(r.Findings) {
@@ -236,5 +245,24 @@ func TestShardZeroMerges(t *testing.T) {
 	c0.Out, c0.MergeInto, c0.MergeWait = filepath.Join(t.TempDir(), "shard-0"), t.TempDir(), 50*time.Millisecond
 	if _, err := Run(context.Background(), c0, Deps{Now: clock}); err == nil || !strings.Contains(err.Error(), "no report from shards [1 2]") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// --pushgateway pushes the run's metrics to the gateway.
+func TestPushgateway(t *testing.T) {
+	var got atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		got.Store(r.Method + " " + r.URL.Path + "\n" + string(body))
+	}))
+	defer srv.Close()
+	cfg := NewConfig()
+	cfg.Snapshot, cfg.Out, cfg.Pushgateway = exampleSnapshot, t.TempDir(), srv.URL
+	if _, err := Run(context.Background(), cfg, Deps{Now: clock}); err != nil {
+		t.Fatal(err)
+	}
+	s, _ := got.Load().(string)
+	if !strings.HasPrefix(s, "PUT /metrics/job/quartermaster_auditor") || !strings.Contains(s, "quartermaster_audit_findings") {
+		t.Errorf("pushed: %.300s", s)
 	}
 }
