@@ -11,6 +11,8 @@ import (
 	"syscall"
 )
 
+// main runs the auditor; SIGTERM (a Job's deadline, a drained node) cancels
+// the run, and a scan with --checkpoint resumes where it stopped.
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)

@@ -19,6 +19,7 @@ import (
 // exitCode carries an exit code out of a command.
 type exitCode int
 
+// Error is never printed: the summary line already said why.
 func (e exitCode) Error() string { return fmt.Sprintf("exit %d", int(e)) }
 
 // run executes the auditor with args and returns the process exit code
@@ -49,6 +50,8 @@ func logger(w io.Writer, verbose bool) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
 }
 
+// newRootCommand is the audit itself; the subcommands take the parts of a
+// run apart (scan only, merge only) for sharded and offline use.
 func newRootCommand(out, errOut io.Writer) *cobra.Command {
 	cfg := auditrun.NewConfig()
 	var verbose bool
@@ -87,6 +90,9 @@ Exit codes: 0 done, 1 usage or input error (no report), 2 a finding at or above 
 	return root
 }
 
+// newSnapshotCommand is auditor snapshot: a scan written as a snapshot, to
+// audit later, elsewhere, or again with other policies, without calling
+// the clouds twice.
 func newSnapshotCommand(out, errOut io.Writer, verbose *bool) *cobra.Command {
 	cfg := auditrun.NewConfig()
 	var path string
@@ -127,6 +133,8 @@ func newSnapshotCommand(out, errOut io.Writer, verbose *bool) *cobra.Command {
 	return cmd
 }
 
+// newMergeCommand is auditor merge: the shards' reports combined, for a
+// sharded run whose shard 0 does not merge them itself (--merge-into).
 func newMergeCommand(out io.Writer) *cobra.Command {
 	var dir string
 	cmd := &cobra.Command{

@@ -24,6 +24,9 @@ func newCatalogCommand(s streams) *cobra.Command {
 	return cmd
 }
 
+// newCatalogListCommand is qm catalog list: the offers a placement would
+// choose from, filtered and sorted, so that a FinOps reader can check a
+// price before trusting a decision made with it.
 func newCatalogListCommand(s streams) *cobra.Command {
 	src := newPlacing()
 	var models, clouds []string
@@ -139,6 +142,9 @@ func refuseUnusedSources(cmd *cobra.Command) error {
 	return nil
 }
 
+// newCatalogImportCommand is qm catalog import: a SkyPilot vms.csv turned
+// into the project's CSV (contract 4.4), with every row it could not map
+// reported, so that an import never silently drops offers.
 func newCatalogImportCommand(s streams) *cobra.Command {
 	var format, cloud, out, asOf string
 	cmd := &cobra.Command{

@@ -12,6 +12,9 @@ import (
 	"github.com/quartermaster-io/quartermaster/internal/pricing"
 )
 
+// newCatalogDiffCommand is qm catalog diff OLD NEW: what a refresh changed,
+// to read before the webhook hot-reloads the new catalog and starts
+// placing with it.
 func newCatalogDiffCommand(s streams) *cobra.Command {
 	var output string
 	cmd := &cobra.Command{

@@ -46,6 +46,9 @@ type refreshConfig struct {
 	awsURL, ec2Endpoint, azureURL, gcpEndpoint string
 }
 
+// addFlags binds the refresh flags; credentials are not flags but the
+// clouds' own default chains (and QM_GCP_API_KEY), so that they never end up
+// in a shell history or a process list.
 func (c *refreshConfig) addFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringSliceVar(&c.clouds, "clouds", costing.Clouds, "clouds to price: aws, azure, gcp")
@@ -126,6 +129,9 @@ func (c *refreshConfig) regionsByCloud() (map[string][]string, error) {
 	return out, nil
 }
 
+// newCatalogRefreshCommand is qm catalog refresh (contract 4.5): live prices
+// from the clouds' price APIs into a catalog CSV. A cloud that fails does
+// not lose the others' rows, but the exit code says it failed.
 func newCatalogRefreshCommand(s streams) *cobra.Command {
 	var cfg refreshConfig
 	cmd := &cobra.Command{

@@ -39,6 +39,9 @@ type evalOptions struct {
 	placing placing
 }
 
+// newEvalCommand is qm eval (contract 4.5): the webhook's decision offline,
+// through the same engine, so a policy author sees exactly what admission
+// would do.
 func newEvalCommand(s streams) *cobra.Command {
 	o := evalOptions{placing: newPlacing()}
 	cmd := &cobra.Command{
@@ -81,6 +84,9 @@ type evalResult struct {
 	*admission.Outcome
 }
 
+// runEval decides on every object of the manifests in input order. Each
+// placement holds its GPUs against the quota for the objects after it, as
+// successive admissions would; the exit code is the worst outcome.
 func runEval(ctx context.Context, s streams, o *evalOptions) error {
 	if !slices.Contains([]string{"table", "csv", "json", "yaml"}, o.output) {
 		return &exitError{exitInput, fmt.Errorf("output %q: want table, csv, json or yaml", o.output)}
@@ -226,6 +232,7 @@ type sourcedObject struct {
 // a fault of the evaluation.
 type inputError struct{ err error }
 
+// Error is the underlying read or decode error.
 func (e *inputError) Error() string { return e.err.Error() }
 
 // readDocuments expands files and directories into objects, in order, all

@@ -36,6 +36,8 @@ type evalRow struct {
 	placed                 bool
 }
 
+// rowOf is one outcome as a table or CSV row: the placement, or a dash in
+// each column and the reason in the note.
 func rowOf(r evalResult) evalRow {
 	result, note := "allowed", ""
 	switch {
@@ -93,6 +95,9 @@ type resultPrinter interface {
 	close() error
 }
 
+// newResultPrinter returns the printer of an output format. Printers
+// stream: a result is written as it is decided, so a large manifest set
+// does not wait for its last object.
 func newResultPrinter(w io.Writer, format string, wide bool) resultPrinter {
 	switch format {
 	case "json":
@@ -116,6 +121,7 @@ type jsonPrinter struct {
 	n int
 }
 
+// add writes one element of the JSON array, opening it on the first.
 func (p *jsonPrinter) add(r evalResult) error {
 	js, err := json.MarshalIndent(r, "  ", "  ")
 	if err != nil {
@@ -130,6 +136,7 @@ func (p *jsonPrinter) add(r evalResult) error {
 	return err
 }
 
+// close ends the array; an empty run is [] rather than nothing.
 func (p *jsonPrinter) close() error {
 	end := "\n]\n"
 	if p.n == 0 {
@@ -142,6 +149,7 @@ func (p *jsonPrinter) close() error {
 // yamlPrinter writes one YAML list, an item at a time.
 type yamlPrinter struct{ w io.Writer }
 
+// add writes one YAML document per result.
 func (p *yamlPrinter) add(r evalResult) error {
 	js, err := json.Marshal([]evalResult{r})
 	if err != nil {
@@ -155,10 +163,13 @@ func (p *yamlPrinter) add(r evalResult) error {
 	return err
 }
 
+// close has nothing to end: documents stand alone.
 func (p *yamlPrinter) close() error { return nil }
 
+// csvPrinter writes the table's columns as CSV, for spreadsheets.
 type csvPrinter struct{ cw *csv.Writer }
 
+// add writes one row, the header first.
 func (p *csvPrinter) add(r evalResult) error {
 	row := rowOf(r)
 	for i, c := range row.cells {
@@ -167,6 +178,7 @@ func (p *csvPrinter) add(r evalResult) error {
 	return p.cw.Write(row.cells)
 }
 
+// close flushes and reports a write error csv.Writer kept.
 func (p *csvPrinter) close() error {
 	p.cw.Flush()
 	return p.cw.Error()
@@ -176,6 +188,8 @@ func (p *csvPrinter) close() error {
 // long run prints in blocks of this many rows, each aligned on its own.
 const tableRowsPerBlock = 1000
 
+// tablePrinter aligns rows in columns and ends with the totals of the
+// placed workloads.
 type tablePrinter struct {
 	w       io.Writer
 	wide    bool
@@ -186,11 +200,13 @@ type tablePrinter struct {
 	placed  int
 }
 
+// start writes the header once.
 func (p *tablePrinter) start() {
 	p.tw = tabwriter.NewWriter(p.w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(p.tw, strings.Join(evalColumns, "\t"))
 }
 
+// add writes one row and adds a placed workload to the totals.
 func (p *tablePrinter) add(r evalResult) error {
 	row := rowOf(r)
 	for i, c := range row.cells {
@@ -209,6 +225,8 @@ func (p *tablePrinter) add(r evalResult) error {
 	return nil
 }
 
+// close writes the TOTAL line: the placed workloads' price per hour, their
+// estimated cost, and the monthly run rate at these prices.
 func (p *tablePrinter) close() error {
 	if p.placed > 0 {
 		fmt.Fprintf(p.tw, "TOTAL (%d placed)\t\t\t\t\t\t\t\t%.2f\t%.2f\t$%.2f per month of %d h at these rates\n",
@@ -236,6 +254,7 @@ func escapeControl(s string) string {
 	return b.String()
 }
 
+// truncate cuts a note at n runes with an ellipsis (--wide shows it whole).
 func truncate(s string, n int) string {
 	if len([]rune(s)) <= n {
 		return s

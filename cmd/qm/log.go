@@ -9,6 +9,9 @@ import (
 	"github.com/quartermaster-io/quartermaster/internal/decisionlog"
 )
 
+// newLogCommand is qm log verify: the decision log's hash chain checked
+// offline, so that an auditor can show the log was not edited, and name the
+// first line that was.
 func newLogCommand(s streams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "log",

@@ -8,6 +8,8 @@ import (
 	"os/signal"
 )
 
+// main runs qm with the process's arguments and streams; an interrupt
+// cancels the context, so a long optimize or refresh stops cleanly.
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)

@@ -19,6 +19,7 @@ import (
 	"github.com/quartermaster-io/quartermaster/internal/placement/batch"
 )
 
+// optimizeOptions are qm optimize's flags.
 type optimizeOptions struct {
 	files     []string
 	output    string
@@ -36,6 +37,9 @@ type optimizeOptions struct {
 	placing placing
 }
 
+// newOptimizeCommand is qm optimize (contract 4.5): every workload placed
+// at once at the lowest total cost the quotas allow, with the proof of
+// optimality or the gap left.
 func newOptimizeCommand(s streams) *cobra.Command {
 	o := optimizeOptions{placing: newPlacing()}
 	cmd := &cobra.Command{
@@ -80,6 +84,9 @@ workloads and the reasons are printed).`,
 	return cmd
 }
 
+// runOptimize judges each workload with the admission policies first (a
+// denied one is left out with its reasons, never placed by the batch), then
+// solves the batch and prints it.
 func runOptimize(cmd *cobra.Command, s streams, o *optimizeOptions) error {
 	if o.output != "table" && o.output != "json" {
 		return &exitError{exitInput, fmt.Errorf("output %q: want table or json", o.output)}
@@ -176,6 +183,8 @@ func runOptimize(cmd *cobra.Command, s streams, o *optimizeOptions) error {
 	return nil
 }
 
+// writeLPFile exports the model in CPLEX LP format, so that its answer can
+// be checked with another solver (CBC, GLPK).
 func writeLPFile(path string, m *batch.Model, presolved bool) error {
 	f, err := os.Create(path)
 	if err != nil {
@@ -227,6 +236,8 @@ func parseLocations(flags []string) (func(string) (costing.Location, bool), erro
 	}, nil
 }
 
+// printOptimize writes the assignments and the total, saying whether it
+// is proven optimal or how far from optimal it can be.
 func printOptimize(w io.Writer, format string, res *batch.Result) error {
 	if format == "json" {
 		enc := json.NewEncoder(w)

@@ -23,12 +23,16 @@ type exitError struct {
 	err  error
 }
 
+// Error is the underlying error's message.
 func (e *exitError) Error() string { return e.err.Error() }
+
+// Unwrap gives errors.Is and errors.As the underlying error.
 func (e *exitError) Unwrap() error { return e.err }
 
 // quiet is an exit with a code but no message: the output already says it.
 type quiet struct{ code int }
 
+// Error is never printed: the output already said why.
 func (q quiet) Error() string { return fmt.Sprintf("exit %d", q.code) }
 
 // streams are the command's standard streams, injected for tests.
@@ -61,6 +65,8 @@ func run(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer
 	return exitInput
 }
 
+// newRootCommand wires every qm command; errors are printed once, by run,
+// with the exit code they carry.
 func newRootCommand(s streams) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "qm",

@@ -18,6 +18,7 @@ type placing struct {
 	groups []string
 }
 
+// newPlacing returns the engine flags with their defaults.
 func newPlacing() placing { return placing{cfg: engine.NewConfig()} }
 
 // addSourceFlags binds the catalog, quota, usage and workload-rules flags.

@@ -14,6 +14,7 @@ import (
 	"github.com/quartermaster-io/quartermaster/policies"
 )
 
+// testOptions are qm test's flags.
 type testOptions struct {
 	coverageMin float64
 	verbose     bool
@@ -21,6 +22,8 @@ type testOptions struct {
 	output      string
 }
 
+// newTestCommand is qm test (contract 4.5): a policy bundle's own tests,
+// coverage, format and strict checks, as a policy author's CI runs them.
 func newTestCommand(s streams) *cobra.Command {
 	var o testOptions
 	cmd := &cobra.Command{
@@ -46,6 +49,9 @@ It exits 1 when anything fails.`,
 	return cmd
 }
 
+// runTest loads the bundle as the webhook would and runs OPA's tester on
+// it; a lint problem fails like a failed test, since the webhook's own
+// bundle checks refuse both.
 func runTest(ctx context.Context, s streams, o *testOptions, args []string) error {
 	if o.output != "text" && o.output != "json" {
 		return &exitError{exitInput, fmt.Errorf("output %q: want text or json", o.output)}
