@@ -98,7 +98,7 @@ func BenchmarkPlaceInfeasible(b *testing.B) {
 	req := &Request{Workload: gang(1, 8, models("H100")), Restrictions: &costing.Restrictions{Jurisdictions: []string{"mars"}}}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := p.Place(req); !IsNoFeasible(err) {
+		if _, err := p.Place(req); !isNoFeasible(err) {
 			b.Fatal(err)
 		}
 	}

@@ -1,7 +1,6 @@
 package placement
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
@@ -43,12 +42,6 @@ type StageCount struct {
 
 func (e *NoFeasibleError) Error() string {
 	return fmt.Sprintf("no feasible placement for %s: %s", e.Workload, e.Detail)
-}
-
-// IsNoFeasible reports whether err is (or wraps) a *NoFeasibleError.
-func IsNoFeasible(err error) bool {
-	var nf *NoFeasibleError
-	return errors.As(err, &nf)
 }
 
 // diagnose re-runs the filters one by one, counting what survives each, to

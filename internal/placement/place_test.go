@@ -237,7 +237,7 @@ func TestPlaceNoFeasible(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			_, err := New(testCatalog(t), tc.quotas).Place(&Request{Workload: tc.w, Restrictions: tc.restr})
 			var nf *NoFeasibleError
-			if !errors.As(err, &nf) || !IsNoFeasible(err) {
+			if !errors.As(err, &nf) || !isNoFeasible(err) {
 				t.Fatalf("err = %v, want *NoFeasibleError", err)
 			}
 			if nf.Stage != tc.stage || !strings.Contains(err.Error(), tc.msg) {
@@ -249,7 +249,7 @@ func TestPlaceNoFeasible(t *testing.T) {
 
 func TestPlaceRejectsNonGPU(t *testing.T) {
 	_, err := New(testCatalog(t), nil).Place(&Request{Workload: gang(1, 0)})
-	if err == nil || IsNoFeasible(err) {
+	if err == nil || isNoFeasible(err) {
 		t.Fatalf("err = %v, want a plain error", err)
 	}
 }
@@ -268,4 +268,10 @@ func TestQuotaZeroIsEnforced(t *testing.T) {
 	if o := res.Best.Offer; o.Cloud == "azure" && o.Region == "eastus" {
 		t.Errorf("placed on %s/%s under a quota of 0", o.Cloud, o.Region)
 	}
+}
+
+// isNoFeasible reports whether err is (or wraps) a *NoFeasibleError.
+func isNoFeasible(err error) bool {
+	var nf *NoFeasibleError
+	return errors.As(err, &nf)
 }

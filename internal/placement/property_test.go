@@ -184,7 +184,7 @@ func TestPlaceMatchesBruteForce(t *testing.T) {
 			t.Fatalf("case %d: brute force finds %v/h, Place failed: %v", i, want, err)
 		case ok && res.Best.PricePerHour != math.Round(want*1e4)/1e4:
 			t.Fatalf("case %d: Place %v/h, brute force %v/h", i, res.Best.PricePerHour, want)
-		case !ok && !IsNoFeasible(err):
+		case !ok && !isNoFeasible(err):
 			t.Fatalf("case %d: want *NoFeasibleError, got %v", i, err)
 		case ok && (cerr != nil || cheapest != want):
 			t.Fatalf("case %d: Candidates' cheapest %v/h (err %v), brute force %v/h", i, cheapest, cerr, want)
