@@ -22,15 +22,12 @@ func run(out string, pause bool) error {
 	if err != nil {
 		return err
 	}
-	ref, file, pkgs := "", "image", []string{"./cmd/webhook", "./cmd/qm"}
+	ref, file, pkgs := "", "image", []string{"./cmd/webhook", "./cmd/qm", "./cmd/auditor"}
 	if pause {
 		ref, file, pkgs = PauseRef, "pause", []string{"./hack/pause"}
 	} else {
 		if ref, err = chartImage(root); err != nil {
 			return err
-		}
-		if _, err := os.Stat(filepath.Join(root, "cmd", "auditor")); err == nil {
-			pkgs = append(pkgs, "./cmd/auditor")
 		}
 	}
 	tag, err := name.NewTag(ref, name.StrictValidation)

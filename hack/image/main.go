@@ -1,5 +1,5 @@
 // Command image builds Quartermaster's container image without a Docker daemon (`make image`): static
-// (CGO_ENABLED=0) binaries of cmd/webhook and cmd/qm (and cmd/auditor once it exists) at /webhook, /qm, /auditor, on
+// (CGO_ENABLED=0) binaries of cmd/webhook, cmd/qm and cmd/auditor at /webhook, /qm, /auditor, on
 // an empty base, run as user 65532. It writes an OCI image layout to OUT/image and a `docker save`-style tarball to
 // OUT/image.tar, tagged with the chart's default image (values.yaml image.repository, Chart.yaml appVersion), and
 // prints the reference, digest and sizes.

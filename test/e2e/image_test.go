@@ -92,7 +92,7 @@ func TestImage(t *testing.T) {
 		}
 	}
 	slices.Sort(regular)
-	if want := []string{"/etc/group", "/etc/passwd", "/qm", "/webhook"}; !slices.Equal(regular, want) {
+	if want := []string{"/auditor", "/etc/group", "/etc/passwd", "/qm", "/webhook"}; !slices.Equal(regular, want) {
 		t.Errorf("files %v, want exactly %v (no shell, no base)", regular, want)
 	}
 	for _, sh := range []string{"/bin/sh", "/bin", "/usr/bin/env"} {
@@ -100,7 +100,7 @@ func TestImage(t *testing.T) {
 			t.Errorf("%s is in the image", sh)
 		}
 	}
-	for _, bin := range []string{"/webhook", "/qm"} {
+	for _, bin := range []string{"/webhook", "/qm", "/auditor"} {
 		e := files[bin]
 		if e.Header == nil || e.Header.Mode != 0o755 || e.Header.Uid != 0 {
 			t.Errorf("%s: %+v, want mode 755 owned by root (not writable by the user it runs as)", bin, e.Header)
