@@ -103,7 +103,7 @@ func TestImportsGoOneWay(t *testing.T) {
 		"internal/clusterstate":         {"internal/costing", "internal/encryption", "internal/placement", "internal/quota", "internal/workload"},
 		"internal/reload":               {"internal/costing", "internal/placement", "internal/quota"},
 		"internal/audit":                {"internal/admission", "internal/costing", "internal/inventory", "internal/policy"},
-		"internal/report":               {"internal/audit", "internal/inventory"},
+		"internal/report":               {"internal/audit", "internal/inventory", "internal/policy"},
 		"internal/pricing":              {"internal/costing"},
 		"internal/inventory/aws":        {"internal/costing", "internal/inventory"},
 		"internal/inventory/azure":      {"internal/costing", "internal/inventory"},
