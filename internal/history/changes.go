@@ -81,4 +81,3 @@ func ids(fs []audit.Finding) map[string]bool {
 	}
 	return m
 }
-
