@@ -107,13 +107,14 @@ func BuildTrend(cur *report.Report, earlier []*report.Report, o TrendOptions) *r
 	last := t.Points[len(t.Points)-1].Time
 	start := time.Date(last.UTC().Year(), last.UTC().Month(), 1, 0, 0, 0, 0, time.UTC)
 	end := start.AddDate(0, 1, 0)
-	t.SpendMonthToDate = round2(monthToDate(t.Points, start, last))
+	mtd := monthToDate(t.Points, start, last)
+	t.SpendMonthToDate = round2(mtd)
 
 	if alpha, beta, ok := regress(t.Points, last, o.Window); ok {
 		t.SlopePerDay = round2(beta)
 		remaining := end.Sub(last).Hours() / 24
 		projected := positiveIntegral(alpha, beta, 0, remaining) * 24 / costing.HoursPerMonth
-		t.ForecastMonthEnd = round2(t.SpendMonthToDate + projected)
+		t.ForecastMonthEnd = round2(mtd + projected)
 	}
 	t.Anomalies = anomalies(runs, o)
 	return t
