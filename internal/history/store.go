@@ -237,8 +237,8 @@ func (s *store) Prune(ctx context.Context, keep Retention) error {
 
 // Recent reads the newest n stored runs (all with n <= 0), newest first.
 // A corrupt run is left out of the result and reported in the returned
-// error (a join of *CorruptError) together with the runs that could be
-// read, so that one bad object does not stop the trend; any other error
+// error (a join of *CorruptError, and ErrNotFound for a run pruned between
+// the listing and the read) together with the runs that could be read, so that one bad object does not stop the trend; any other error
 // (the store unreachable, ctx cancelled) returns no runs.
 func Recent(ctx context.Context, s Store, n int) ([]*report.Report, error) {
 	refs, err := s.List(ctx)
