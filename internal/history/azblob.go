@@ -32,9 +32,12 @@ func newAzureBucket(account, container, prefix string, opts Options) (*azureBuck
 		client *azblob.Client
 		err    error
 	)
-	if opts.Anonymous {
+	switch {
+	case opts.AzureSharedKey != nil:
+		client, err = azblob.NewClientWithSharedKeyCredential(service, opts.AzureSharedKey, co)
+	case opts.Anonymous:
 		client, err = azblob.NewClientWithNoCredential(service, co)
-	} else {
+	default:
 		var cred azcore.TokenCredential
 		cred, err = azidentity.NewDefaultAzureCredential(nil)
 		if err != nil {

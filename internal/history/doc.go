@@ -28,6 +28,18 @@
 // implementations would have repeated that logic three times, with three
 // chances to sort or prune differently.
 //
+// The tests drive the real SDKs through one conformance suite against
+// httptest servers speaking each service's wire format (S3 REST XML, the
+// Cloud Storage JSON API, the Azure Blob REST API) over an in-memory
+// backend, and against two emulators from npm when they are installed
+// (make tools-emulators): Azurite for Azure Blob and s3rver for S3. MinIO
+// is not used: it has no Debian package, and building its server from the
+// module proxy is far longer than a test may take to prepare on a shared
+// two-core machine. No Cloud Storage emulator is packaged for npm or
+// Debian; fake-gcs-server would bring a large dependency tree for the four
+// calls the store makes, so Cloud Storage is tested against the httptest
+// server only. Options.Endpoint points the stores at any emulator.
+//
 // # Trend, forecast and anomalies
 //
 // BuildTrend turns runs into report.Trend: a point per run, a least

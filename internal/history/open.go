@@ -7,11 +7,14 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 )
 
-// Options configure the object stores. Credentials always come from each
-// SDK's default chain (environment, shared config files, workload
-// identity, instance metadata); nothing here carries a secret.
+// Options configure the object stores. Credentials come from each SDK's
+// default chain (environment, shared config files, workload identity,
+// instance metadata), except an Azure shared key the caller passes; the
+// store itself reads no environment variable.
 type Options struct {
 	// Endpoint replaces the service's endpoint: a MinIO or S3-compatible
 	// server (path-style requests are used then), a fake-gcs-server
@@ -22,6 +25,12 @@ type Options struct {
 	Endpoint string
 	// Anonymous sends unsigned requests, for emulators and tests.
 	Anonymous bool
+	// AzureSharedKey, when set, signs Azure requests with the account's
+	// shared key instead of DefaultAzureCredential: for Azurite, and for
+	// accounts that allow shared keys. The caller builds it
+	// (azblob.NewSharedKeyCredential from a mounted Secret, say); the store
+	// never reads the environment for it.
+	AzureSharedKey *azblob.SharedKeyCredential
 	// Region is the S3 bucket's region when the default chain names none
 	// (default us-east-1).
 	Region string

@@ -3,6 +3,10 @@ package history
 import (
 	"bytes"
 	"compress/gzip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -61,6 +65,45 @@ func TestOpenLocations(t *testing.T) {
 	}
 }
 
+// TestDirectory checks what docs/history.md says of the directory store:
+// created with mode 0750, files 0640, no temporary file left, other files
+// left alone by Prune.
+func TestDirectory(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a", "history")
+	s, err := Open(t.Context(), "dir://"+dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm() != 0o750 {
+		t.Fatalf("directory: %v, %v", fi, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "notes.txt"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if err := s.Put(t.Context(), sample("r"+strconv.Itoa(i), t0.Add(time.Duration(i)*time.Hour))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Prune(t.Context(), Retention{Runs: 1}); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+		if fi, _ := e.Info(); strings.HasPrefix(e.Name(), "run-") && fi.Mode().Perm() != 0o640 {
+			t.Errorf("%s has mode %v, want 0640", e.Name(), fi.Mode().Perm())
+		}
+	}
+	if want := []string{"notes.txt", objectName("r2", t0.Add(2*time.Hour))}; !slices.Equal(names, want) {
+		t.Errorf("directory holds %q, want %q", names, want)
+	}
+}
+
 func TestNames(t *testing.T) {
 	at := time.Date(2026, 1, 2, 3, 4, 5, 6, time.FixedZone("x", 3600))
 	for _, id := range []string{"a", "nightly 2026/11/24", "ünï_code-1.2", "%_2f"} {
@@ -72,6 +115,9 @@ func TestNames(t *testing.T) {
 		if strings.ContainsAny(n, " /%") {
 			t.Errorf("objectName(%q) = %q: not portable", id, n)
 		}
+	}
+	if n := objectName("nightly 2026/11/24", at); n != "run-20260102T020405.000000006Z-nightly_202026_2f11_2f24.json.gz" {
+		t.Errorf("objectName = %q (docs/history.md shows this one)", n)
 	}
 	if n := objectName("a", at); n != "run-20260102T020405.000000006Z-a.json.gz" {
 		t.Errorf("objectName = %q", n)

@@ -26,20 +26,22 @@ type harness struct {
 
 var t0 = time.Date(2026, 11, 20, 2, 0, 0, 0, time.UTC)
 
-// stores builds each store kind on a clock fixed at now. The object stores
-// use prefix qm/history and get a foreign object beside the prefix and one
-// below it, which List must not return.
-func stores(t *testing.T, now time.Time) map[string]func() harness {
+// stores builds each store kind on a clock fixed at now, each call a new,
+// empty store. The fake object stores use prefix qm/history and get a
+// foreign object beside the prefix and one below it, which List must not
+// return; the emulators' stores (when emulators are found) each get their
+// own prefix in one bucket.
+func stores(t *testing.T, now time.Time) map[string]func(*testing.T) harness {
 	clock := func() time.Time { return now }
-	object := func(scheme, container string, fake func(*testing.T, *backend, string) string) func() harness {
-		return func() harness {
+	fake := func(scheme string, serve func(*testing.T, *backend, string) string) func(*testing.T) harness {
+		return func(t *testing.T) harness {
 			b := newBackend()
-			endpoint := fake(t, b, container)
+			endpoint := serve(t, b, "runs")
 			b.set("qm/other-"+objectName("foreign", t0), []byte("not ours"))
 			b.set("qm/history/older/"+objectName("nested", t0), []byte("not ours"))
-			u := scheme + "://" + container + "/qm/history"
+			u := scheme + "://runs/qm/history"
 			if scheme == "azblob" {
-				u = "azblob://acct/" + container + "/qm/history"
+				u = "azblob://acct/runs/qm/history"
 			}
 			s, err := Open(t.Context(), u, Options{Endpoint: endpoint, Anonymous: true, Region: "eu-west-1", Now: clock})
 			if err != nil {
@@ -48,8 +50,9 @@ func stores(t *testing.T, now time.Time) map[string]func() harness {
 			return harness{store: s, plant: func(n string, d []byte) { b.set("qm/history/"+n, d) }, hang: b.hang.Store}
 		}
 	}
-	return map[string]func() harness{
-		"dir": func() harness {
+	emu := startEmulators(t)
+	return map[string]func(*testing.T) harness{
+		"dir": func(t *testing.T) harness {
 			dir := filepath.Join(t.TempDir(), "history")
 			s, err := Open(t.Context(), "dir://"+dir, Options{Now: clock})
 			if err != nil {
@@ -64,11 +67,13 @@ func stores(t *testing.T, now time.Time) map[string]func() harness {
 			plant(".tmp-"+objectName("crashed", t0)+"-123", []byte("half"))
 			return harness{store: s, plant: plant}
 		},
-		"s3": object("s3", "runs", func(t *testing.T, b *backend, c string) string { return fakeS3(t, b, c).URL }),
-		"gcs": object("gs", "runs", func(t *testing.T, b *backend, c string) string {
+		"s3": fake("s3", func(t *testing.T, b *backend, c string) string { return fakeS3(t, b, c).URL }),
+		"gcs": fake("gs", func(t *testing.T, b *backend, c string) string {
 			return fakeGCS(t, b, c).URL + "/storage/v1/"
 		}),
-		"azblob": object("azblob", "runs", func(t *testing.T, b *backend, c string) string { return fakeAzure(t, b, c).URL }),
+		"azblob":  fake("azblob", func(t *testing.T, b *backend, c string) string { return fakeAzure(t, b, c).URL }),
+		"azurite": func(t *testing.T) harness { return emu.azurite(t, clock) },
+		"s3rver":  func(t *testing.T) harness { return emu.s3rver(t, clock) },
 	}
 }
 
@@ -116,10 +121,11 @@ func listIDs(t *testing.T, s Store) []string {
 
 func TestStores(t *testing.T) {
 	now := t0.Add(4*24*time.Hour + time.Hour)
-	for kind, open := range stores(t, now) {
+	for kind, openStore := range stores(t, now) {
 		t.Run(kind, func(t *testing.T) {
+			open := openStore
 			t.Run("list is newest first", func(t *testing.T) {
-				h := open()
+				h := open(t)
 				five(t, h.store)
 				want := []string{"nightly 2026/11/24", "run-a", "run-e", "run-d", "run-b"}
 				if d := cmp.Diff(want, listIDs(t, h.store)); d != "" {
@@ -131,7 +137,7 @@ func TestStores(t *testing.T) {
 				}
 			})
 			t.Run("get round trip", func(t *testing.T) {
-				h := open()
+				h := open(t)
 				rs := five(t, h.store)
 				for _, want := range rs {
 					got, err := h.store.Get(t.Context(), want.Run.ID)
@@ -147,7 +153,7 @@ func TestStores(t *testing.T) {
 				}
 			})
 			t.Run("put again replaces", func(t *testing.T) {
-				h := open()
+				h := open(t)
 				rs := five(t, h.store)
 				again := *rs[0]
 				again.Summary.Findings = 42
@@ -160,7 +166,7 @@ func TestStores(t *testing.T) {
 				}
 			})
 			t.Run("put refuses a run without ID or start", func(t *testing.T) {
-				h := open()
+				h := open(t)
 				for _, r := range []*report.Report{nil, sample("", t0), sample("x", time.Time{})} {
 					if err := h.store.Put(t.Context(), r); err == nil {
 						t.Errorf("Put(%v) succeeded", r)
@@ -168,7 +174,7 @@ func TestStores(t *testing.T) {
 				}
 			})
 			t.Run("prune by count", func(t *testing.T) {
-				h := open()
+				h := open(t)
 				five(t, h.store)
 				if err := h.store.Prune(t.Context(), Retention{Runs: 3}); err != nil {
 					t.Fatal(err)
@@ -178,7 +184,7 @@ func TestStores(t *testing.T) {
 				}
 			})
 			t.Run("prune by age", func(t *testing.T) {
-				h := open()
+				h := open(t)
 				five(t, h.store)
 				// now is day 4 + 1h: day 2 is 49h old, day 1 73h old.
 				if err := h.store.Prune(t.Context(), Retention{MaxAge: 50 * time.Hour}); err != nil {
@@ -196,7 +202,7 @@ func TestStores(t *testing.T) {
 				}
 			})
 			t.Run("corrupt object is reported with its name", func(t *testing.T) {
-				h := open()
+				h := open(t)
 				five(t, h.store)
 				bad := objectName("bad", t0.Add(-time.Hour))
 				h.plant(bad, []byte("this is not gzip"))
@@ -223,7 +229,7 @@ func TestStores(t *testing.T) {
 				}
 			})
 			t.Run("context cancelled", func(t *testing.T) {
-				h := open()
+				h := open(t)
 				rs := five(t, h.store)
 				ctx, cancel := context.WithCancel(t.Context())
 				cancel()
