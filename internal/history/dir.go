@@ -84,7 +84,16 @@ func (d *dirBucket) write(ctx context.Context, name string, data []byte) error {
 	if err := os.Chmod(tmp, 0o640); err != nil {
 		return err
 	}
-	return os.Rename(tmp, filepath.Join(d.dir, name))
+	if err := os.Rename(tmp, filepath.Join(d.dir, name)); err != nil {
+		return err
+	}
+	// Sync the directory too, so that the new name survives a crash.
+	dir, err := os.Open(d.dir)
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+	return dir.Sync()
 }
 
 func (d *dirBucket) remove(ctx context.Context, name string) error {

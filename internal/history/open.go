@@ -49,7 +49,8 @@ type Options struct {
 //
 // The prefix is optional. Open checks the URL and builds the client; it
 // does not contact the service, so a wrong bucket or missing permission
-// shows on the first call.
+// shows on the first call. Cloud Storage's client looks for credentials
+// when it is built, so for gs:// missing credentials fail Open itself.
 func Open(ctx context.Context, rawURL string, opts Options) (Store, error) {
 	now := opts.Now
 	if now == nil {

@@ -60,7 +60,7 @@ type Retention struct {
 
 // DefaultRetention keeps 400 runs and at most 400 days: a year of nightly
 // runs and a little more, so that a month can be compared with the same
-// month a year before. A report is typically tens of kilobytes gzipped.
+// month a year before.
 var DefaultRetention = Retention{Runs: 400, MaxAge: 400 * 24 * time.Hour}
 
 // ErrNotFound is returned (wrapped) by Get when the store has no such run.
