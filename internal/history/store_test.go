@@ -268,3 +268,33 @@ func calls(t *testing.T, ctx context.Context, s Store, r *report.Report, want er
 		}
 	}
 }
+
+// listFails is a Store whose listing fails, wrapping a working one to
+// exercise Recent's path for a Store that is not this package's.
+type listFails struct {
+	Store
+	err error
+}
+
+func (l listFails) List(ctx context.Context) ([]RunRef, error) {
+	if l.err != nil {
+		return nil, l.err
+	}
+	return l.Store.List(ctx)
+}
+
+func TestRecent(t *testing.T) {
+	s, err := Open(t.Context(), "dir://"+t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	five(t, s)
+	rs, err := Recent(t.Context(), listFails{Store: s}, 3)
+	if err != nil || len(rs) != 3 || rs[0].Run.ID != "nightly 2026/11/24" || rs[2].Run.ID != "run-e" {
+		t.Errorf("Recent(3) through another Store = %d runs, %v", len(rs), err)
+	}
+	down := errors.New("store unreachable")
+	if rs, err := Recent(t.Context(), listFails{Store: s, err: down}, 0); rs != nil || !errors.Is(err, down) {
+		t.Errorf("Recent with a failing store = %v, %v; want no runs and the error", rs, err)
+	}
+}
