@@ -19,7 +19,9 @@ import (
 // a cancelled context ends the call with an error that wraps ctx.Err().
 type Store interface {
 	// Put stores one run's report under its Run.ID and Run.Start. It fails
-	// when either is empty. Putting the same run again replaces it.
+	// when either is empty. Putting a run with the same ID and start again
+	// replaces it; the same ID with another start is another entry, and
+	// Get returns the newest.
 	Put(ctx context.Context, r *report.Report) error
 	// List returns the stored runs, newest first (by Run.Start, then ID).
 	// Objects that are not the store's (other names, temporary files) are
