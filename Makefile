@@ -67,8 +67,8 @@ test: ## Everything CI runs: lint, unit tests, policy tests, then the chart and 
 FEATURE_PKGS := ./features/...
 
 .PHONY: test-go
-test-go: tools-solvers tools-prometheus tools-chromium ## Go unit, property and contract tests with the race detector (the features run in test-bdd).
-	$(GO) test $(CHECK_FLAGS) -vet=$(TEST_VET) -count=1 $$($(GO) list $(PKGS) | grep -v '/features\(/\|$$\)')
+test-go: tools-solvers tools-prometheus tools-chromium tools-emulators ## Go unit, property and contract tests with the race detector (the features run in test-bdd).
+	QM_EMULATORS_BIN=$(EMULATORS)/node_modules/.bin $(GO) test $(CHECK_FLAGS) -vet=$(TEST_VET) -count=1 $$($(GO) list $(PKGS) | grep -v '/features\(/\|$$\)')
 
 .PHONY: test-bdd
 test-bdd: ## Gherkin features (godog, strict) with their scenario count, and the checks on the specification.
@@ -123,6 +123,16 @@ tools-solvers: ## Install the reference MILP solvers (CBC, GLPK) from Debian whe
 	    echo "installing$$missing"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	  fi
+
+# Storage emulators for internal/history's tests (docs/history.md): Azurite (Azure Blob) and s3rver (S3), from npm.
+EMULATORS := $(BIN)/emulators
+
+.PHONY: tools-emulators
+tools-emulators: ## Install the storage emulators of the history tests (Azurite, s3rver) from npm into bin/emulators when missing.
+	@if [ -x $(EMULATORS)/node_modules/.bin/azurite-blob ] && [ -x $(EMULATORS)/node_modules/.bin/s3rver ]; then :; \
+	  elif command -v npm >/dev/null; then echo "installing azurite, s3rver"; \
+	    npm install --no-audit --no-fund --silent --prefix $(EMULATORS) azurite@3.37.0 s3rver@3.7.1 >/dev/null; \
+	  else echo "npm not found: the history tests need it for Azurite and s3rver (Node.js and npm come with the machine)"; exit 1; fi
 
 .PHONY: tools-prometheus
 tools-prometheus: ## Install Prometheus from Debian when missing: the GPU metrics source's tests scrape a DCGM-shaped exporter with it.

@@ -24,6 +24,21 @@ type Report struct {
 	// Trend is the spend and waste of earlier runs with this one, oldest
 	// first, and the forecast drawn from them; empty without history.
 	Trend *Trend `json:"trend,omitempty" doc:"Spend and waste of earlier runs with this one, oldest first, and the forecast; absent without history."`
+	// Changes compares the findings with the previous stored run's; nil
+	// without history.
+	Changes *Changes `json:"changes,omitempty"`
+}
+
+// Changes is what changed in the findings since the previous run, by
+// stable finding ID (docs/history.md).
+type Changes struct {
+	// Previous is the previous run's ID.
+	Previous string `json:"previous"`
+	// New are the IDs of this run's findings the previous run did not
+	// have.
+	New []string `json:"new"`
+	// Resolved are the previous run's findings this run no longer has.
+	Resolved []audit.Finding `json:"resolved"`
 }
 
 // Run describes the run itself.
@@ -57,6 +72,9 @@ type Trend struct {
 	// ForecastMonthEnd is the month's spend projected to its last day
 	// from the regression over the points; zero with fewer than three.
 	ForecastMonthEnd float64 `json:"forecastMonthEnd" doc:"The monthly run rate projected to the month's last day; 0 with fewer than three points."`
+	// SpendMonthToDate is the spend of the current calendar month so far:
+	// each run's monthly run rate held until the next run (docs/history.md).
+	SpendMonthToDate float64 `json:"spendMonthToDate" doc:"The current calendar month's spend so far: each run's monthly run rate held until the next run, USD."`
 	// SlopePerDay is the regression's change in monthly run rate per day.
 	SlopePerDay float64 `json:"slopePerDay" doc:"The regression's change in monthly run rate per day, USD."`
 	// Anomalies are the teams whose last change is far outside their own
