@@ -19,7 +19,7 @@ import (
 // registry (`make tools-emulators` installs them under bin/emulators, and
 // `make test-go` points QM_EMULATORS_BIN at them).
 // The tests look for azurite-blob and s3rver in $QM_EMULATORS_BIN, then on
-// PATH, and skip the emulator cases, saying so, when they are absent; the
+// PATH, and fail the emulator cases, saying so, when they are absent; the
 // httptest servers in fakes_test.go cover the same cases everywhere.
 
 // azuriteKey is Azurite's published development account key.
