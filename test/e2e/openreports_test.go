@@ -120,7 +120,7 @@ func TestOpenReports(t *testing.T) {
 	if !slices.Equal(out.Reports, wantOut) {
 		t.Errorf("run 1 wrote %+v, want %+v", out.Reports, wantOut)
 	}
-	rep, size := getReport(t, c, api, "Report", nsA, "quartermaster")
+	rep, smallSize := getReport(t, c, api, "Report", nsA, "quartermaster")
 	if rep == nil {
 		t.Fatal("no report in " + nsA)
 	}
@@ -147,7 +147,7 @@ func TestOpenReports(t *testing.T) {
 	if len(mf) != 1 || mf[0].Manager != openreports.FieldManager || mf[0].Operation != "Apply" {
 		t.Errorf("report %s managed fields %+v, want one Apply entry of %s", nsA, mf, openreports.FieldManager)
 	}
-	t.Logf("report %s: %d results, %d bytes", nsA, len(body.Results), size)
+	t.Logf("report %s: %d results, %d bytes", nsA, len(body.Results), smallSize)
 	if cr, _ := getReport(t, c, api, "ClusterReport", "", "quartermaster"); cr == nil {
 		t.Error("no cluster report for the node finding")
 	}
@@ -207,7 +207,7 @@ func TestOpenReports(t *testing.T) {
 		t.Fatal(err)
 	}
 	took := time.Since(began)
-	total, largest := 0, 0
+	total, largest, ownerSize := 0, 0, 0
 	for _, ns := range scaleNS {
 		r, size := getReport(t, c, api, "Report", ns, "quartermaster")
 		if r == nil {
@@ -219,6 +219,7 @@ func TestOpenReports(t *testing.T) {
 		}
 		_, cmSize := getReport(t, c, "v1", "ConfigMap", ns, "quartermaster-audit-"+runHash("run-3"))
 		total += size + cmSize
+		ownerSize = cmSize
 		largest = max(largest, size)
 	}
 	bigRep, bigSize := getReport(t, c, api, "Report", big, "quartermaster")
@@ -238,6 +239,13 @@ func TestOpenReports(t *testing.T) {
 	}
 	t.Logf("run 3 written in %s: 1,000 GPU pods × 3 findings in 10 namespaces = %d bytes of reports and owners (largest report %d bytes, %d per result); "+
 		"1,500 pods in one namespace: report cut to %d of 4,500 results, %d bytes", took.Round(time.Millisecond), total, largest, largest/300, len(bigResults), bigSize)
+	// The fixed cost of a namespace with findings: its owner ConfigMap
+	// and a report's metadata, summary and configuration (the 3-result
+	// report of run 1 less its results).
+	fixed := ownerSize + smallSize - 3*largest/300
+	t.Logf("fixed cost per namespace with findings: owner ConfigMap %d bytes + report without results ≈ %d bytes; "+
+		"worst layout, one GPU pod with 3 findings per namespace: ≈ %d bytes per 1,000 pods", ownerSize, smallSize-3*largest/300,
+		1000*(fixed+3*largest/300))
 	eventually(t, 60*time.Second, "run 2's report collected after run 3", func() error {
 		if r, _ := getReport(t, c, api, "Report", nsA, "quartermaster"); r != nil {
 			return fmt.Errorf("report %s still there", nsA)
