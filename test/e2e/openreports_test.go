@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -115,8 +114,9 @@ func TestOpenReports(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cluster1 := "quartermaster-" + runHash("run-1")
 	wantOut := []openreports.Written{{Namespace: nsA, Name: "quartermaster", Results: 3, Total: 3},
-		{Namespace: nsB, Name: "quartermaster", Results: 2, Total: 2}, {Name: "quartermaster", Results: 1, Total: 1}}
+		{Namespace: nsB, Name: "quartermaster", Results: 2, Total: 2}, {Name: cluster1, Results: 1, Total: 1}}
 	if !slices.Equal(out.Reports, wantOut) {
 		t.Errorf("run 1 wrote %+v, want %+v", out.Reports, wantOut)
 	}
@@ -140,26 +140,31 @@ func TestOpenReports(t *testing.T) {
 		t.Errorf("result a-high: %+v", r)
 	}
 	owners := rep.GetOwnerReferences()
-	if len(owners) != 1 || owners[0].Kind != "ConfigMap" || owners[0].Name != "quartermaster-audit-"+runHash("run-1") {
-		t.Errorf("report %s owners %+v, want the run-1 ConfigMap", nsA, owners)
+	if len(owners) != 1 || owners[0].Kind != "ClusterReport" || owners[0].Name != cluster1 {
+		t.Errorf("report %s owners %+v, want the run-1 cluster report %s", nsA, owners, cluster1)
 	}
 	mf := rep.GetManagedFields()
 	if len(mf) != 1 || mf[0].Manager != openreports.FieldManager || mf[0].Operation != "Apply" {
 		t.Errorf("report %s managed fields %+v, want one Apply entry of %s", nsA, mf, openreports.FieldManager)
 	}
 	t.Logf("report %s: %d results, %d bytes", nsA, len(body.Results), smallSize)
-	if cr, _ := getReport(t, c, api, "ClusterReport", "", "quartermaster"); cr == nil {
+	if cr, _ := getReport(t, c, api, "ClusterReport", "", cluster1); cr == nil {
 		t.Error("no cluster report for the node finding")
 	}
 
 	// Run 2: namespace B is clean and no node finding is left. Run 1's
-	// owner ConfigMaps go, and the garbage collector takes B's report.
+	// cluster report goes, and the garbage collector takes B's report.
 	out, err = w.Write(ctx, openreports.Run{ID: "run-2", Time: start.Add(24 * time.Hour)}, run1[:2])
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out.Retired != 2 || !out.ClusterReportDeleted || len(out.Reports) != 1 {
-		t.Errorf("run 2: %+v, want 2 ConfigMaps retired, the cluster report deleted, one report written", out)
+	cluster2 := "quartermaster-" + runHash("run-2")
+	wantOut = []openreports.Written{{Namespace: nsA, Name: "quartermaster", Results: 2, Total: 2}, {Name: cluster2}}
+	if out.Retired != 1 || !slices.Equal(out.Reports, wantOut) {
+		t.Errorf("run 2: %+v, want run 1's cluster report retired and %+v written", out, wantOut)
+	}
+	if cr, _ := getReport(t, c, api, "ClusterReport", "", cluster1); cr != nil {
+		t.Errorf("run 1's cluster report %s is still there", cluster1)
 	}
 	eventually(t, 60*time.Second, "the garbage collector deleting the report of the clean namespace", func() error {
 		if r, _ := getReport(t, c, api, "Report", nsB, "quartermaster"); r != nil {
@@ -171,22 +176,12 @@ func TestOpenReports(t *testing.T) {
 	if rep == nil {
 		t.Fatalf("the report of %s, which still has findings, was collected", nsA)
 	}
-	if o := rep.GetOwnerReferences(); len(o) != 1 || o[0].Name != "quartermaster-audit-"+runHash("run-2") {
-		t.Errorf("report %s owners after run 2: %+v, want only the run-2 ConfigMap", nsA, o)
+	if o := rep.GetOwnerReferences(); len(o) != 1 || o[0].Name != cluster2 {
+		t.Errorf("report %s owners after run 2: %+v, want only the run-2 cluster report", nsA, o)
 	}
 	if s, _, _ := unstructured.NestedInt64(rep.Object, "summary", "fail"); s != 2 {
 		t.Errorf("report %s after run 2: %d failures, want 2", nsA, s)
 	}
-	var cms corev1.ConfigMapList
-	if err := c.List(ctx, &cms, client.MatchingLabels{openreports.LabelManagedBy: openreports.FieldManager}); err != nil {
-		t.Fatal(err)
-	}
-	for _, cm := range cms.Items {
-		if cm.Labels[openreports.LabelRun] != runHash("run-2") && cm.DeletionTimestamp == nil {
-			t.Errorf("owner ConfigMap %s/%s of an earlier run left", cm.Namespace, cm.Name)
-		}
-	}
-
 	// Run 3: 1,000 GPU pods' worth of findings, 100 pods in each of 10
 	// namespaces, three findings each; and a namespace of 1,500 pods whose
 	// report must be cut.
@@ -207,7 +202,7 @@ func TestOpenReports(t *testing.T) {
 		t.Fatal(err)
 	}
 	took := time.Since(began)
-	total, largest, ownerSize := 0, 0, 0
+	total, largest := 0, 0
 	for _, ns := range scaleNS {
 		r, size := getReport(t, c, api, "Report", ns, "quartermaster")
 		if r == nil {
@@ -217,9 +212,7 @@ func TestOpenReports(t *testing.T) {
 		if len(results) != 300 {
 			t.Errorf("report %s: %d results, want 300", ns, len(results))
 		}
-		_, cmSize := getReport(t, c, "v1", "ConfigMap", ns, "quartermaster-audit-"+runHash("run-3"))
-		total += size + cmSize
-		ownerSize = cmSize
+		total += size
 		largest = max(largest, size)
 	}
 	bigRep, bigSize := getReport(t, c, api, "Report", big, "quartermaster")
@@ -237,15 +230,16 @@ func TestOpenReports(t *testing.T) {
 	if largest > openreports.DefaultMaxBytes || total > 2<<20 {
 		t.Errorf("1,000 GPU pods' findings: %d bytes in all, largest report %d bytes; want ≤ 2 MiB and ≤ 256 KiB", total, largest)
 	}
-	t.Logf("run 3 written in %s: 1,000 GPU pods × 3 findings in 10 namespaces = %d bytes of reports and owners (largest report %d bytes, %d per result); "+
+	t.Logf("run 3 written in %s: 1,000 GPU pods × 3 findings in 10 namespaces = %d bytes of reports (largest report %d bytes, %d per result); "+
 		"1,500 pods in one namespace: report cut to %d of 4,500 results, %d bytes", took.Round(time.Millisecond), total, largest, largest/300, len(bigResults), bigSize)
 	// The fixed cost of a namespace with findings: its owner ConfigMap
 	// and a report's metadata, summary and configuration (the 3-result
 	// report of run 1 less its results).
-	fixed := ownerSize + smallSize - 3*largest/300
-	t.Logf("fixed cost per namespace with findings: owner ConfigMap %d bytes + report without results ≈ %d bytes; "+
-		"worst layout, one GPU pod with 3 findings per namespace: ≈ %d bytes per 1,000 pods", ownerSize, smallSize-3*largest/300,
-		1000*(fixed+3*largest/300))
+	_, clusterSize := getReport(t, c, api, "ClusterReport", "", "quartermaster-"+runHash("run-3"))
+	total += clusterSize
+	fixed := smallSize - 3*largest/300
+	t.Logf("fixed cost per namespace with findings: a report without results ≈ %d bytes (the run's cluster report %d bytes); "+
+		"worst layout, one GPU pod with 3 findings per namespace: ≈ %d bytes per 1,000 pods", fixed, clusterSize, 1000*(fixed+3*largest/300))
 	eventually(t, 60*time.Second, "run 2's report collected after run 3", func() error {
 		if r, _ := getReport(t, c, api, "Report", nsA, "quartermaster"); r != nil {
 			return fmt.Errorf("report %s still there", nsA)

@@ -27,17 +27,23 @@
 // results list of the CRDs is atomic, so the managed fields stay a few
 // lines however many results there are.
 //
-// A report is owner-referenced to a ConfigMap of its namespace named after
-// the run (quartermaster-audit-<hash of the run ID>). After writing every
-// report, Write deletes the owner ConfigMaps of every other run, and the
-// controller-manager's garbage collector deletes the reports they alone
-// owned: those of namespaces with no findings left. A namespace that still
-// has findings had its report re-owned by this run's ConfigMap by the
-// apply, so it stays. A run that fails midway deletes nothing: the last
-// complete run's reports stay until a run completes. Owning the reports by
-// their Namespace would not do: that collects them only with the
-// namespace. The cluster report, which a namespaced object cannot own, is
-// deleted by name when no cluster-scoped finding is left.
+// Each run writes a cluster report of its own, ClusterReport
+// quartermaster-<hash of the run ID> (the findings on nodes, or none), and
+// every namespace's report is owner-referenced to it: a namespaced object
+// may have a cluster-scoped owner. After writing every report, Write
+// deletes the cluster reports of every other run, and the
+// controller-manager's garbage collector deletes the namespaces' reports
+// they alone owned: those of namespaces with no findings left. A namespace
+// that still has findings had its report re-owned by this run's cluster
+// report by the apply (the writer owns the ownerReferences field, so the
+// old reference goes), so it stays. A run that fails midway deletes
+// nothing: the last complete run's reports stay until a run completes.
+//
+// Other owners were weighed: the Namespace collects its reports only with
+// itself, which it does anyway; a per-run ConfigMap in each namespace (a
+// namespaced dependent's namespaced owner must share its namespace) costs
+// every namespace with findings another object (about 600 bytes of etcd)
+// and the auditor the right to delete ConfigMaps cluster-wide.
 //
 // # Wiring
 //

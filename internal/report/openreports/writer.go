@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/selection"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -53,8 +54,8 @@ func (a API) kinds() (namespaced, cluster string) {
 const (
 	// FieldManager owns every field the writer applies.
 	FieldManager = "quartermaster-auditor"
-	// ReportName is the name of the one report per namespace, and of the
-	// cluster report.
+	// ReportName is the name of the one report per namespace; the cluster
+	// report of a run is ReportName-<hash of the run ID>.
 	ReportName = "quartermaster"
 	// LabelManagedBy marks the writer's objects.
 	LabelManagedBy = "app.kubernetes.io/managed-by"
@@ -67,8 +68,6 @@ const (
 	AnnotationFullReport = "quartermaster.io/full-report"
 	// AnnotationTotal is the number of results before the cut.
 	AnnotationTotal = "quartermaster.io/results-total"
-	// ownerPrefix names the per-run ConfigMaps that own the reports.
-	ownerPrefix = "quartermaster-audit-"
 )
 
 // Bounds of a report object.
@@ -161,23 +160,23 @@ type Written struct {
 
 // Outcome is what one Write did.
 type Outcome struct {
+	// Reports are the namespaces' reports, then the run's cluster report.
 	Reports []Written `json:"reports"`
-	// Retired counts the earlier runs' owner ConfigMaps deleted: the
+	// Retired counts the earlier runs' cluster reports deleted: the
 	// garbage collector then deletes the reports of namespaces that have
 	// no findings any more.
 	Retired int `json:"retired"`
-	// ClusterReportDeleted is true when a cluster report with no findings
-	// left was deleted.
-	ClusterReportDeleted bool `json:"clusterReportDeleted,omitempty"`
 }
 
-// Write applies this run's reports and retires the earlier runs'. Each
-// namespace with findings gets a ConfigMap named after the run and a
-// report owned by it, both server-side applied; then every owner
-// ConfigMap of another run is deleted, and the API server's garbage
-// collector deletes the reports that only they owned: the reports of
-// namespaces with no findings left. A run that fails midway retires
-// nothing, so the last complete run's reports stay until one completes.
+// Write applies this run's reports and retires the earlier runs'. The
+// run's cluster report (ClusterReport quartermaster-<hash of the run ID>,
+// holding the findings on nodes, or none) is applied first, and every
+// namespace's report is applied owned by it; then the cluster reports of
+// every other run are deleted, and the API server's garbage collector
+// deletes the namespaces' reports that only they owned: those of
+// namespaces with no findings left (a namespaced object may have a
+// cluster-scoped owner). A run that fails midway retires nothing, so the
+// last complete run's reports stay until one completes.
 func (w *Writer) Write(ctx context.Context, run Run, findings []audit.Finding) (*Outcome, error) {
 	if run.ID == "" {
 		return nil, errors.New("openreports: run without an ID")
@@ -202,8 +201,12 @@ func (w *Writer) Write(ctx context.Context, run Run, findings []audit.Finding) (
 		}
 	}
 	out := &Outcome{}
+	owner, clusterReport, err := w.applyCluster(ctx, run, hash, cluster)
+	if err != nil {
+		return out, err
+	}
 	for _, ns := range slices.Sorted(maps.Keys(byNamespace)) {
-		written, err := w.applyNamespace(ctx, run, hash, ns, byNamespace[ns])
+		written, err := w.applyNamespace(ctx, run, hash, ns, byNamespace[ns], owner)
 		if err != nil {
 			return out, err
 		}
@@ -211,9 +214,7 @@ func (w *Writer) Write(ctx context.Context, run Run, findings []audit.Finding) (
 			out.Reports = append(out.Reports, *written)
 		}
 	}
-	if err := w.applyCluster(ctx, run, hash, cluster, out); err != nil {
-		return out, err
-	}
+	out.Reports = append(out.Reports, clusterReport)
 	n, err := w.retire(ctx, hash)
 	out.Retired = n
 	if err != nil {
@@ -242,7 +243,7 @@ func (w *Writer) apply(ctx context.Context, obj map[string]any) error {
 	return nil
 }
 
-func (w *Writer) report(kind, ns string, hash string, run Run, b Body, cut bool, total int) (map[string]any, error) {
+func (w *Writer) report(kind, ns, name, hash string, run Run, b Body, cut bool, total int) (map[string]any, error) {
 	body, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&b)
 	if err != nil {
 		return nil, fmt.Errorf("encoding the %s report: %w", ns, err)
@@ -258,7 +259,7 @@ func (w *Writer) report(kind, ns string, hash string, run Run, b Body, cut bool,
 	for k, v := range w.labels(hash) {
 		labels[k] = v
 	}
-	md := map[string]any{"name": ReportName, "labels": labels, "annotations": annotations}
+	md := map[string]any{"name": name, "labels": labels, "annotations": annotations}
 	if ns != "" {
 		md["namespace"] = ns
 	}
@@ -266,51 +267,30 @@ func (w *Writer) report(kind, ns string, hash string, run Run, b Body, cut bool,
 	return body, nil
 }
 
-// applyNamespace writes one namespace's owner ConfigMap and report. A
-// namespace being deleted (or already gone) is skipped: its findings are
-// about objects that are going away.
-func (w *Writer) applyNamespace(ctx context.Context, run Run, hash, ns string, fs []*audit.Finding) (*Written, error) {
+// applyNamespace writes one namespace's report, owned by the run's
+// cluster report. A namespace being deleted (or already gone) is skipped:
+// its findings are about objects that are going away.
+func (w *Writer) applyNamespace(ctx context.Context, run Run, hash, ns string, fs []*audit.Finding, owner map[string]any) (*Written, error) {
 	b, cut := build(fs, &ObjectRef{APIVersion: "v1", Kind: "Namespace", Name: ns}, run.Time, w.cfg.MaxResults, w.cfg.MaxBytes,
 		w.cfg.Warnings, w.cfg.API == PolicyReport)
 	total := b.Summary.Fail + b.Summary.Warn
 	if total == 0 {
 		return nil, nil // only warnings, and warnings are not written
 	}
-	ownerName := ownerPrefix + hash
-	// The owner holds nothing but its labels: it costs every namespace
-	// with findings a few hundred bytes of etcd.
-	cm := map[string]any{"apiVersion": "v1", "kind": "ConfigMap",
-		"metadata": map[string]any{"name": ownerName, "namespace": ns, "labels": toAny(w.labels(hash))}}
-	if err := w.apply(ctx, cm); err != nil {
+	kind, _ := w.cfg.API.kinds()
+	obj, err := w.report(kind, ns, ReportName, hash, run, b, cut, total)
+	if err != nil {
+		return nil, err
+	}
+	obj["metadata"].(map[string]any)["ownerReferences"] = []any{owner}
+	if err := w.apply(ctx, obj); err != nil {
 		if isNamespaceGone(err) {
 			w.cfg.Log.Info("namespace gone or terminating, its report skipped", "namespace", ns)
 			return nil, nil
 		}
 		return nil, err
 	}
-	var owner corev1.ConfigMap
-	if err := w.cfg.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: ownerName}, &owner); err != nil {
-		return nil, fmt.Errorf("reading the owner ConfigMap %s/%s: %w", ns, ownerName, err)
-	}
-	kind, _ := w.cfg.API.kinds()
-	obj, err := w.report(kind, ns, hash, run, b, cut, total)
-	if err != nil {
-		return nil, err
-	}
-	obj["metadata"].(map[string]any)["ownerReferences"] = []any{map[string]any{
-		"apiVersion": "v1", "kind": "ConfigMap", "name": ownerName, "uid": string(owner.UID)}}
-	if err := w.apply(ctx, obj); err != nil {
-		return nil, err
-	}
 	return &Written{Namespace: ns, Name: ReportName, Results: len(b.Results), Total: total, Cut: cut}, nil
-}
-
-func toAny(m map[string]string) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }
 
 // isNamespaceGone is the API server's answer for a write into a namespace
@@ -320,43 +300,35 @@ func isNamespaceGone(err error) bool {
 		(apierrors.IsNotFound(err) && strings.Contains(err.Error(), "namespaces"))
 }
 
-// applyCluster writes the cluster report, or deletes it when no
-// cluster-scoped finding is left. It has no owner: a namespaced object
-// cannot own a cluster-scoped one, so it is replaced or deleted by name.
-func (w *Writer) applyCluster(ctx context.Context, run Run, hash string, fs []*audit.Finding, out *Outcome) error {
+// applyCluster writes the run's cluster report, with the findings on
+// nodes or none, and returns the owner reference the namespaces' reports
+// carry to it.
+func (w *Writer) applyCluster(ctx context.Context, run Run, hash string, fs []*audit.Finding) (map[string]any, Written, error) {
 	_, kind := w.cfg.API.kinds()
+	name := ReportName + "-" + hash
 	b, cut := build(fs, nil, run.Time, w.cfg.MaxResults, w.cfg.MaxBytes, w.cfg.Warnings, w.cfg.API == PolicyReport)
 	total := b.Summary.Fail + b.Summary.Warn
-	if total == 0 {
-		u := &unstructured.Unstructured{}
-		u.SetAPIVersion(string(w.cfg.API))
-		u.SetKind(kind)
-		u.SetName(ReportName)
-		err := w.cfg.Client.Delete(ctx, u)
-		switch {
-		case err == nil:
-			out.ClusterReportDeleted = true
-			return nil
-		case apierrors.IsNotFound(err), meta.IsNoMatchError(err):
-			return nil
-		default:
-			return fmt.Errorf("deleting the %s %s: %w", kind, ReportName, err)
-		}
-	}
-	obj, err := w.report(kind, "", hash, run, b, cut, total)
+	obj, err := w.report(kind, "", name, hash, run, b, cut, total)
 	if err != nil {
-		return err
+		return nil, Written{}, err
 	}
 	if err := w.apply(ctx, obj); err != nil {
-		return err
+		return nil, Written{}, err
 	}
-	out.Reports = append(out.Reports, Written{Name: ReportName, Results: len(b.Results), Total: total, Cut: cut})
-	return nil
+	var m metav1.PartialObjectMetadata
+	m.SetGroupVersionKind(schema.FromAPIVersionAndKind(string(w.cfg.API), kind))
+	if err := w.cfg.Client.Get(ctx, client.ObjectKey{Name: name}, &m); err != nil {
+		return nil, Written{}, fmt.Errorf("reading back the %s %s: %w", kind, name, err)
+	}
+	owner := map[string]any{"apiVersion": string(w.cfg.API), "kind": kind, "name": name, "uid": string(m.UID)}
+	return owner, Written{Name: name, Results: len(b.Results), Total: total, Cut: cut}, nil
 }
 
-// retire deletes the owner ConfigMaps of every other run, a page at a
-// time; the garbage collector deletes the reports they alone own.
+// retire deletes the cluster reports of every other run, a page at a
+// time; the garbage collector deletes the namespaces' reports they alone
+// own.
 func (w *Writer) retire(ctx context.Context, hash string) (int, error) {
+	_, kind := w.cfg.API.kinds()
 	managed, _ := labels.NewRequirement(LabelManagedBy, selection.Equals, []string{FieldManager})
 	other, _ := labels.NewRequirement(LabelRun, selection.NotEquals, []string{hash})
 	exists, _ := labels.NewRequirement(LabelRun, selection.Exists, nil)
@@ -364,23 +336,20 @@ func (w *Writer) retire(ctx context.Context, hash string) (int, error) {
 	n, cont := 0, ""
 	for {
 		var list metav1.PartialObjectMetadataList
-		list.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("ConfigMapList"))
+		list.SetGroupVersionKind(schema.FromAPIVersionAndKind(string(w.cfg.API), kind+"List"))
 		opts := []client.ListOption{client.MatchingLabelsSelector{Selector: sel}, client.Limit(listPage)}
 		if cont != "" {
 			opts = append(opts, client.Continue(cont))
 		}
 		if err := w.cfg.Client.List(ctx, &list, opts...); err != nil {
-			return n, fmt.Errorf("listing earlier runs' owner ConfigMaps: %w", err)
+			return n, fmt.Errorf("listing earlier runs' %ss: %w", kind, err)
 		}
 		for i := range list.Items {
 			m := &list.Items[i]
-			if !strings.HasPrefix(m.Name, ownerPrefix) {
-				continue
-			}
-			m.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("ConfigMap"))
+			m.SetGroupVersionKind(schema.FromAPIVersionAndKind(string(w.cfg.API), kind))
 			err := w.cfg.Client.Delete(ctx, m, client.PropagationPolicy(metav1.DeletePropagationBackground))
 			if err != nil && !apierrors.IsNotFound(err) {
-				return n, fmt.Errorf("deleting the owner ConfigMap %s/%s: %w", m.Namespace, m.Name, err)
+				return n, fmt.Errorf("deleting the %s %s of an earlier run: %w", kind, m.Name, err)
 			}
 			n++
 		}
