@@ -202,6 +202,9 @@ func TestOpenReports(t *testing.T) {
 		t.Fatal(err)
 	}
 	took := time.Since(began)
+	if len(out.Reports) != 12 || out.Retired != 1 || out.Reports[0] != (openreports.Written{Namespace: big, Name: "quartermaster", Results: out.Reports[0].Results, Total: 4500, Cut: true}) {
+		t.Errorf("run 3 wrote %+v (retired %d), want 11 namespace reports, %s cut, the cluster report, run 2 retired", out.Reports, out.Retired, big)
+	}
 	total, largest := 0, 0
 	for _, ns := range scaleNS {
 		r, size := getReport(t, c, api, "Report", ns, "quartermaster")
