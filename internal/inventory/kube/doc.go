@@ -63,5 +63,14 @@
 // not encrypted: nothing shows that it is, and a compliance check must not
 // pass on it.
 //
+// # Wiring
+//
+// cmd/auditor makes one Scanner (NewScanner with the cluster's label
+// profile, the workload rules it admits with, and its logger) and puts it
+// in inventory.Runner.Scanners under inventory.CloudKube; the runner calls
+// Scan once per kubernetes account. main should also hand controller-runtime
+// its logger once (log.SetLogger(logr.FromSlogHandler(h))), or
+// controller-runtime prints a warning with a stack trace 30 s after start.
+//
 // docs/inventory-kube.md lists the RBAC the auditor needs.
 package kube
