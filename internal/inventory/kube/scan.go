@@ -219,10 +219,11 @@ func (s *scan) pods(ctx context.Context) error {
 	})
 }
 
-// volume is what a claim's record needs of its PersistentVolume.
+// volume is what a claim's record needs of its PersistentVolume, and the
+// claim it is bound to (namespace/name).
 type volume struct {
-	class string
-	bytes int64
+	claim, class string
+	bytes        int64
 }
 
 func (s *scan) claims(ctx context.Context) error {
@@ -244,7 +245,8 @@ func (s *scan) claims(ctx context.Context) error {
 				continue // no claim to join it to
 			}
 			q := pv.Spec.Capacity[corev1.ResourceStorage]
-			volumes[pv.Name] = volume{class: pv.Spec.StorageClassName, bytes: q.Value()}
+			volumes[pv.Name] = volume{claim: pv.Spec.ClaimRef.Namespace + "/" + pv.Spec.ClaimRef.Name,
+				class: pv.Spec.StorageClassName, bytes: q.Value()}
 		}
 		return nil
 	}); err != nil {
@@ -254,7 +256,10 @@ func (s *scan) claims(ctx context.Context) error {
 		for i := range l.Items {
 			pvc := &l.Items[i]
 			r := common(inventory.KindVolumeClaim, pvc)
+			// Bound only when the volume names the claim back: a claim
+			// naming a volume bound elsewhere waits, and owns nothing.
 			pv, bound := volumes[pvc.Spec.VolumeName]
+			bound = bound && pv.claim == pvc.Namespace+"/"+pvc.Name
 			class := pvc.Spec.StorageClassName
 			if (class == nil || *class == "") && bound && pv.class != "" {
 				class = &pv.class
@@ -267,9 +272,12 @@ func (s *scan) claims(ctx context.Context) error {
 					size = q.Value()
 				}
 			}
-			r.Claim = &inventory.Claim{Volume: pvc.Spec.VolumeName, SizeGiB: gib(size),
+			r.Claim = &inventory.Claim{SizeGiB: gib(size),
 				Encryption: cls.encryptionOf(pvc.Namespace, pvc.Name, class),
 				MountedBy:  slices.Clone(s.mounters[pvc.Namespace+"/"+pvc.Name])}
+			if bound {
+				r.Claim.Volume = pvc.Spec.VolumeName
+			}
 			if class != nil {
 				r.Claim.StorageClass = *class
 			} else if cls.def != nil {

@@ -48,6 +48,10 @@ func joinFixture() []client.Object {
 			ClaimRef: &corev1.ObjectReference{Namespace: "ml", Name: "data"}}},
 		&corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Namespace: "ml", Name: "data"},
 			Spec: corev1.PersistentVolumeClaimSpec{StorageClassName: &class, VolumeName: "pv1"}},
+		// A claim naming a volume bound to another claim is not bound.
+		&corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Namespace: "ml", Name: "squatter"},
+			Spec: corev1.PersistentVolumeClaimSpec{StorageClassName: &class, VolumeName: "pv1",
+				Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{"storage": resource.MustParse("10Gi")}}}},
 		&appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: "ml", Name: "serve"}, Spec: appsv1.DeploymentSpec{
 			Selector: &metav1.LabelSelector{MatchLabels: labels},
 			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}}}},
@@ -87,7 +91,7 @@ func TestScanJoins(t *testing.T) {
 			t.Errorf("%s %s: cloud %s account %s, want aws, ctx", r.Kind, r.ID, r.Cloud, r.Account)
 		}
 	}
-	want := []inventory.Kind{"Namespace", "Node", "Pod", "Pod", "VolumeClaim", "Workload"}
+	want := []inventory.Kind{"Namespace", "Node", "Pod", "Pod", "VolumeClaim", "VolumeClaim", "Workload"}
 	if len(kinds) != len(want) {
 		t.Fatalf("kinds %v, want %v", kinds, want)
 	}
@@ -104,6 +108,9 @@ func TestScanJoins(t *testing.T) {
 	if claim.SizeGiB != 2 || claim.Volume != "pv1" || claim.StorageClass != "gp3" || claim.Encryption.Encrypted ||
 		len(claim.MountedBy) != 1 || claim.MountedBy[0] != "ml/serve-1-a" {
 		t.Errorf("claim: %+v (a finished pod does not hold it; gp3 without encrypted is unencrypted)", claim)
+	}
+	if sq := byID["VolumeClaim ml/squatter"].Claim; sq.Volume != "" || sq.SizeGiB != 10 || len(sq.MountedBy) != 0 {
+		t.Errorf("claim naming another claim's volume: %+v, want unbound, its requested 10 GiB", sq)
 	}
 	if w := byID["Workload ml/serve"].Workload; w == nil || w.APIVersion != "apps/v1" {
 		t.Errorf("workload: %+v", w)
