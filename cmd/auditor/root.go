@@ -9,6 +9,9 @@ import (
 	"os"
 	"strings"
 
+	"github.com/go-logr/logr"
+	crlog "sigs.k8s.io/controller-runtime/pkg/log"
+
 	"github.com/spf13/cobra"
 
 	"github.com/quartermaster-io/quartermaster/internal/auditrun"
@@ -47,7 +50,12 @@ func logger(w io.Writer, verbose bool) *slog.Logger {
 	if verbose {
 		level = slog.LevelDebug
 	}
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
+	h := slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})
+	// controller-runtime (the cluster source and the report writer) logs
+	// through its own logger, and complains with a stack trace when none
+	// is set: give it the same handler.
+	crlog.SetLogger(logr.FromSlogHandler(h))
+	return slog.New(h)
 }
 
 // newRootCommand is the audit itself; the subcommands take the parts of a

@@ -37,6 +37,14 @@ type Config struct {
 	// Pushgateway, when set, receives the run's metrics (besides
 	// metrics.prom in Out).
 	Pushgateway string
+	// History is where runs are kept for trends, forecasts and changes
+	// since the previous run (dir:///path, s3://, gs://, azblob://;
+	// docs/history.md); empty keeps none.
+	History string
+	// OpenReports is the kubeconfig context (or in-cluster) of a cluster
+	// to write that cluster's findings into as report resources;
+	// OpenReportsAPI chooses openreports.io or wgpolicyk8s.io.
+	OpenReports, OpenReportsAPI string
 	// GPUWindow is how far back GPU utilisation is averaged.
 	GPUWindow time.Duration
 	// MergeInto, on shard 0 of a sharded run, is where the merged report
@@ -52,7 +60,7 @@ type Config struct {
 
 // NewConfig returns the defaults.
 func NewConfig() Config {
-	return Config{Engine: engine.NewConfig(), Out: "audit-report", GPUWindow: 24 * time.Hour}
+	return Config{Engine: engine.NewConfig(), Out: "audit-report", GPUWindow: 24 * time.Hour, OpenReportsAPI: "openreports", MergeWait: time.Hour}
 }
 
 // AddFlags binds the flags of an audit run.
@@ -67,9 +75,12 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.Out, "out", c.Out, "directory to write report.json (and the other reports) to")
 	fs.StringVar(&c.FailOn, "fail-on", "", "exit 2 when a finding is at or above this severity: "+strings.Join(policy.Severities, ", "))
 	fs.StringVar(&c.Pushgateway, "pushgateway", "", "Prometheus Pushgateway URL to push the run's metrics to (job quartermaster_auditor); they are also in metrics.prom in --out")
+	fs.StringVar(&c.History, "history", "", "where runs are kept for the trend, the forecast and the changes since the previous run: dir:///path, s3://bucket/prefix, gs://bucket/prefix or azblob://account/container/prefix (docs/history.md)")
+	fs.StringVar(&c.OpenReports, "openreports", "", "write this cluster's findings into it as report resources: its kubeconfig context, or in-cluster")
+	fs.StringVar(&c.OpenReportsAPI, "openreports-api", c.OpenReportsAPI, "report API: openreports (openreports.io/v1alpha1) or wgpolicyk8s (wgpolicyk8s.io/v1alpha2, for older consumers)")
 	fs.DurationVar(&c.GPUWindow, "gpu-window", c.GPUWindow, "how far back GPU utilisation is averaged from each cluster's Prometheus")
 	fs.StringVar(&c.MergeInto, "merge-into", "", "on shard 0: when every shard's report is beside this one's --out (DIR/shard-k), merge them into this directory")
-	fs.DurationVar(&c.MergeWait, "merge-wait", time.Hour, "how long shard 0 waits for the other shards' reports before --merge-into gives up")
+	fs.DurationVar(&c.MergeWait, "merge-wait", c.MergeWait, "how long shard 0 waits for the other shards' reports before --merge-into gives up")
 	fs.StringVar(&c.AWSProfile, "aws-profile", "", "AWS shared-config profile the scan starts from (default: the SDK's default chain)")
 	fs.StringVar(&c.AWSRegion, "aws-region", "", "AWS region for account-wide calls (default: the profile's, else us-east-1)")
 }
@@ -93,6 +104,9 @@ func (c *Config) Validate(scanning bool) error {
 	}
 	if c.FailOn != "" && !slices.Contains(policy.Severities, c.FailOn) {
 		errs = append(errs, fmt.Errorf("--fail-on %q: want one of %s", c.FailOn, strings.Join(policy.Severities, ", ")))
+	}
+	if c.OpenReportsAPI != "openreports" && c.OpenReportsAPI != "wgpolicyk8s" {
+		errs = append(errs, fmt.Errorf("--openreports-api %q: want openreports or wgpolicyk8s", c.OpenReportsAPI))
 	}
 	if c.GPUWindow < time.Minute {
 		errs = append(errs, fmt.Errorf("--gpu-window %v: want at least 1m", c.GPUWindow))

@@ -81,13 +81,29 @@ func Run(ctx context.Context, cfg Config, deps Deps) (*Outcome, error) {
 	if err := WriteReports(cfg.Out, rep); err != nil {
 		return nil, err
 	}
+	// What follows is for the whole run: a run without shards, or shard 0
+	// once it has merged the others. Another shard's report is only a part.
+	whole, dir := shard.Count == 1, cfg.Out
 	if cfg.MergeInto != "" {
 		merged, err := mergeShards(ctx, cfg.Out, shard, rep, cfg.MergeInto, cfg.MergeWait)
 		if err != nil {
 			return nil, err
 		}
 		log.Info("shards merged", "shards", shard.Count, "findings", len(merged.Findings), "out", cfg.MergeInto)
-		rep = merged
+		rep, whole, dir = merged, true, cfg.MergeInto
+	}
+	if whole && cfg.History != "" {
+		if err := withHistory(ctx, cfg.History, rep, log); err != nil {
+			return nil, err
+		}
+		if err := WriteReports(dir, rep); err != nil { // with the trend and the changes
+			return nil, err
+		}
+	}
+	if whole && cfg.OpenReports != "" {
+		if err := writeOpenReports(ctx, cfg, rep, log); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.Pushgateway != "" {
 		if err := report.PushMetrics(ctx, cfg.Pushgateway, "quartermaster_auditor", rep); err != nil {

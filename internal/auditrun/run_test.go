@@ -266,3 +266,29 @@ func TestPushgateway(t *testing.T) {
 		t.Errorf("pushed: %.300s", s)
 	}
 }
+
+// With --history, each whole run is stored, and the next one carries the
+// trend over both and the changes since the first.
+func TestHistory(t *testing.T) {
+	store := "dir://" + t.TempDir()
+	run := func(at time.Time) *report.Report {
+		cfg := NewConfig()
+		cfg.Snapshot, cfg.Out, cfg.History = exampleSnapshot, t.TempDir(), store
+		o, err := Run(context.Background(), cfg, Deps{Now: func() time.Time { return at }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o.Report
+	}
+	first := run(clock())
+	if first.Changes != nil || first.Trend == nil || len(first.Trend.Points) != 1 {
+		t.Fatalf("first run: changes %+v trend %+v", first.Changes, first.Trend)
+	}
+	second := run(clock().Add(24 * time.Hour))
+	if second.Changes == nil || second.Changes.Previous != first.Run.ID || len(second.Changes.New) != 0 || len(second.Changes.Resolved) != 0 {
+		t.Errorf("second run's changes: %+v", second.Changes)
+	}
+	if second.Trend == nil || len(second.Trend.Points) != 2 || second.Trend.Points[0].RunID != first.Run.ID {
+		t.Errorf("second run's trend: %+v", second.Trend)
+	}
+}

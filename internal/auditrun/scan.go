@@ -11,7 +11,9 @@ import (
 	invaws "github.com/quartermaster-io/quartermaster/internal/inventory/aws"
 	invazure "github.com/quartermaster-io/quartermaster/internal/inventory/azure"
 	invgcp "github.com/quartermaster-io/quartermaster/internal/inventory/gcp"
+	"github.com/quartermaster-io/quartermaster/internal/inventory/kube"
 	"github.com/quartermaster-io/quartermaster/internal/inventory/prometheus"
+	"github.com/quartermaster-io/quartermaster/internal/workload"
 )
 
 // discoverer lists accounts from a cloud (AWS Organizations, Azure
@@ -89,7 +91,16 @@ func prepareScan(ctx context.Context, cfg Config, deps Deps) ([]inventory.Accoun
 			}
 		}
 		if clouds[inventory.CloudKube] {
-			scanners[inventory.CloudKube] = inventory.Chain{prometheus.Scanner{Config: prometheus.Config{Window: cfg.GPUWindow}}}
+			labels, err := cfg.Engine.Nodes.Labels()
+			if err != nil {
+				return nil, nil, err
+			}
+			k, err := kube.NewScanner(kube.Config{Log: log, LabelKeys: labelKeysOrNil(cfg, labels)})
+			if err != nil {
+				return nil, nil, fmt.Errorf("kubernetes: %w", err)
+			}
+			// A cluster's objects, then its GPU metrics, as one account.
+			scanners[inventory.CloudKube] = inventory.Chain{k, prometheus.Scanner{Config: prometheus.Config{Window: cfg.GPUWindow}}}
 		}
 		accounts = mergeAccounts(accounts, found)
 	}
@@ -118,4 +129,13 @@ func mergeAccounts(listed, found []inventory.Account) []inventory.Account {
 		}
 	}
 	return listed
+}
+
+// labelKeysOrNil gives the kube source the label convention the flags name,
+// or nil to read each node's own (--label-profile left at its default).
+func labelKeysOrNil(cfg Config, keys workload.LabelKeys) *workload.LabelKeys {
+	if cfg.Engine.Nodes.LabelProfile == workload.ProfileQuartermaster && len(cfg.Engine.Nodes.LabelKeys) == 0 {
+		return nil
+	}
+	return &keys
 }
