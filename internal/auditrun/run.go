@@ -84,7 +84,10 @@ func Run(ctx context.Context, cfg Config, deps Deps) (*Outcome, error) {
 	if err := WriteReports(cfg.Out, rep); err != nil {
 		return nil, err
 	}
-	if cfg.MergeInto != "" {
+	switch {
+	case cfg.MergeInto != "" && shard.Index != 0: // --indexed-job: shard 0 merges
+		log.Info("shard 0 merges the shards' reports", "shard", shard.String(), "mergeInto", cfg.MergeInto)
+	case cfg.MergeInto != "":
 		merged, err := mergeShards(ctx, cfg.Out, shard, rep, cfg.MergeInto, cfg.MergeWait)
 		if err != nil {
 			return nil, err
