@@ -47,6 +47,8 @@ type Config struct {
 	// a flag of its own): shards other than 0 then accept --merge-into and
 	// leave the merge to shard 0. Without it --merge-into on another shard
 	// is an error, since it would be a mistake to expect that shard to merge.
+	// Each shard's exit 3 then counts only its own failed accounts, since
+	// the Job retries the index that failed.
 	IndexedJob bool
 	// AWSProfile and AWSRegion select the AWS credentials the scan starts
 	// from (the SDK's default chain otherwise).
@@ -72,7 +74,7 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.GPUWindow, "gpu-window", c.GPUWindow, "how far back GPU utilisation is averaged from each cluster's Prometheus")
 	fs.StringVar(&c.MergeInto, "merge-into", "", "on shard 0: when every shard's report is beside this one's --out (DIR/shard-k), merge them into this directory")
 	fs.DurationVar(&c.MergeWait, "merge-wait", time.Hour, "how long shard 0 waits for the other shards' reports before --merge-into gives up")
-	fs.BoolVar(&c.IndexedJob, "indexed-job", false, "every shard runs with the same flags (a Kubernetes Indexed Job): shards other than 0 accept --merge-into and leave the merge to shard 0")
+	fs.BoolVar(&c.IndexedJob, "indexed-job", false, "every shard runs with the same flags (a Kubernetes Indexed Job): shards other than 0 accept --merge-into and leave the merge to shard 0, and each exits 3 for its own failed accounts only")
 	fs.StringVar(&c.AWSProfile, "aws-profile", "", "AWS shared-config profile the scan starts from (default: the SDK's default chain)")
 	fs.StringVar(&c.AWSRegion, "aws-region", "", "AWS region for account-wide calls (default: the profile's, else us-east-1)")
 }

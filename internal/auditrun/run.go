@@ -84,6 +84,7 @@ func Run(ctx context.Context, cfg Config, deps Deps) (*Outcome, error) {
 	if err := WriteReports(cfg.Out, rep); err != nil {
 		return nil, err
 	}
+	own := rep
 	switch {
 	case cfg.MergeInto != "" && shard.Index != 0: // --indexed-job: shard 0 merges
 		log.Info("shard 0 merges the shards' reports", "shard", shard.String(), "mergeInto", cfg.MergeInto)
@@ -96,7 +97,13 @@ func Run(ctx context.Context, cfg Config, deps Deps) (*Outcome, error) {
 		rep = merged
 	}
 	out := &Outcome{Report: rep, Code: ExitOK}
-	for _, acc := range rep.Run.Accounts {
+	accounts := rep.Run.Accounts
+	if cfg.IndexedJob {
+		// Each index answers for its own accounts: Kubernetes retries the
+		// index whose accounts failed, not shard 0 for another's.
+		accounts = own.Run.Accounts
+	}
+	for _, acc := range accounts {
 		if acc.Status == inventory.StatusFailed {
 			out.Code = ExitAccountsFailed
 		}

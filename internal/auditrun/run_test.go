@@ -251,3 +251,55 @@ func TestShardZeroMerges(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// In an Indexed Job each shard exits 3 for its own failed accounts only:
+// shard 0's merged report lists shard 1's failure, but the Job retries
+// shard 1, not shard 0. Without --indexed-job shard 0 answers for the
+// merged run.
+func TestIndexedJobExitCodes(t *testing.T) {
+	pollEvery = 10 * time.Millisecond
+	var ids [2]string // an AWS account of each shard
+	for n := 100000000000; ids[0] == "" || ids[1] == ""; n++ {
+		id := fmt.Sprint(n)
+		for i := range ids {
+			if ids[i] == "" && (inventory.Shard{Index: i, Count: 2}).Owns(inventory.CloudAWS, id) {
+				ids[i] = id
+				break
+			}
+		}
+	}
+	dir := t.TempDir()
+	accounts := filepath.Join(dir, "accounts.yaml")
+	if err := os.WriteFile(accounts, fmt.Appendf(nil, "accounts:\n- {cloud: aws, id: %q}\n- {cloud: aws, id: %q}\n", ids[0], ids[1]), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	deps := Deps{Now: clock, Scanners: map[inventory.Cloud]inventory.Scanner{inventory.CloudAWS: fakeScanner{fail: ids[1]}}}
+	for _, indexed := range []bool{true, false} {
+		base := filepath.Join(dir, fmt.Sprint(indexed))
+		cfg := func(i int) Config {
+			c := NewConfig()
+			c.Accounts, c.Shard, c.Out = accounts, fmt.Sprintf("%d/2", i), filepath.Join(base, fmt.Sprintf("shard-%d", i))
+			return c
+		}
+		c1 := cfg(1)
+		c1.MergeInto, c1.IndexedJob = filepath.Join(base, "merged"), indexed
+		if !indexed {
+			c1.MergeInto = ""
+		}
+		o1, err := Run(context.Background(), c1, deps)
+		if err != nil || o1.Code != ExitAccountsFailed {
+			t.Fatalf("indexed %v: shard 1: exit %v, err %v; want 3", indexed, o1, err)
+		}
+		c0 := cfg(0)
+		c0.MergeInto, c0.MergeWait, c0.IndexedJob = filepath.Join(base, "merged"), 10*time.Second, indexed
+		o0, err := Run(context.Background(), c0, deps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		failed := slices.ContainsFunc(o0.Report.Run.Accounts, func(a inventory.AccountResult) bool { return a.Status == inventory.StatusFailed })
+		want := map[bool]int{true: ExitOK, false: ExitAccountsFailed}[indexed]
+		if !failed || o0.Code != want {
+			t.Errorf("indexed %v: shard 0 exit %d, want %d; merged accounts %+v", indexed, o0.Code, want, o0.Report.Run.Accounts)
+		}
+	}
+}
