@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 
+	"sigs.k8s.io/yaml"
+
 	"github.com/quartermaster-io/quartermaster/internal/inventory"
 )
 
@@ -321,5 +323,58 @@ func TestAuditorFlagsExist(t *testing.T) {
 				t.Errorf("%s: the chart passes --%s, which cmd/auditor does not have", name, flag)
 			}
 		}
+	}
+}
+
+// notes renders NOTES.txt, which helm template leaves out: a copy of the
+// chart gets a manifest carrying it as a string.
+func notes(t *testing.T, args ...string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "quartermaster")
+	if err := os.CopyFS(dir, os.DirFS(filepath.Join("..", "..", "charts", "quartermaster"))); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "templates", "NOTES.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl := `{{- define "test.notes" }}` + string(raw) + `{{- end }}`
+	if err := os.WriteFile(filepath.Join(dir, "templates", "_test_notes.tpl"), []byte(tpl), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	manifest := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: test-notes}\ndata: {notes: {{ include \"test.notes\" . | toJson }}}\n"
+	if err := os.WriteFile(filepath.Join(dir, "templates", "test-notes.yaml"), []byte(manifest), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(helmBin(t), append([]string{"template", "qm", dir, "--namespace", "qm-system", "--kube-version", "1.37.2"}, args...)...)
+	cmd.Env = append(os.Environ(), "HELM_CACHE_HOME="+t.TempDir(), "HELM_CONFIG_HOME="+t.TempDir(), "HELM_DATA_HOME="+t.TempDir())
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("helm template %v: %v", args, err)
+	}
+	for _, doc := range strings.Split(string(out), "\n---\n") {
+		if strings.Contains(doc, "name: test-notes") {
+			var o object
+			if err := yaml.Unmarshal([]byte(doc), &o); err != nil {
+				t.Fatal(err)
+			}
+			return str(o, "data", "notes")
+		}
+	}
+	t.Fatal("no notes rendered")
+	return ""
+}
+
+// TestAuditorNotes: the install notes say where the reports are.
+func TestAuditorNotes(t *testing.T) {
+	if n := notes(t); strings.Contains(n, "auditor") {
+		t.Errorf("auditor off, but the notes mention it:\n%s", n)
+	}
+	if n := notes(t, withAuditor()...); !strings.Contains(n, "in an emptyDir that goes with the pod") || !strings.Contains(n, "kubectl logs -n qm-system job/qm-quartermaster-auditor-") {
+		t.Errorf("notes without a claim:\n%s", n)
+	}
+	n := notes(t, withAuditor("--set", "auditor.shards=4", "--set", "auditor.reports.existingClaim=audits")...)
+	if !strings.Contains(n, "4 shards") || !strings.Contains(n, "on claim audits, /reports/qm-quartermaster-auditor-<scheduled time>/merged/report.json") {
+		t.Errorf("notes with 4 shards on a claim:\n%s", n)
 	}
 }
