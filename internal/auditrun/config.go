@@ -53,6 +53,14 @@ type Config struct {
 	// wait. An Indexed Job needs no other step to merge.
 	MergeInto string
 	MergeWait time.Duration
+	// IndexedJob says that every shard runs with these same flags (the one
+	// pod template of a Kubernetes Indexed Job, which cannot give index 0
+	// a flag of its own): shards other than 0 then accept --merge-into and
+	// leave the merge to shard 0. Without it --merge-into on another shard
+	// is an error, since it would be a mistake to expect that shard to merge.
+	// Each shard's exit 3 then counts only its own failed accounts, since
+	// the Job retries the index that failed.
+	IndexedJob bool
 	// AWSProfile and AWSRegion select the AWS credentials the scan starts
 	// from (the SDK's default chain otherwise).
 	AWSProfile, AWSRegion string
@@ -81,6 +89,7 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.GPUWindow, "gpu-window", c.GPUWindow, "how far back GPU utilisation is averaged from each cluster's Prometheus")
 	fs.StringVar(&c.MergeInto, "merge-into", "", "on shard 0: when every shard's report is beside this one's --out (DIR/shard-k), merge them into this directory")
 	fs.DurationVar(&c.MergeWait, "merge-wait", c.MergeWait, "how long shard 0 waits for the other shards' reports before --merge-into gives up")
+	fs.BoolVar(&c.IndexedJob, "indexed-job", false, "every shard runs with the same flags (a Kubernetes Indexed Job): shards other than 0 accept --merge-into and leave the merge to shard 0, and each exits 3 for its own failed accounts only")
 	fs.StringVar(&c.AWSProfile, "aws-profile", "", "AWS shared-config profile the scan starts from (default: the SDK's default chain)")
 	fs.StringVar(&c.AWSRegion, "aws-region", "", "AWS region for account-wide calls (default: the profile's, else us-east-1)")
 }
@@ -112,8 +121,13 @@ func (c *Config) Validate(scanning bool) error {
 		errs = append(errs, fmt.Errorf("--gpu-window %v: want at least 1m", c.GPUWindow))
 	}
 	if c.MergeInto != "" {
-		if s, err := inventory.ParseShard(c.Shard); err == nil && (s.Count < 2 || s.Index != 0) {
-			errs = append(errs, fmt.Errorf("--merge-into: only shard 0 of a sharded run merges (--shard 0/N with N > 1), not %q", c.Shard))
+		s, err := inventory.ParseShard(c.Shard)
+		switch {
+		case err != nil: // reported above
+		case s.Count < 2:
+			errs = append(errs, fmt.Errorf("--merge-into: only a sharded run merges (--shard i/N with N > 1), not %q", c.Shard))
+		case s.Index != 0 && !c.IndexedJob:
+			errs = append(errs, fmt.Errorf("--merge-into: only shard 0 of a sharded run merges (--shard 0/N), not %q; with --indexed-job the other shards accept it and leave the merge to shard 0", c.Shard))
 		}
 	}
 	if c.Out == "" && !scanning {

@@ -83,8 +83,12 @@ func Run(ctx context.Context, cfg Config, deps Deps) (*Outcome, error) {
 	}
 	// What follows is for the whole run: a run without shards, or shard 0
 	// once it has merged the others. Another shard's report is only a part.
+	own := rep
 	whole, dir := shard.Count == 1, cfg.Out
-	if cfg.MergeInto != "" {
+	switch {
+	case cfg.MergeInto != "" && shard.Index != 0: // --indexed-job: shard 0 merges
+		log.Info("shard 0 merges the shards' reports", "shard", shard.String(), "mergeInto", cfg.MergeInto)
+	case cfg.MergeInto != "":
 		merged, err := mergeShards(ctx, cfg.Out, shard, rep, cfg.MergeInto, cfg.MergeWait)
 		if err != nil {
 			return nil, err
@@ -105,13 +109,19 @@ func Run(ctx context.Context, cfg Config, deps Deps) (*Outcome, error) {
 			return nil, err
 		}
 	}
-	if cfg.Pushgateway != "" {
+	if whole && cfg.Pushgateway != "" {
 		if err := report.PushMetrics(ctx, cfg.Pushgateway, "quartermaster_auditor", rep); err != nil {
 			return nil, fmt.Errorf("--pushgateway: %w", err)
 		}
 	}
 	out := &Outcome{Report: rep, Code: ExitOK}
-	for _, acc := range rep.Run.Accounts {
+	accounts := rep.Run.Accounts
+	if cfg.IndexedJob {
+		// Each index answers for its own accounts: Kubernetes retries the
+		// index whose accounts failed, not shard 0 for another's.
+		accounts = own.Run.Accounts
+	}
+	for _, acc := range accounts {
 		if acc.Status == inventory.StatusFailed {
 			out.Code = ExitAccountsFailed
 		}
@@ -120,7 +130,7 @@ func Run(ctx context.Context, cfg Config, deps Deps) (*Outcome, error) {
 		out.Code = ExitFindings
 	}
 	log.Info("audit done", "findings", rep.Summary.Findings, "wasteMonthly", rep.Summary.WasteMonthly,
-		"spendMonthly", rep.Summary.SpendMonthly, "out", cfg.Out, "exit", out.Code)
+		"spendMonthly", rep.Summary.SpendMonthly, "out", dir, "exit", out.Code)
 	return out, nil
 }
 

@@ -197,6 +197,7 @@ func TestConfigValidate(t *testing.T) {
 		"fail-on":          {func(c *Config) { c.Snapshot, c.FailOn = "s", "urgent" }, `--fail-on "urgent"`},
 		"window":           {func(c *Config) { c.Snapshot, c.GPUWindow = "s", time.Second }, "--gpu-window"},
 		"merge on shard 1": {func(c *Config) { c.Snapshot, c.Shard, c.MergeInto = "s", "1/3", "m" }, "only shard 0"},
+		"merge unsharded":  {func(c *Config) { c.Snapshot, c.MergeInto, c.IndexedJob = "s", "m", true }, "only a sharded run merges"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			c := NewConfig()
@@ -210,6 +211,7 @@ func TestConfigValidate(t *testing.T) {
 
 // Shard 0 with --merge-into waits for the other shards' reports beside its
 // own and merges them: the Indexed Job's last step, without another Job.
+// With --indexed-job the other shards take the same flags and do not merge.
 func TestShardZeroMerges(t *testing.T) {
 	pollEvery = 10 * time.Millisecond
 	base := t.TempDir()
@@ -218,8 +220,15 @@ func TestShardZeroMerges(t *testing.T) {
 		c.Snapshot, c.Shard, c.Out = exampleSnapshot, fmt.Sprintf("%d/3", i), filepath.Join(base, fmt.Sprintf("shard-%d", i))
 		return c
 	}
-	c0 := cfg(0)
-	c0.MergeInto, c0.MergeWait = filepath.Join(base, "merged"), 30*time.Second
+	// One set of flags for every shard, as an Indexed Job's pod template
+	// gives them: only shard 0 merges.
+	merged := filepath.Join(base, "merged")
+	indexed := func(i int) Config {
+		c := cfg(i)
+		c.MergeInto, c.MergeWait, c.IndexedJob = merged, 30*time.Second, true
+		return c
+	}
+	c0 := indexed(0)
 	done := make(chan *Outcome, 1)
 	go func() {
 		o, err := Run(context.Background(), c0, Deps{Now: clock})
@@ -230,19 +239,23 @@ func TestShardZeroMerges(t *testing.T) {
 	}()
 	for i := 1; i < 3; i++ {
 		time.Sleep(30 * time.Millisecond) // the others finish later
-		if _, err := Run(context.Background(), cfg(i), Deps{Now: clock}); err != nil {
+		o, err := Run(context.Background(), indexed(i), Deps{Now: clock})
+		if err != nil {
 			t.Fatal(err)
+		}
+		if want := fmt.Sprintf("%d/3", i); o.Report.Run.Shard != want {
+			t.Errorf("shard %d returned the report of %q, want its own", i, o.Report.Run.Shard)
 		}
 	}
 	o := <-done
 	if o == nil || o.Report.Run.Shard != "merged from 3" || len(o.Report.Findings) != 24 {
 		t.Fatalf("shard 0's outcome: %+v", o)
 	}
-	if m, err := ReadReport(filepath.Join(base, "merged", "report.json")); err != nil || len(m.Findings) != 24 {
+	if m, err := ReadReport(filepath.Join(merged, "report.json")); err != nil || len(m.Findings) != 24 {
 		t.Errorf("merged report: %v", err)
 	}
 	// A shard that never comes is an error naming it, after the wait.
-	c0.Out, c0.MergeInto, c0.MergeWait = filepath.Join(t.TempDir(), "shard-0"), t.TempDir(), 50*time.Millisecond
+	c0.Out, c0.MergeInto, c0.MergeWait, c0.IndexedJob = filepath.Join(t.TempDir(), "shard-0"), t.TempDir(), 50*time.Millisecond, false
 	if _, err := Run(context.Background(), c0, Deps{Now: clock}); err == nil || !strings.Contains(err.Error(), "no report from shards [1 2]") {
 		t.Errorf("err = %v", err)
 	}
@@ -290,5 +303,57 @@ func TestHistory(t *testing.T) {
 	}
 	if second.Trend == nil || len(second.Trend.Points) != 2 || second.Trend.Points[0].RunID != first.Run.ID {
 		t.Errorf("second run's trend: %+v", second.Trend)
+	}
+}
+
+// In an Indexed Job each shard exits 3 for its own failed accounts only:
+// shard 0's merged report lists shard 1's failure, but the Job retries
+// shard 1, not shard 0. Without --indexed-job shard 0 answers for the
+// merged run.
+func TestIndexedJobExitCodes(t *testing.T) {
+	pollEvery = 10 * time.Millisecond
+	var ids [2]string // an AWS account of each shard
+	for n := 100000000000; ids[0] == "" || ids[1] == ""; n++ {
+		id := fmt.Sprint(n)
+		for i := range ids {
+			if ids[i] == "" && (inventory.Shard{Index: i, Count: 2}).Owns(inventory.CloudAWS, id) {
+				ids[i] = id
+				break
+			}
+		}
+	}
+	dir := t.TempDir()
+	accounts := filepath.Join(dir, "accounts.yaml")
+	if err := os.WriteFile(accounts, fmt.Appendf(nil, "accounts:\n- {cloud: aws, id: %q}\n- {cloud: aws, id: %q}\n", ids[0], ids[1]), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	deps := Deps{Now: clock, Scanners: map[inventory.Cloud]inventory.Scanner{inventory.CloudAWS: fakeScanner{fail: ids[1]}}}
+	for _, indexed := range []bool{true, false} {
+		base := filepath.Join(dir, fmt.Sprint(indexed))
+		cfg := func(i int) Config {
+			c := NewConfig()
+			c.Accounts, c.Shard, c.Out = accounts, fmt.Sprintf("%d/2", i), filepath.Join(base, fmt.Sprintf("shard-%d", i))
+			return c
+		}
+		c1 := cfg(1)
+		c1.MergeInto, c1.IndexedJob = filepath.Join(base, "merged"), indexed
+		if !indexed {
+			c1.MergeInto = ""
+		}
+		o1, err := Run(context.Background(), c1, deps)
+		if err != nil || o1.Code != ExitAccountsFailed {
+			t.Fatalf("indexed %v: shard 1: exit %v, err %v; want 3", indexed, o1, err)
+		}
+		c0 := cfg(0)
+		c0.MergeInto, c0.MergeWait, c0.IndexedJob = filepath.Join(base, "merged"), 10*time.Second, indexed
+		o0, err := Run(context.Background(), c0, deps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		failed := slices.ContainsFunc(o0.Report.Run.Accounts, func(a inventory.AccountResult) bool { return a.Status == inventory.StatusFailed })
+		want := map[bool]int{true: ExitOK, false: ExitAccountsFailed}[indexed]
+		if !failed || o0.Code != want {
+			t.Errorf("indexed %v: shard 0 exit %d, want %d; merged accounts %+v", indexed, o0.Code, want, o0.Report.Run.Accounts)
+		}
 	}
 }

@@ -179,10 +179,11 @@ func TestDefaults(t *testing.T) {
 	if at(r.get(t, validating), "webhooks", "0", "reinvocationPolicy") != nil {
 		t.Error("validating webhook has a reinvocationPolicy")
 	}
-	// cmd/auditor is not built yet: the auditor is off unless asked for.
-	for _, key := range []string{cronJob, "ClusterRole/qm-quartermaster-auditor", "ClusterRoleBinding/qm-quartermaster-auditor", "ServiceAccount/qm-quartermaster-auditor"} {
+	// The auditor is off unless asked for: it needs accounts and cloud
+	// credentials only the operator can give.
+	for _, key := range []string{cronJob, accountsCM, "ClusterRole/qm-quartermaster-auditor", "ClusterRoleBinding/qm-quartermaster-auditor", "ServiceAccount/qm-quartermaster-auditor"} {
 		if r.has(key) {
-			t.Errorf("%s rendered by default although the auditor binary does not exist yet", key)
+			t.Errorf("%s rendered by default although the auditor is off", key)
 		}
 	}
 	if r.has("ConfigMap/qm-quartermaster-policies") {
@@ -194,7 +195,7 @@ func TestDefaults(t *testing.T) {
 // PolicyReports, and nothing uses wildcards (auditor enabled, so that its
 // role is checked too).
 func TestLeastPrivilege(t *testing.T) {
-	r := mustRender(t, "--set", "auditor.enabled=true")
+	r := mustRender(t, withAuditor()...)
 	roles := 0
 	for key, o := range r {
 		if !strings.HasPrefix(key, "ClusterRole/") && !strings.HasPrefix(key, "Role/") {
@@ -281,9 +282,9 @@ func TestCertManager(t *testing.T) {
 }
 
 func TestConfiguration(t *testing.T) {
-	r := mustRender(t, "--set", "auditor.enabled=true", "--set", "auditor.schedule=0 4 * * 1", "--set-string", "policies.residency\\.rego=package quartermaster.residency",
+	r := mustRender(t, withAuditor("--set", "auditor.schedule=0 4 * * 1", "--set-string", "policies.residency\\.rego=package quartermaster.residency",
 		"--set-string", "catalog=cloud\\,region", "--set", "webhook.excludeNamespaces={monitoring}",
-		"--set", "quotas[0].cloud=aws", "--set", "quotas[0].region=us-east-1", "--set", "quotas[0].gpuModel=H100", "--set", "quotas[0].gpus=64")
+		"--set", "quotas[0].cloud=aws", "--set", "quotas[0].region=us-east-1", "--set", "quotas[0].gpuModel=H100", "--set", "quotas[0].gpus=64")...)
 	if str(r.get(t, cronJob), "spec", "schedule") != "0 4 * * 1" {
 		t.Error("auditor schedule not applied")
 	}
@@ -307,12 +308,12 @@ func TestConfiguration(t *testing.T) {
 	}
 	// Enabled, the CronJob runs the auditor with the shared configuration,
 	// nightly by default, never two at once.
-	job := mustRender(t, "--set", "auditor.enabled=true").get(t, cronJob)
+	job := mustRender(t, withAuditor()...).get(t, cronJob)
 	if str(job, "spec", "schedule") != "17 2 * * *" || str(job, "spec", "concurrencyPolicy") != "Forbid" {
 		t.Errorf("auditor CronJob schedule %q concurrencyPolicy %q", str(job, "spec", "schedule"), str(job, "spec", "concurrencyPolicy"))
 	}
 	c := at(job, "spec", "jobTemplate", "spec", "template", "spec", "containers", "0")
-	if str(c, "command", "0") != "/auditor" || str(c, "args", "0") != "--config-dir=/etc/quartermaster/config" {
+	if str(c, "command", "0") != "/auditor" || str(c, "args", "0") != "--accounts=/etc/quartermaster/auditor/accounts.yaml" {
 		t.Errorf("auditor container command %v args %v", at(c, "command"), at(c, "args"))
 	}
 	hard := mustRender(t, "--set", "webhook.podAntiAffinity=hard")
