@@ -4,6 +4,7 @@ package chart
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -208,7 +209,7 @@ func TestLeastPrivilege(t *testing.T) {
 				t.Errorf("%s: wildcard in %v", key, rule)
 			}
 			writes := slices.ContainsFunc(verbs, func(v any) bool { return !slices.Contains([]any{"get", "list", "watch"}, v) })
-			if writes && !(key == "ClusterRole/qm-quartermaster-auditor" && slices.Equal(groups, []any{"wgpolicyk8s.io"})) {
+			if writes && !(key == "ClusterRole/qm-quartermaster-auditor" && slices.Equal(groups, []any{"openreports.io"})) {
 				t.Errorf("%s: write access %v", key, rule)
 			}
 			if slices.Contains(resources, any("secrets")) {
@@ -434,6 +435,50 @@ func TestRejectedValues(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %v does not mention %s", err, tc.want)
+			}
+		})
+	}
+}
+
+// auditor.openReports: on by default, the auditor writes this cluster's
+// findings as OpenReports with the role to do so and nothing more; the
+// wgpolicyk8s API swaps both; off, neither the flag nor the write access.
+func TestAuditorOpenReports(t *testing.T) {
+	tests := map[string]struct {
+		set      []string
+		args     []string
+		group    string
+		resource string
+	}{
+		"default":     {nil, []string{"--openreports=in-cluster", "--openreports-api=openreports"}, "openreports.io", "reports"},
+		"wgpolicyk8s": {[]string{"--set", "auditor.openReports.api=wgpolicyk8s"}, []string{"--openreports=in-cluster", "--openreports-api=wgpolicyk8s"}, "wgpolicyk8s.io", "policyreports"},
+		"off":         {[]string{"--set", "auditor.openReports.enabled=false"}, nil, "", ""},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			r := mustRender(t, append(withAuditor(), tc.set...)...)
+			job := r.get(t, cronJob)
+			args := fmt.Sprint(at(job, "spec", "jobTemplate", "spec", "template", "spec", "containers", "0", "args"))
+			for _, a := range tc.args {
+				if !strings.Contains(args, a) {
+					t.Errorf("args %s lack %s", args, a)
+				}
+			}
+			if tc.args == nil && strings.Contains(args, "--openreports") {
+				t.Errorf("args %s write reports although off", args)
+			}
+			var writes []string
+			for _, rule := range at(r.get(t, "ClusterRole/qm-quartermaster-auditor"), "rules").([]any) {
+				if slices.Contains(at(rule, "verbs").([]any), any("create")) {
+					writes = append(writes, fmt.Sprint(at(rule, "apiGroups"), at(rule, "resources")))
+				}
+			}
+			want := []string{}
+			if tc.group != "" {
+				want = []string{fmt.Sprint([]any{tc.group}, at(map[string]any{"r": []any{tc.resource}}, "r"))}
+			}
+			if len(writes) != len(want) || len(want) == 1 && !strings.HasPrefix(writes[0], "["+tc.group+"] ["+tc.resource) {
+				t.Errorf("write rules %v, want %v", writes, want)
 			}
 		})
 	}
