@@ -30,6 +30,31 @@ type Denial struct {
 	Code, Msg, Policy string
 }
 
+// Replanner places the running workloads again, all at once, with today's
+// prices, quotas and policies: the batch optimizer over what runs. It
+// returns where each would go now; a workload it leaves out (denied today,
+// unplaceable) has no move. The engine and the batch optimizer back it.
+type Replanner interface {
+	Replan(ctx context.Context, running []Running) ([]Move, error)
+}
+
+// Running is a workload that runs with a decision.
+type Running struct {
+	// Key identifies it in the moves: account/namespace/name.
+	Key             string
+	Object          map[string]any
+	NamespaceLabels map[string]string
+}
+
+// Move is where a running workload would go today.
+type Move struct {
+	Key                                   string
+	Cloud, Region, InstanceType, GPUModel string
+	CapacityType                          string
+	Nodes                                 int
+	PricePerHour                          float64
+}
+
 // Thresholds are the checks' settings (docs/auditor.md explains each
 // default against what other tools use).
 type Thresholds struct {
@@ -38,6 +63,9 @@ type Thresholds struct {
 	IdleMean, IdlePeak float64
 	// BackupMaxAge is how old a checkpoint volume's newest snapshot may be.
 	BackupMaxAge time.Duration
+	// PriceDrift is the share of its price a running workload must save
+	// by moving for the move to be reported.
+	PriceDrift float64
 }
 
 // Default thresholds. 5% mean engine activity is where the profiling
@@ -45,7 +73,7 @@ type Thresholds struct {
 // waiting (a busy training job runs at 40–90%); the 20% peak keeps a
 // bursty job (a nightly evaluation at 60% for one hour of 24) off the
 // list. One day of snapshots is what an hourly-checkpointing job can lose.
-var DefaultThresholds = Thresholds{IdleMean: 0.05, IdlePeak: 0.20, BackupMaxAge: 24 * time.Hour}
+var DefaultThresholds = Thresholds{IdleMean: 0.05, IdlePeak: 0.20, BackupMaxAge: 24 * time.Hour, PriceDrift: 0.20}
 
 // Auditor runs every check over an inventory stream. Build it once per
 // run; it is not safe for concurrent use.
@@ -55,6 +83,9 @@ type Auditor struct {
 	// Admission, when set, re-evaluates the admission policies on every
 	// workload object: something admitted under last month's policy.
 	Admission AdmissionJudge
+	// Replanner, when set, places the running workloads again to find
+	// those that today's prices would put somewhere much cheaper.
+	Replanner Replanner
 	// Catalog prices instances and nodes (on-demand or spot, by cloud,
 	// region and instance type).
 	Catalog    *costing.Catalog
@@ -136,6 +167,11 @@ func (a *Auditor) Run(ctx context.Context, next func() (*inventory.Resource, err
 	}
 	s.waste()
 	s.drift()
+	if a.Replanner != nil {
+		if err := s.priceDrift(ctx, a.Replanner); err != nil {
+			res.Errors = append(res.Errors, "price drift not checked: "+err.Error())
+		}
+	}
 	s.backup()
 	res.Costs = s.allocate()
 	res.Findings = s.findings

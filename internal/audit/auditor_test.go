@@ -271,3 +271,49 @@ func TestAuditorStopsOnAReadError(t *testing.T) {
 		t.Error("an auditor without a catalog ran")
 	}
 }
+
+type fakeReplanner struct {
+	got []Running
+	err error
+}
+
+func (f *fakeReplanner) Replan(_ context.Context, running []Running) ([]Move, error) {
+	f.got = running
+	var moves []Move
+	for _, r := range running {
+		// Today the train job is half the price, the server 10% less.
+		price := map[string]float64{"prod-us/ml/train": 21.96 / 2, "prod-us/ml/serve": 0}[r.Key]
+		if price > 0 {
+			moves = append(moves, Move{Key: r.Key, Cloud: "gcp", Region: "us-central1", InstanceType: "a2-highgpu-8g", GPUModel: "A100", CapacityType: "spot", Nodes: 1, PricePerHour: price})
+		}
+	}
+	return moves, f.err
+}
+
+// Price drift reports a running workload that today's placement would put
+// at least 20% cheaper, with the saving per month, and nothing else.
+func TestPriceDrift(t *testing.T) {
+	rs := cluster()
+	for _, r := range rs {
+		if r.Kind == inventory.KindWorkload {
+			r.Workload.Decision = strings.Replace(r.Workload.Decision, `"capacityType":"on-demand"`, `"capacityType":"on-demand","pricePerHour":21.96`, 1)
+		}
+	}
+	a := auditor(t)
+	rp := &fakeReplanner{}
+	a.Replanner = rp
+	res, err := a.Run(context.Background(), stream(rs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := byCode(res.Findings)[CodePriceDrift]
+	if len(rp.got) != 2 || len(fs) != 1 || fs[0].Resource != "Workload ml/train" || !near(fs[0].MonthlyCost, 21.96/2*730) ||
+		!strings.Contains(fs[0].Message, "50% cheaper") || fs[0].Category != CategoryDrift {
+		t.Fatalf("replanned %d, findings %+v", len(rp.got), fs)
+	}
+	rp.err = errors.New("solver timed out")
+	res, err = a.Run(context.Background(), stream(rs))
+	if err != nil || len(res.Errors) != 1 || !strings.Contains(res.Errors[0], "price drift not checked: solver timed out") {
+		t.Errorf("a failed replan: err %v, run errors %v", err, res.Errors)
+	}
+}

@@ -1,10 +1,13 @@
 package audit
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/quartermaster-io/quartermaster/internal/costing"
 )
 
 // Drift and backup check codes.
@@ -22,11 +25,12 @@ const (
 // recordedPlacement is what drift reads of a decision annotation (contract
 // 4.2).
 type recordedPlacement struct {
-	ID           string `json:"id"`
-	Cloud        string `json:"cloud"`
-	Region       string `json:"region"`
-	InstanceType string `json:"instanceType"`
-	CapacityType string `json:"capacityType"`
+	ID           string  `json:"id"`
+	Cloud        string  `json:"cloud"`
+	Region       string  `json:"region"`
+	InstanceType string  `json:"instanceType"`
+	CapacityType string  `json:"capacityType"`
+	PricePerHour float64 `json:"pricePerHour"`
 }
 
 // drift reports workloads whose GPU pods run somewhere other than where
@@ -99,4 +103,54 @@ func (s *state) backup() {
 		f.Remediation = "turn on object versioning (with a lifecycle rule expiring old versions)"
 		s.add(f)
 	}
+}
+
+// CodePriceDrift is a running workload that today's prices would place
+// much cheaper.
+const CodePriceDrift = "price-drift"
+
+// priceDrift places every running workload with a decision again, all at
+// once (so that the moves fit the quotas together), and reports those that
+// would save at least the threshold share of their recorded price.
+func (s *state) priceDrift(ctx context.Context, r Replanner) error {
+	var running []Running
+	byKey := map[string]*workloadInfo{}
+	for _, wl := range s.workloads {
+		if wl.r.Workload.Object == nil {
+			continue
+		}
+		key := wl.r.Account + "/" + wl.r.ID
+		byKey[key] = wl
+		running = append(running, Running{Key: key, Object: wl.r.Workload.Object, NamespaceLabels: s.namespaceLabels[wl.r.Account+"/"+wl.r.Namespace]})
+	}
+	if len(running) == 0 {
+		return nil
+	}
+	moves, err := r.Replan(ctx, running)
+	if err != nil {
+		return err
+	}
+	for _, m := range moves {
+		wl := byKey[m.Key]
+		if wl == nil {
+			continue
+		}
+		var d recordedPlacement
+		if json.Unmarshal([]byte(wl.decision), &d) != nil || !(d.PricePerHour > 0) {
+			continue
+		}
+		saving := d.PricePerHour - m.PricePerHour
+		if saving < s.thresholds.PriceDrift*d.PricePerHour {
+			continue
+		}
+		monthly := saving * costing.HoursPerMonth
+		f := newFinding(wl.r, CategoryDrift, wasteSeverity(monthly), CodePriceDrift, driftPolicy,
+			fmt.Sprintf("decision %s placed it on %s/%s %s at %.2f USD/h; today's prices place it on %s/%s %d × %s (%s, %s) at %.2f USD/h: %.0f%% cheaper, %.2f USD a month",
+				d.ID, d.Cloud, d.Region, d.InstanceType, d.PricePerHour, m.Cloud, m.Region, m.Nodes, m.InstanceType, m.GPUModel, m.CapacityType,
+				m.PricePerHour, 100*saving/d.PricePerHour, monthly))
+		f.MonthlyCost = round2(monthly)
+		f.Remediation = "re-apply the workload (or roll it out) so that admission places it again at today's prices"
+		s.add(f)
+	}
+	return nil
 }

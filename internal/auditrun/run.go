@@ -55,7 +55,8 @@ func Run(ctx context.Context, cfg Config, deps Deps) (*Outcome, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &audit.Auditor{Catalog: eng.Catalog(), Admission: audit.EvaluatorJudge{Evaluator: eng.Evaluator()}, Now: now}
+	a := &audit.Auditor{Catalog: eng.Catalog(), Admission: audit.EvaluatorJudge{Evaluator: eng.Evaluator()},
+		Replanner: batchReplanner{eng: eng}, Now: now}
 	if b := eng.PolicyBundle(); b != nil && b.HasAudit() {
 		a.Rules = b
 	}

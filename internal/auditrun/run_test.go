@@ -65,6 +65,7 @@ func TestExampleSnapshot(t *testing.T) {
 		{"disk-unattached", "old-dataset-copy"},
 		{"instance-stopped-disks", "i-0a1b2c3d4e5f60003"},
 		{"placement-drift", "search/embed-api"},
+		{"price-drift", "research/llm-train"},
 		{"checkpoint-not-snapshotted", "llm-train-ckpt"},
 		{"checkpoint-bucket-unversioned", "ml-research-ckpt"},
 	} {
@@ -248,10 +249,10 @@ func TestShardZeroMerges(t *testing.T) {
 		}
 	}
 	o := <-done
-	if o == nil || o.Report.Run.Shard != "merged from 3" || len(o.Report.Findings) != 24 {
+	if o == nil || o.Report.Run.Shard != "merged from 3" || len(o.Report.Findings) != 26 {
 		t.Fatalf("shard 0's outcome: %+v", o)
 	}
-	if m, err := ReadReport(filepath.Join(merged, "report.json")); err != nil || len(m.Findings) != 24 {
+	if m, err := ReadReport(filepath.Join(merged, "report.json")); err != nil || len(m.Findings) != 26 {
 		t.Errorf("merged report: %v", err)
 	}
 	// A shard that never comes is an error naming it, after the wait.
