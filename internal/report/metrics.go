@@ -32,6 +32,8 @@ const (
 	metricResources   = "quartermaster_audit_resources"
 	metricErrors      = "quartermaster_audit_run_errors"
 	metricLastRunTime = "quartermaster_audit_last_run_timestamp_seconds"
+	metricAnomaly     = "quartermaster_audit_spend_anomaly_zscore"
+	metricForecast    = "quartermaster_audit_spend_forecast_month_end_usd"
 )
 
 // categories are the finding categories every run reports, found or not:
@@ -51,6 +53,8 @@ var categories = []string{audit.CategoryCompliance, audit.CategoryWaste, audit.C
 //	quartermaster_audit_resources{kind}                 resources read, by kind
 //	quartermaster_audit_run_errors                      what could not be read or judged
 //	quartermaster_audit_last_run_timestamp_seconds      the run's end, for "has it run lately" alerts
+//	quartermaster_audit_spend_anomaly_zscore{team}      teams whose spend jumped (with --history; absent otherwise)
+//	quartermaster_audit_spend_forecast_month_end_usd    the month's spend forecast (with --history)
 func Registry(r *Report) (*prometheus.Registry, error) {
 	reg := prometheus.NewRegistry()
 	findings := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: metricFindings,
@@ -86,6 +90,16 @@ func Registry(r *Report) (*prometheus.Registry, error) {
 	for k, n := range r.Run.Resources {
 		resources.WithLabelValues(string(k)).Set(float64(n))
 	}
+	anomaly := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: metricAnomaly,
+		Help: "z-score of the last change of a team's GPU spend against its own history, for the teams the run flagged (--history)."}, []string{"team"})
+	collectors := []prometheus.Collector{anomaly}
+	if t := r.Trend; t != nil {
+		for _, a := range t.Anomalies {
+			anomaly.WithLabelValues(teamName(a.Team)).Set(a.ZScore)
+		}
+		collectors = append(collectors, prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: metricForecast,
+			Help: "The month's GPU spend forecast to its last day, USD (--history)."}, func() float64 { return t.ForecastMonthEnd }))
+	}
 	gauge := func(name, help string, v float64) prometheus.Gauge {
 		g := prometheus.NewGauge(prometheus.GaugeOpts{Name: name, Help: help})
 		g.Set(v)
@@ -95,12 +109,12 @@ func Registry(r *Report) (*prometheus.Registry, error) {
 	if !r.Run.End.IsZero() {
 		last = float64(r.Run.End.UnixMilli()) / 1000
 	}
-	for _, c := range []prometheus.Collector{findings, waste, spend, accounts, resources,
+	for _, c := range append(collectors, findings, waste, spend, accounts, resources,
 		gauge(metricIdle, "Monthly run rate in USD of the GPUs allocated to pods that left them idle.", r.Costs.IdleMonthly),
 		gauge(metricDuration, "Wall time of the last audit run.", r.Run.End.Sub(r.Run.Start).Seconds()),
 		gauge(metricErrors, "Resources the last audit run could not read or judge (reported in report.json).", float64(len(r.Run.Errors))),
 		gauge(metricLastRunTime, "When the last audit run ended, in seconds since the epoch.", last),
-	} {
+	) {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("registering the run's metrics: %w", err)
 		}

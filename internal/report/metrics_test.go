@@ -194,3 +194,32 @@ func TestPushMetrics(t *testing.T) {
 		}
 	})
 }
+
+// With history, the run's anomalies and forecast are gauges the chart's
+// PrometheusRule alerts on; without it, neither series exists.
+func TestTrendMetrics(t *testing.T) {
+	r := sampleReport(func(r *Report) {
+		r.Trend = &Trend{ForecastMonthEnd: 123456.5, Anomalies: []Anomaly{{Team: "research", Previous: 10000, Current: 40000, ZScore: 7.5}, {Team: "", ZScore: -4}}}
+	})
+	var b bytes.Buffer
+	if err := WriteMetrics(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	got := parseText(t, bytes.NewReader(b.Bytes()))
+	for k, v := range map[string]float64{
+		`quartermaster_audit_spend_anomaly_zscore{team="research"}`:   7.5,
+		`quartermaster_audit_spend_anomaly_zscore{team="unassigned"}`: -4,
+		`quartermaster_audit_spend_forecast_month_end_usd`:            123456.5,
+	} {
+		if got[k] != v {
+			t.Errorf("%s = %v, want %v", k, got[k], v)
+		}
+	}
+	b.Reset()
+	if err := WriteMetrics(&b, sampleReport()); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), "quartermaster_audit_spend_forecast") || strings.Contains(b.String(), "quartermaster_audit_spend_anomaly_zscore{") {
+		t.Errorf("trend metrics without a trend:\n%s", b.String())
+	}
+}

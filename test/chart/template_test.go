@@ -483,3 +483,38 @@ func TestAuditorOpenReports(t *testing.T) {
 		})
 	}
 }
+
+// auditor.history and auditor.pushgateway become the auditor's flags, and
+// auditor.prometheusRule alerts on the metrics the run pushes; without a
+// gateway the rule is refused (its metrics would never arrive).
+func TestAuditorHistoryAndAlerts(t *testing.T) {
+	r := mustRender(t, append(withAuditor(), "--set", "auditor.history=s3://audits/prod", "--set", "auditor.pushgateway=http://pushgateway.monitoring:9091",
+		"--set", "auditor.prometheusRule.enabled=true", "--set", "auditor.prometheusRule.anomalyZScore=4")...)
+	args := fmt.Sprint(at(r.get(t, cronJob), "spec", "jobTemplate", "spec", "template", "spec", "containers", "0", "args"))
+	for _, a := range []string{"--history=s3://audits/prod", "--pushgateway=http://pushgateway.monitoring:9091"} {
+		if !strings.Contains(args, a) {
+			t.Errorf("args %s lack %s", args, a)
+		}
+	}
+	rule := r.get(t, "PrometheusRule/qm-quartermaster-auditor")
+	exprs := map[string]string{}
+	for _, rl := range at(rule, "spec", "groups", "0", "rules").([]any) {
+		exprs[str(rl, "alert")] = str(rl, "expr")
+	}
+	for alert, want := range map[string]string{
+		"QuartermasterCriticalFindings":    `quartermaster_audit_findings{job="quartermaster_auditor",severity="critical"}`,
+		"QuartermasterSpendAnomaly":        `abs(quartermaster_audit_spend_anomaly_zscore{job="quartermaster_auditor"}) > 4`,
+		"QuartermasterAuditAccountsFailed": `status="failed"`,
+		"QuartermasterAuditStale":          `> 172800`,
+	} {
+		if !strings.Contains(exprs[alert], want) {
+			t.Errorf("%s: expr %q, want it to contain %q", alert, exprs[alert], want)
+		}
+	}
+	if _, err := helmTemplate(t, append(withAuditor(), "--set", "auditor.prometheusRule.enabled=true")...); err == nil || !strings.Contains(err.Error(), "needs auditor.pushgateway") {
+		t.Errorf("a rule without a gateway: %v", err)
+	}
+	if r := mustRender(t, withAuditor()...); r.has("PrometheusRule/qm-quartermaster-auditor") || strings.Contains(fmt.Sprint(at(r.get(t, cronJob), "spec")), "--history") {
+		t.Error("history or alerts rendered by default")
+	}
+}
