@@ -191,10 +191,14 @@ bench-memory: tools-cluster ## The in-cluster webhook pod's memory with QM_E2E_S
 	  -v ./test/e2e/ | tee $(BIN)/bench-memory.txt
 
 .PHONY: bench
-bench: bench-optimizer ## Benchmarks (placement, extraction, policy, optimizer); figures go in the issue notes.
+bench: bench-optimizer ## Benchmarks (placement, extraction, policy, optimizer, inventory, audit); figures go in the issue notes.
 	@mkdir -p $(BIN)
 	$(GO) test -run='^$$' -bench=. -benchmem -count=5 ./internal/placement/ ./internal/workload/ ./internal/policy/ | tee $(BIN)/bench.txt
 	$(GO) test -run='^$$' -bench='^BenchmarkSolve$$' -benchmem -count=5 ./internal/milp/ | tee -a $(BIN)/bench.txt
+	@# The auditor at scale, once each (they generate their inputs): snapshot reads of 100k and 1M resources, a fleet
+	@# of 1,000 accounts killed halfway and resumed, and the whole audit of 100k and 1M resources; peak RSS from VmHWM.
+	$(GO) test -run='^$$' -bench='^Benchmark(SnapshotRead|Fleet)$$' -benchtime=1x ./internal/inventory/ | tee -a $(BIN)/bench.txt
+	$(GO) test -run='^$$' -bench='^BenchmarkAudit$$' -benchtime=1x -timeout=30m ./internal/auditrun/ | tee -a $(BIN)/bench.txt
 
 .PHONY: bench-optimizer
 bench-optimizer: tools-solvers ## Batch optimizer, 500 workloads x 2,000 offers, 10 seeds, side by side with CBC.

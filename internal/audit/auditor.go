@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/quartermaster-io/quartermaster/internal/costing"
@@ -139,32 +140,47 @@ func (a *Auditor) Run(ctx context.Context, next func() (*inventory.Resource, err
 	}
 	s := newState(a.Catalog, t, now())
 	res := &Result{Resources: map[inventory.Kind]int{}}
-	errCount := 0
-	for {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		r, err := next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("reading the inventory: %w", err)
-		}
-		res.Resources[r.Kind]++
-		if err := a.compliance(ctx, r, s); err != nil {
-			if !policy.IsEvalError(err) {
-				return nil, err
+	rules := a.startRules(ctx)
+	var failed []string // resources a check could not judge
+	readErr := func() error {
+		for {
+			if err := ctx.Err(); err != nil {
+				return err
 			}
-			if errCount++; errCount <= maxErrors {
-				res.Errors = append(res.Errors, fmt.Sprintf("%s %s: %v", r.Kind, r.ID, err))
+			r, err := next()
+			if err == io.EOF {
+				return nil
 			}
+			if err != nil {
+				return fmt.Errorf("reading the inventory: %w", err)
+			}
+			res.Resources[r.Kind]++
+			rules.submit(r)
+			// The admission re-evaluation reads the namespace labels the
+			// stream has given so far: it runs here, in stream order.
+			if err := a.admission(ctx, r, s); err != nil {
+				if !policy.IsEvalError(err) {
+					return err
+				}
+				failed = append(failed, fmt.Sprintf("%s %s: %v", r.Kind, r.ID, err))
+			}
+			s.index(r)
 		}
-		s.index(r)
+	}()
+	ruleFindings, ruleFailed, err := rules.wait()
+	if readErr != nil {
+		return nil, readErr
 	}
-	if errCount > maxErrors {
-		res.Errors = append(res.Errors, fmt.Sprintf("and %d more resources that could not be judged", errCount-maxErrors))
+	if err != nil {
+		return nil, err
 	}
+	s.findings = append(s.findings, ruleFindings...)
+	failed = append(failed, ruleFailed...)
+	slices.Sort(failed) // the workers finish in any order
+	if len(failed) > maxErrors {
+		failed = append(failed[:maxErrors], fmt.Sprintf("and %d more resources that could not be judged", len(failed)-maxErrors))
+	}
+	res.Errors = failed
 	s.waste()
 	s.drift()
 	if a.Replanner != nil {
@@ -180,31 +196,20 @@ func (a *Auditor) Run(ctx context.Context, next func() (*inventory.Resource, err
 	return res, nil
 }
 
-// compliance runs the audit rules on r, and the admission rules on a
-// workload object.
-func (a *Auditor) compliance(ctx context.Context, r *inventory.Resource, s *state) error {
-	if a.Rules != nil {
-		fs, err := a.Rules.Audit(ctx, r)
-		if err != nil {
-			return err
-		}
-		for _, f := range fs {
-			nf := newFinding(r, CategoryCompliance, f.Severity, f.Code, f.Policy, f.Msg)
-			nf.Remediation = f.Remediation
-			s.add(nf)
-		}
+// admission re-evaluates the admission policies on a workload object.
+func (a *Auditor) admission(ctx context.Context, r *inventory.Resource, s *state) error {
+	if a.Admission == nil || r.Kind != inventory.KindWorkload || r.Workload == nil || r.Workload.Object == nil {
+		return nil
 	}
-	if a.Admission != nil && r.Kind == inventory.KindWorkload && r.Workload != nil && r.Workload.Object != nil {
-		denials, err := a.Admission.JudgeObject(ctx, r.Workload.Object, s.namespaceLabels[r.Account+"/"+r.Namespace])
-		if err != nil {
-			return err
-		}
-		for _, d := range denials {
-			nf := newFinding(r, CategoryCompliance, policy.SeverityHigh, d.Code, d.Policy,
-				"running, but admission would deny it today: "+d.Msg)
-			nf.Remediation = "fix the workload, or record an exemption; it was admitted under an earlier policy or before Quartermaster"
-			s.add(nf)
-		}
+	denials, err := a.Admission.JudgeObject(ctx, r.Workload.Object, s.namespaceLabels[r.Account+"/"+r.Namespace])
+	if err != nil {
+		return err
+	}
+	for _, d := range denials {
+		nf := newFinding(r, CategoryCompliance, policy.SeverityHigh, d.Code, d.Policy,
+			"running, but admission would deny it today: "+d.Msg)
+		nf.Remediation = "fix the workload, or record an exemption; it was admitted under an earlier policy or before Quartermaster"
+		s.add(nf)
 	}
 	return nil
 }

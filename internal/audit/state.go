@@ -22,7 +22,7 @@ type state struct {
 	disks           map[string]*diskInfo         // account/disk ID → disk
 	stopped         []*inventory.Resource        // stopped instances (few)
 	pods            []*podInfo                   // GPU pods
-	usage           []*inventory.Resource        // GPU usage records
+	usage           []*inventory.Resource        // GPU usage records of idle GPUs
 	workloads       []*workloadInfo              // workloads with a decision
 	claims          []*inventory.Resource        // checkpoint claims
 	snapshots       map[string]time.Time         // account/namespace/claim → newest ready snapshot
@@ -83,7 +83,11 @@ func (s *state) index(r *inventory.Resource) {
 				owner: r.Pod.Owner, team: teamOrNamespace(r), gpus: g, start: r.Pod.StartTime})
 		}
 	case inventory.KindGPUUsage:
-		s.usage = append(s.usage, r)
+		// Only idle GPUs are read again (waste, the idle share of the
+		// cost): keeping every record would grow memory with the fleet.
+		if u := r.GPUUsage; u.Pod != "" && u.MeanUtilisation < s.thresholds.IdleMean && u.MaxUtilisation < s.thresholds.IdlePeak {
+			s.usage = append(s.usage, r)
+		}
 	case inventory.KindWorkload:
 		if r.Workload.Decision != "" {
 			s.workloads = append(s.workloads, &workloadInfo{r: r, decision: r.Workload.Decision})

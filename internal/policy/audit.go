@@ -68,7 +68,14 @@ func (b *Bundle) Audit(ctx context.Context, resource any) ([]AuditFinding, error
 	if b.audit == nil {
 		return nil, nil
 	}
-	v, err := toValue(reflect.ValueOf(resource))
+	// Only the parts of the resource some rule reads are converted, as for
+	// admission's input (inputvalue.go): the record's other kinds' parts
+	// and its labels when no rule reads them.
+	sel := b.fields.child("resource")
+	if sel == nil {
+		sel = &inputFields{keys: map[string]*inputFields{}}
+	}
+	v, err := selectedValue(reflect.ValueOf(resource), sel)
 	if err != nil {
 		return nil, &EvalError{Revision: b.revision, Err: fmt.Errorf("converting resource: %w", err)}
 	}
