@@ -42,9 +42,11 @@ demo: build ## Decide on the example workloads (qm eval), then audit the example
 	  --cluster-state examples/cluster-state.yaml --inventory examples/inventory.yaml || code=$$?; \
 	  echo; echo "qm exited $$code (0 allowed, 2 denied, 3 no feasible placement: the examples include both)"; \
 	  [ $$code -ne 1 ]
-	@echo; echo "\$$ auditor --snapshot examples/inventory/snapshot.jsonl --out $(BIN)/demo-audit"
-	@$(BIN)/auditor --snapshot examples/inventory/snapshot.jsonl --out $(BIN)/demo-audit 2>/dev/null
-	@echo "the findings, costs and summary are in $(BIN)/demo-audit/report.json"
+	@# The audit compares with three earlier nights (examples/inventory/history, copied so that the demo can be rerun).
+	@rm -rf $(BIN)/demo-history && mkdir -p $(BIN) && cp -r examples/inventory/history $(BIN)/demo-history
+	@echo; echo "\$$ auditor --snapshot examples/inventory/snapshot.jsonl --history dir://$(BIN)/demo-history --out $(BIN)/demo-audit"
+	@$(BIN)/auditor --snapshot examples/inventory/snapshot.jsonl --history dir://$(BIN)/demo-history --out $(BIN)/demo-audit 2>/dev/null
+	@echo "open $(BIN)/demo-audit/index.html (charts, trend, findings); report.json, report.sarif and metrics.prom are beside it"
 
 .PHONY: test
 test: ## Everything CI runs: lint, unit tests, policy tests, then the chart and real-cluster e2e tests.
