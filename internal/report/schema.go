@@ -3,11 +3,10 @@ package report
 import (
 	"encoding/json"
 	"reflect"
-	"strings"
-	"time"
 
 	"github.com/quartermaster-io/quartermaster/internal/audit"
 	"github.com/quartermaster-io/quartermaster/internal/inventory"
+	"github.com/quartermaster-io/quartermaster/internal/jsonschema"
 	"github.com/quartermaster-io/quartermaster/internal/policy"
 )
 
@@ -19,7 +18,10 @@ const SchemaID = "https://quartermaster.io/schemas/report.json"
 // written one (docs/report.schema.json; TestSchemaIsCurrent compares them).
 // Objects allow properties the schema does not name, as Version promises.
 func Schema() ([]byte, error) {
-	s := schemaOf(reflect.TypeFor[Report]())
+	s := jsonschema.Generator{
+		Describe: func(t reflect.Type, field string) string { return descriptions[t][field] },
+		Enum:     func(t reflect.Type, field string) []string { return enums[t][field] },
+	}.Of(reflect.TypeFor[Report]())
 	s["$schema"] = "https://json-schema.org/draft/2020-12/schema"
 	s["$id"] = SchemaID
 	s["title"] = "Quartermaster audit report (report.json)"
@@ -62,65 +64,4 @@ var descriptions = map[reflect.Type]map[string]string{
 		"duration": "The account's scan time in nanoseconds.",
 		"error":    "Why the account failed; a failed account is listed, never left out.",
 	},
-}
-
-var timeType = reflect.TypeFor[time.Time]()
-
-func schemaOf(t reflect.Type) map[string]any {
-	if t == timeType {
-		return map[string]any{"type": "string", "format": "date-time"}
-	}
-	switch t.Kind() {
-	case reflect.Pointer:
-		return schemaOf(t.Elem())
-	case reflect.String:
-		return map[string]any{"type": "string"}
-	case reflect.Bool:
-		return map[string]any{"type": "boolean"}
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return map[string]any{"type": "integer"}
-	case reflect.Float32, reflect.Float64:
-		return map[string]any{"type": "number"}
-	case reflect.Slice, reflect.Array:
-		return map[string]any{"type": "array", "items": schemaOf(t.Elem())}
-	case reflect.Map:
-		if t.Elem().Kind() == reflect.Interface {
-			return map[string]any{"type": "object"}
-		}
-		return map[string]any{"type": "object", "additionalProperties": schemaOf(t.Elem())}
-	case reflect.Struct:
-		props := map[string]any{}
-		var required []string
-		for i := range t.NumField() {
-			f := t.Field(i)
-			tag := f.Tag.Get("json")
-			if !f.IsExported() || tag == "-" {
-				continue
-			}
-			name, opts, _ := strings.Cut(tag, ",")
-			if name == "" {
-				name = f.Name
-			}
-			p := schemaOf(f.Type)
-			if d := f.Tag.Get("doc"); d != "" {
-				p["description"] = d
-			} else if d := descriptions[t][name]; d != "" {
-				p["description"] = d
-			}
-			if e := enums[t][name]; e != nil {
-				p["enum"] = e
-			}
-			props[name] = p
-			if !strings.Contains(opts, "omitempty") && !strings.Contains(opts, "omitzero") {
-				required = append(required, name)
-			}
-		}
-		s := map[string]any{"type": "object", "properties": props}
-		if len(required) > 0 {
-			s["required"] = required
-		}
-		return s
-	}
-	return map[string]any{}
 }

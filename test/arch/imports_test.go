@@ -88,6 +88,7 @@ func TestWebhookLinksOnlyAdmission(t *testing.T) {
 func TestImportsGoOneWay(t *testing.T) {
 	allowed := map[string][]string{
 		"internal/costing":              {},
+		"internal/jsonschema":           {},
 		"internal/quota":                {"internal/costing"},
 		"internal/queueing":             {},
 		"internal/milp":                 {},
@@ -98,12 +99,12 @@ func TestImportsGoOneWay(t *testing.T) {
 		"internal/encryption":           {"internal/workload"},
 		"internal/placement":            {"internal/costing", "internal/queueing", "internal/quota", "internal/workload"},
 		"internal/placement/batch":      {"internal/costing", "internal/milp", "internal/placement", "internal/quota", "internal/workload"},
-		"internal/policy":               {"internal/costing", "internal/encryption", "internal/placement", "internal/workload"},
+		"internal/policy":               {"internal/costing", "internal/encryption", "internal/jsonschema", "internal/placement", "internal/workload"},
 		"internal/admission":            {"internal/costing", "internal/decisionlog", "internal/encryption", "internal/placement", "internal/policy", "internal/quota", "internal/workload"},
 		"internal/clusterstate":         {"internal/costing", "internal/encryption", "internal/placement", "internal/quota", "internal/workload"},
 		"internal/reload":               {"internal/costing", "internal/placement", "internal/quota"},
 		"internal/audit":                {"internal/admission", "internal/costing", "internal/inventory", "internal/policy"},
-		"internal/report":               {"internal/audit", "internal/inventory", "internal/policy"},
+		"internal/report":               {"internal/audit", "internal/inventory", "internal/jsonschema", "internal/policy"},
 		"internal/pricing":              {"internal/costing"},
 		"internal/inventory/aws":        {"internal/costing", "internal/inventory"},
 		"internal/inventory/azure":      {"internal/costing", "internal/inventory"},
