@@ -42,6 +42,7 @@ func TestOf(t *testing.T) {
 			return nil
 		},
 	}
+	_ = sample{skipped: 1} // an unexported field the encoder never writes
 	got, _ := json.Marshal(g.Of(reflect.TypeFor[sample]()))
 	want := `{"properties":{"any":{"type":"object"},"at":{"format":"date-time","type":"string"},"count":{"type":"integer"},` +
 		`"items":{"items":{"properties":{"OK":{"type":"boolean"},"price":{"type":"number"}},"required":["price","OK"],"type":"object"},"type":"array"},` +
