@@ -214,19 +214,16 @@ func retryable(err error) bool {
 func (s *Source) Discover(ctx context.Context) ([]inventory.Account, error) {
 	var out []inventory.Account
 	it := s.projects.SearchProjects(ctx, &resourcemanagerpb.SearchProjectsRequest{Query: "state:ACTIVE"}, s.callOptions()...)
-	for {
-		p, err := it.Next()
-		if err == iterator.Done {
-			return out, nil
+	err := drain(it.Next, func(p *resourcemanagerpb.Project) error {
+		if p.GetState() == resourcemanagerpb.Project_ACTIVE && p.GetProjectId() != "" {
+			out = append(out, inventory.Account{Cloud: inventory.CloudGCP, ID: p.GetProjectId(), Name: p.GetDisplayName()})
 		}
-		if err != nil {
-			return nil, fmt.Errorf("gcp: searching projects (cloudresourcemanager.projects.search): %w", err)
-		}
-		if p.GetState() != resourcemanagerpb.Project_ACTIVE || p.GetProjectId() == "" {
-			continue
-		}
-		out = append(out, inventory.Account{Cloud: inventory.CloudGCP, ID: p.GetProjectId(), Name: p.GetDisplayName()})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("gcp: searching projects (cloudresourcemanager.projects.search): %w", err)
 	}
+	return out, nil
 }
 
 // Scan lists one project's instances, disks, snapshots and buckets, in
@@ -263,67 +260,50 @@ func (s *Source) Scan(ctx context.Context, a inventory.Account, emit func(*inven
 
 func (s *Source) scanInstances(ctx context.Context, project string, emit func(*inventory.Resource) error) error {
 	it := s.instances.AggregatedList(ctx, &computepb.AggregatedListInstancesRequest{Project: project}, s.callOptions()...)
-	for {
-		pair, err := it.Next()
-		if err == iterator.Done {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
+	return drain(it.Next, func(pair compute.InstancesScopedListPair) error {
 		for _, in := range pair.Value.GetInstances() {
 			if err := emit(s.instance(in)); err != nil {
 				return err
 			}
 		}
-	}
+		return nil
+	})
 }
 
 func (s *Source) scanDisks(ctx context.Context, project string, emit func(*inventory.Resource) error) error {
 	it := s.disks.AggregatedList(ctx, &computepb.AggregatedListDisksRequest{Project: project}, s.callOptions()...)
-	for {
-		pair, err := it.Next()
-		if err == iterator.Done {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
+	return drain(it.Next, func(pair compute.DisksScopedListPair) error {
 		for _, d := range pair.Value.GetDisks() {
 			if err := emit(s.disk(d)); err != nil {
 				return err
 			}
 		}
-	}
+		return nil
+	})
 }
 
 func (s *Source) scanSnapshots(ctx context.Context, project string, emit func(*inventory.Resource) error) error {
 	it := s.snapshots.List(ctx, &computepb.ListSnapshotsRequest{Project: project}, s.callOptions()...)
-	for {
-		sn, err := it.Next()
-		if err == iterator.Done {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if err := emit(s.snapshot(sn)); err != nil {
-			return err
-		}
-	}
+	return drain(it.Next, func(sn *computepb.Snapshot) error { return emit(s.snapshot(sn)) })
 }
 
 func (s *Source) scanBuckets(ctx context.Context, project string, emit func(*inventory.Resource) error) error {
 	it := s.storage.Buckets(ctx, project)
+	return drain(it.Next, func(b *storage.BucketAttrs) error { return emit(s.bucket(project, b)) })
+}
+
+// drain calls each on every item of a Google API iterator (whose Next
+// pages through the listing) until iterator.Done, or until an error.
+func drain[T any](next func() (T, error), each func(T) error) error {
 	for {
-		b, err := it.Next()
+		v, err := next()
 		if err == iterator.Done {
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		if err := emit(s.bucket(project, b)); err != nil {
+		if err := each(v); err != nil {
 			return err
 		}
 	}
