@@ -197,6 +197,7 @@ bench: bench-optimizer ## Benchmarks (placement, extraction, policy, optimizer, 
 	@mkdir -p $(BIN)
 	$(GO) test -run='^$$' -bench=. -benchmem -count=5 ./internal/placement/ ./internal/workload/ ./internal/policy/ | tee $(BIN)/bench.txt
 	$(GO) test -run='^$$' -bench='^BenchmarkSolve$$' -benchmem -count=5 ./internal/milp/ | tee -a $(BIN)/bench.txt
+	$(GO) test -run='^$$' -bench='^BenchmarkRules$$' -benchmem -count=5 ./internal/audit/ | tee -a $(BIN)/bench.txt
 	@# The auditor at scale, once each (they generate their inputs): snapshot reads of 100k and 1M resources, a fleet
 	@# of 1,000 accounts killed halfway and resumed, and the whole audit of 100k and 1M resources; peak RSS from VmHWM.
 	$(GO) test -run='^$$' -bench='^Benchmark(SnapshotRead|Fleet)$$' -benchtime=1x ./internal/inventory/ | tee -a $(BIN)/bench.txt

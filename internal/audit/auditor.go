@@ -19,6 +19,14 @@ type RuleAuditor interface {
 	Audit(ctx context.Context, resource any) ([]policy.AuditFinding, error)
 }
 
+// ruleGate is what a RuleAuditor may also tell: whether its rules can find
+// anything on a resource of this kind with these labels, so that the ones
+// no rule judges are not evaluated (a *policy.Bundle reads it off the
+// rules' first tests).
+type ruleGate interface {
+	MayAudit(kind string, labels map[string]string) bool
+}
+
 // AdmissionJudge re-evaluates the admission policies on a workload object
 // as it runs now. It returns the codes and messages of the rules that would
 // deny it today (empty: still admitted). The engine's evaluator backs it.
@@ -140,6 +148,7 @@ func (a *Auditor) Run(ctx context.Context, next func() (*inventory.Resource, err
 	}
 	s := newState(a.Catalog, t, now())
 	res := &Result{Resources: map[inventory.Kind]int{}}
+	gate, _ := a.Rules.(ruleGate)
 	rules := a.startRules(ctx)
 	var failed []string // resources a check could not judge
 	readErr := func() error {
@@ -155,7 +164,9 @@ func (a *Auditor) Run(ctx context.Context, next func() (*inventory.Resource, err
 				return fmt.Errorf("reading the inventory: %w", err)
 			}
 			res.Resources[r.Kind]++
-			rules.submit(r)
+			if gate == nil || gate.MayAudit(string(r.Kind), r.Labels) {
+				rules.submit(r)
+			}
 			// The admission re-evaluation reads the namespace labels the
 			// stream has given so far: it runs here, in stream order.
 			if err := a.admission(ctx, r, s); err != nil {

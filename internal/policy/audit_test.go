@@ -73,6 +73,9 @@ func TestAuditContractSamples(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				if len(findings) > 0 && !b.MayAudit(string(r.Kind), r.Labels) {
+					t.Errorf("MayAudit skips a resource with findings %+v", findings)
+				}
 				var got *AuditFinding
 				for i := range findings {
 					if findings[i].Code == c.Rule {

@@ -74,6 +74,8 @@ type Bundle struct {
 	// audit is the deny and warn rules of the quartermaster.audit.*
 	// packages, which the auditor runs over inventory resources (Audit).
 	audit *preparedQuery
+	// auditGate is what the audit rules require of a resource (MayAudit).
+	auditGate *auditGate
 	// fields are the input fields the rules read (see inputValue).
 	fields *inputFields
 	// folded counts the rules evaluated at load (see fold.go).
@@ -485,6 +487,7 @@ func (b *Bundle) prepare(ctx context.Context) error {
 	if b.audit, err = prepareSlots(ctx, compiler, store, sa); err != nil {
 		return err
 	}
+	b.auditGate = readAuditGate(compiler.Modules)
 	return nil
 }
 
