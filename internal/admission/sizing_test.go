@@ -2,6 +2,7 @@ package admission
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -55,5 +56,57 @@ func TestAutoReplicasWithoutAFeasibleOffer(t *testing.T) {
 	}
 	if out.Allowed || !out.NoPlacement || !strings.Contains(out.Violations[0].Msg, "L4: ") {
 		t.Errorf("outcome %+v, want no feasible placement naming L4's reason", out.Violations)
+	}
+}
+
+// A sized count is set by a new decision only: an autoscaler's count stands
+// through updates that keep the decision, and a new image sizes it again.
+func TestAutoReplicasOnUpdate(t *testing.T) {
+	ev := newTestEvaluator(t)
+	obj := readObjects(t, "testdata/in/deployment-auto-replicas.yaml")[0]
+	created, err := ev.Evaluate(context.Background(), &Input{ID: "create", Object: obj})
+	if err != nil || created.Decision == nil || created.Decision.Replicas == 0 {
+		t.Fatalf("create: %v %+v", err, created)
+	}
+	sized := created.Decision.Replicas
+	patch, _ := json.Marshal(created.Patch)
+	placed := applyRawPatch(t, obj, patch)
+	if got := placed["spec"].(map[string]any)["replicas"]; got != float64(sized) {
+		t.Fatalf("created with replicas %v, want the sized %d", got, sized)
+	}
+	raw := decisionAnnotation(placed)
+	update := func(next map[string]any) *Outcome {
+		t.Helper()
+		out, err := ev.Evaluate(context.Background(), &Input{ID: "update", Object: next, Request: RequestInfo{Operation: "UPDATE"},
+			RecordedRaw: raw, Recorded: parseDecision(raw), Replace: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	replicasOp := func(out *Outcome) *PatchOp {
+		for i, op := range out.Patch {
+			if op.Path == "/spec/replicas" {
+				return &out.Patch[i]
+			}
+		}
+		return nil
+	}
+
+	scaled := deepCopy(t, placed)
+	scaled["spec"].(map[string]any)["replicas"] = float64(sized + 5) // the autoscaler's count
+	if out := update(scaled); !out.Kept || replicasOp(out) != nil {
+		t.Errorf("autoscaled: kept %v, replicas op %+v; want the decision kept and the count left alone", out.Kept, replicasOp(out))
+	}
+
+	rolled := deepCopy(t, scaled)
+	containers := templateSpec(rolled)["containers"].([]any)
+	containers[0].(map[string]any)["image"] = "ghcr.io/example/llm-server:2.0"
+	out := update(rolled)
+	if out.Kept || out.Decision == nil {
+		t.Fatalf("new image: kept %v, decision %+v; want a new decision", out.Kept, out.Decision)
+	}
+	if op := replicasOp(out); op == nil || op.Value != out.Decision.Replicas || out.Decision.Replicas != sized {
+		t.Errorf("new image: replicas op %+v, decision replicas %d; want the count sized again to %d", op, out.Decision.Replicas, sized)
 	}
 }
