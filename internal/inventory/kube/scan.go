@@ -2,6 +2,7 @@ package kube
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -9,6 +10,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -34,12 +36,15 @@ type scan struct {
 	mounters map[string][]string // namespace/claim → IDs of the running pods that mount it
 
 	emitted, calls int
+	// inconsistent is set when a list went on past an expired continue
+	// token: its later pages come from a newer snapshot than its first.
+	inconsistent bool
 }
 
 // pages lists every object of a kind, a page at a time, handing each page
 // to each: memory holds one page, whatever the cluster's size.
 func pages[L client.ObjectList](ctx context.Context, s *scan, what string, newList func() L, each func(L) error) error {
-	cont := ""
+	cont, expired := "", 0
 	for {
 		list := newList()
 		opts := []client.ListOption{client.Limit(s.cfg.PageSize)}
@@ -48,6 +53,17 @@ func pages[L client.ObjectList](ctx context.Context, s *scan, what string, newLi
 		}
 		s.calls++
 		if err := s.c.List(ctx, list, opts...); err != nil {
+			// A scan slower than etcd's compaction (5 minutes by default)
+			// outlives its continue token: the API server answers 410 with a
+			// token that goes on from the same key in the latest data. Going
+			// on emits nothing twice; starting over would. The objects
+			// changed meanwhile are seen as they are now, as on the next run.
+			if next, ok := expiredContinue(err); ok && cont != "" && expired < maxExpiredContinues {
+				expired++
+				s.inconsistent = true
+				cont = next
+				continue
+			}
 			return fmt.Errorf("listing %s: %w", what, err)
 		}
 		if err := each(list); err != nil {
@@ -57,6 +73,22 @@ func pages[L client.ObjectList](ctx context.Context, s *scan, what string, newLi
 			return nil
 		}
 	}
+}
+
+// maxExpiredContinues bounds how often one list goes on past an expired
+// continue token: a cluster compacting faster than a page is read would
+// otherwise never finish.
+const maxExpiredContinues = 5
+
+// expiredContinue reads the continue token of a 410 ResourceExpired answer
+// to a list with an expired continue token.
+func expiredContinue(err error) (string, bool) {
+	var status apierrors.APIStatus
+	if !apierrors.IsResourceExpired(err) || !errors.As(err, &status) {
+		return "", false
+	}
+	next := status.Status().ListMeta.Continue
+	return next, next != ""
 }
 
 func (s *scan) send(r *inventory.Resource) error {

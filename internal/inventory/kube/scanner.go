@@ -184,6 +184,6 @@ func (s *Scanner) Scan(ctx context.Context, a inventory.Account, emit func(*inve
 		return fmt.Errorf("cluster %s: %w", a.ID, err)
 	}
 	s.cfg.Log.Info("cluster scanned", "account", a.ID, "cloud", sc.cloud, "records", sc.emitted, "listCalls", sc.calls,
-		"duration", time.Since(start))
+		"duration", time.Since(start), "wentOnPastExpiredContinue", sc.inconsistent)
 	return nil
 }

@@ -3,17 +3,22 @@ package kube
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta/testrestmapper"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	"github.com/quartermaster-io/quartermaster/internal/inventory"
 )
@@ -140,5 +145,81 @@ func TestScanClientError(t *testing.T) {
 	err := s.Scan(context.Background(), inventory.Account{Cloud: inventory.CloudKube, ID: "gone"}, func(*inventory.Resource) error { return nil })
 	if err == nil || err.Error() != "cluster gone: no such context" {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// A list whose continue token expired mid-scan (410 ResourceExpired, as an
+// API server answers once etcd has compacted past it) goes on with the
+// token the answer carries, which starts at the same key in the latest
+// data: every object once, none twice. Without a token in the answer the
+// scan fails saying so.
+func TestScanGoesOnPastAnExpiredContinue(t *testing.T) {
+	var objs []client.Object
+	for i := range 7 {
+		objs = append(objs, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("ns-%d", i)}})
+	}
+	expired := func(token string) error {
+		err := apierrors.NewResourceExpired("The provided continue parameter is too old to display a consistent list result.")
+		err.ErrStatus.ListMeta.Continue = token
+		return err
+	}
+	tests := map[string]struct {
+		answer  error // to the list with continue token "2"
+		wantErr string
+	}{
+		"with a token":    {answer: expired("2@latest")},
+		"without a token": {answer: expired(""), wantErr: "listing namespaces: The provided continue parameter is too old"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			base := fake.NewClientBuilder().WithScheme(scheme).WithRESTMapper(testrestmapper.TestOnlyStaticRESTMapper(scheme)).WithObjects(objs...).Build()
+			// The fake client does not paginate: this one serves namespaces
+			// one to a page, its continue token the next index.
+			c := interceptor.NewClient(base, interceptor.Funcs{List: func(ctx context.Context, c client.WithWatch, list client.ObjectList, opts ...client.ListOption) error {
+				l, ok := list.(*corev1.NamespaceList)
+				if !ok {
+					return c.List(ctx, list, opts...)
+				}
+				o := (&client.ListOptions{}).ApplyOptions(opts)
+				if o.Continue == "2" {
+					return tc.answer
+				}
+				all := &corev1.NamespaceList{}
+				if err := c.List(ctx, all); err != nil {
+					return err
+				}
+				i, _ := strconv.Atoi(strings.TrimSuffix(o.Continue, "@latest"))
+				l.Items = all.Items[i : i+1]
+				if i+1 < len(all.Items) {
+					l.Continue = strconv.Itoa(i + 1)
+				}
+				return nil
+			}})
+			s, err := NewScanner(Config{NewClient: func(context.Context, inventory.Account) (client.Client, error) { return c, nil }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen := map[string]int{}
+			err = s.Scan(context.Background(), inventory.Account{Cloud: inventory.CloudKube, ID: "ctx"}, func(r *inventory.Resource) error {
+				if r.Kind == inventory.KindNamespace {
+					seen[r.ID]++
+				}
+				return nil
+			})
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range 7 {
+				if got := seen[fmt.Sprintf("ns-%d", i)]; got != 1 {
+					t.Errorf("ns-%d seen %d times, want once", i, got)
+				}
+			}
+		})
 	}
 }
