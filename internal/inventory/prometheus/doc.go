@@ -12,6 +12,8 @@
 // exported_pod and exported_namespace when Prometheus renamed them).
 //
 // It uses the Prometheus HTTP API through client_golang's API client, so it
-// works against Prometheus, Thanos or Mimir; tests run a real Prometheus
-// scraping a DCGM-shaped exporter.
+// works against Prometheus, Thanos or Mimir. Tests run a real Prometheus
+// (Debian's package): scraping a DCGM-shaped exporter live, and over a day
+// of DCGM history backfilled into its TSDB with promtool, whose daily means
+// and peaks come back exactly.
 package prometheus
