@@ -47,21 +47,40 @@ const minioKey = "qm-bucket-key"
 // pabProxy answers GetPublicAccessBlock for the buckets in blocked (the four
 // flags) and NoSuchPublicAccessBlockConfiguration for the others, as S3
 // does, and proxies every other request to MinIO. It records the region
-// each GetPublicAccessBlock was signed for.
+// each GetPublicAccessBlock was signed for. It can also delete a bucket in
+// MinIO just before passing on a given call about it (deleteOn: bucket ->
+// the call's query key, e.g. "location"), as a user deleting it during the
+// scan would.
 type pabProxy struct {
 	*httptest.Server
 	blocked map[string][4]bool
 
 	mu      sync.Mutex
 	regions map[string]string // bucket -> signing region of its GetPublicAccessBlock
+	deleted map[string]bool
 }
 
-func newPABProxy(t *testing.T, target string, blocked map[string][4]bool) *pabProxy {
-	u, err := url.Parse(target)
+func newPABProxy(t *testing.T, srv *miniotest.Server, blocked map[string][4]bool, deleteOn map[string]string) *pabProxy {
+	u, err := url.Parse(srv.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &pabProxy{blocked: blocked, regions: map[string]string{}}
+	p := &pabProxy{blocked: blocked, regions: map[string]string{}, deleted: map[string]bool{}}
+	deleteBucket := func(r *http.Request, bucket string) {
+		q, ok := deleteOn[bucket]
+		if !ok || !r.URL.Query().Has(q) {
+			return
+		}
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if p.deleted[bucket] {
+			return
+		}
+		p.deleted[bucket] = true
+		if _, err := srv.Client().DeleteBucket(r.Context(), &s3.DeleteBucketInput{Bucket: awssdk.String(bucket)}); err != nil {
+			t.Errorf("deleting %s: %v", bucket, err)
+		}
+	}
 	rp := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
 		r.SetURL(u)
 		// The signature covers the Host header: MinIO must see the one
@@ -69,11 +88,12 @@ func newPABProxy(t *testing.T, target string, blocked map[string][4]bool) *pabPr
 		r.Out.Host = r.In.Host
 	}}
 	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		bucket := strings.Trim(r.URL.Path, "/")
+		deleteBucket(r, bucket)
 		if !r.URL.Query().Has("publicAccessBlock") {
 			rp.ServeHTTP(w, r)
 			return
 		}
-		bucket := strings.Trim(r.URL.Path, "/")
 		region := ""
 		if m := sigV4.FindStringSubmatch(r.Header.Get("Authorization")); m != nil {
 			region = m[2]
@@ -190,10 +210,11 @@ func TestScanBucketsOnMinIO(t *testing.T) {
 		labels map[string]string
 	}
 	tests := map[string]struct {
-		srv     *miniotest.Server
-		buckets []minioBucket
-		blocked map[string][4]bool
-		want    map[string]want
+		srv      *miniotest.Server
+		buckets  []minioBucket
+		blocked  map[string][4]bool
+		deleteOn map[string]string
+		want     map[string]want
 	}{
 		// The scanner's home region is us-east-1: it lists and locates
 		// the buckets signed for us-east-1 (S3, and MinIO, answer those
@@ -207,8 +228,13 @@ func TestScanBucketsOnMinIO(t *testing.T) {
 					tags: map[string]string{"team": "vision", "cost-center": "ml-42"}},
 				{name: "sse-kms", sse: s3types.ServerSideEncryptionAwsKms, kmsKey: minioKey, versioning: s3types.BucketVersioningStatusEnabled},
 				{name: "kms-suspended", sse: s3types.ServerSideEncryptionAwsKms, kmsKey: minioKey, versioning: s3types.BucketVersioningStatusSuspended},
+				{name: "gone-early"}, {name: "gone-late", sse: s3types.ServerSideEncryptionAes256},
 			},
 			blocked: map[string][4]bool{"sse-kms": allBlocked, "kms-suspended": oneOpen},
+			// Deleted after ListBuckets, before its location was asked,
+			// and between two of its configuration calls: neither is in
+			// the inventory, and neither fails the account.
+			deleteOn: map[string]string{"gone-early": "location", "gone-late": "versioning"},
 			want: map[string]want{
 				"plain":  {bucket: inventory.Bucket{Location: "eu-west-1"}},
 				"sse-s3": {bucket: inventory.Bucket{Location: "eu-west-1", Encryption: provider, Versioning: true}, labels: map[string]string{"team": "vision", "cost-center": "ml-42"}},
@@ -233,7 +259,7 @@ func TestScanBucketsOnMinIO(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			makeBuckets(t, tc.srv, tc.buckets)
-			proxy := newPABProxy(t, tc.srv.URL, tc.blocked)
+			proxy := newPABProxy(t, tc.srv, tc.blocked, tc.deleteOn)
 			cfg := testConfig(f)
 			cfg.AWS.Credentials = tc.srv.Credentials()
 			cfg.Endpoints.S3 = proxy.URL
@@ -270,7 +296,12 @@ func TestScanBucketsOnMinIO(t *testing.T) {
 			// region, as the ones MinIO answered must have been.
 			wantRegions := map[string]string{}
 			for _, b := range tc.buckets {
-				wantRegions[b.name] = tc.srv.Region
+				if tc.deleteOn[b.name] == "" {
+					wantRegions[b.name] = tc.srv.Region
+				}
+			}
+			if tc.deleteOn["gone-late"] != "" {
+				wantRegions["gone-late"] = tc.srv.Region // asked before it went
 			}
 			if d := cmp.Diff(wantRegions, proxy.signedFor()); d != "" {
 				t.Errorf("GetPublicAccessBlock signing regions (-want +got):\n%s", d)
