@@ -39,9 +39,10 @@ func newS3Bucket(ctx context.Context, bucket, prefix string, opts Options) (*s3B
 		cfg.Region = "us-east-1"
 	}
 	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
-		// An object stored without a checksum (an older MinIO, s3rver)
-		// is read unchecked, as the gzip CRC still checks it; the SDK
-		// would log a DEBUG line on stderr for each read.
+		// An object stored without a checksum (an older MinIO, another
+		// S3-compatible server) is read unchecked, as the gzip CRC still
+		// checks it; the SDK would log a DEBUG line on stderr for each
+		// read.
 		o.DisableLogOutputChecksumValidationSkipped = true
 		if opts.Endpoint != "" {
 			o.BaseEndpoint = aws.String(opts.Endpoint)
