@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -46,8 +47,8 @@ const minioKey = "qm-bucket-key"
 
 // pabProxy answers GetPublicAccessBlock for the buckets in blocked (the four
 // flags) and NoSuchPublicAccessBlockConfiguration for the others, as S3
-// does, and proxies every other request to MinIO. It records the region
-// each GetPublicAccessBlock was signed for. It can also delete a bucket in
+// does, and proxies every other request to MinIO. It records the regions
+// each kind of call was signed for. It can also delete a bucket in
 // MinIO just before passing on a given call about it (deleteOn: bucket ->
 // the call's query key, e.g. "location"), as a user deleting it during the
 // scan would.
@@ -56,7 +57,7 @@ type pabProxy struct {
 	blocked map[string][4]bool
 
 	mu      sync.Mutex
-	regions map[string]string // bucket -> signing region of its GetPublicAccessBlock
+	regions map[string][]string // call (ListBuckets, or the subresource: location, encryption...) -> signing regions
 	deleted map[string]bool
 }
 
@@ -65,7 +66,7 @@ func newPABProxy(t *testing.T, srv *miniotest.Server, blocked map[string][4]bool
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &pabProxy{blocked: blocked, regions: map[string]string{}, deleted: map[string]bool{}}
+	p := &pabProxy{blocked: blocked, regions: map[string][]string{}, deleted: map[string]bool{}}
 	deleteBucket := func(r *http.Request, bucket string) {
 		q, ok := deleteOn[bucket]
 		if !ok || !r.URL.Query().Has(q) {
@@ -89,18 +90,12 @@ func newPABProxy(t *testing.T, srv *miniotest.Server, blocked map[string][4]bool
 	}}
 	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		bucket := strings.Trim(r.URL.Path, "/")
+		p.record(r, bucket)
 		deleteBucket(r, bucket)
 		if !r.URL.Query().Has("publicAccessBlock") {
 			rp.ServeHTTP(w, r)
 			return
 		}
-		region := ""
-		if m := sigV4.FindStringSubmatch(r.Header.Get("Authorization")); m != nil {
-			region = m[2]
-		}
-		p.mu.Lock()
-		p.regions[bucket] = region
-		p.mu.Unlock()
 		w.Header().Set("Content-Type", "application/xml")
 		b, ok := blocked[bucket]
 		if !ok {
@@ -115,7 +110,30 @@ func newPABProxy(t *testing.T, srv *miniotest.Server, blocked map[string][4]bool
 	return p
 }
 
-func (p *pabProxy) signedFor() map[string]string {
+// record notes the region a call was signed for, under the call's kind.
+func (p *pabProxy) record(r *http.Request, bucket string) {
+	call := "ListBuckets"
+	if bucket != "" {
+		call = "?"
+		for _, sub := range []string{"location", "encryption", "publicAccessBlock", "versioning", "tagging"} {
+			if r.URL.Query().Has(sub) {
+				call = sub
+			}
+		}
+	}
+	region := "unsigned"
+	if m := sigV4.FindStringSubmatch(r.Header.Get("Authorization")); m != nil {
+		region = m[2]
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !slices.Contains(p.regions[call], region) {
+		p.regions[call] = append(p.regions[call], region)
+	}
+}
+
+// signedFor is the regions each kind of call was signed for.
+func (p *pabProxy) signedFor() map[string][]string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return maps.Clone(p.regions)
@@ -210,7 +228,10 @@ func TestScanBucketsOnMinIO(t *testing.T) {
 		labels map[string]string
 	}
 	tests := map[string]struct {
-		srv      *miniotest.Server
+		srv *miniotest.Server
+		// home is the scanner's home region (Config.Region), where
+		// ListBuckets and GetBucketLocation are signed.
+		home     string
 		buckets  []minioBucket
 		blocked  map[string][4]bool
 		deleteOn map[string]string
@@ -221,7 +242,7 @@ func TestScanBucketsOnMinIO(t *testing.T) {
 		// from any region) and must sign every other call for eu-west-1,
 		// which MinIO refuses otherwise.
 		"eu-west-1": {
-			srv: eu,
+			srv: eu, home: "us-east-1",
 			buckets: []minioBucket{
 				{name: "plain"},
 				{name: "sse-s3", sse: s3types.ServerSideEncryptionAes256, versioning: s3types.BucketVersioningStatusEnabled,
@@ -245,9 +266,11 @@ func TestScanBucketsOnMinIO(t *testing.T) {
 				"kms-suspended": {bucket: inventory.Bucket{Location: "eu-west-1", Encryption: customer}},
 			},
 		},
-		// MinIO, like S3, reports us-east-1 as an empty location.
+		// MinIO, like S3, reports us-east-1 as an empty location; the
+		// scanner at home in eu-west-1 signs the bucket's calls for
+		// us-east-1 all the same.
 		"us-east-1": {
-			srv:     us,
+			srv: us, home: "eu-west-1",
 			buckets: []minioBucket{{name: "us-plain"}, {name: "us-sse-s3", sse: s3types.ServerSideEncryptionAes256}},
 			blocked: map[string][4]bool{"us-plain": allBlocked},
 			want: map[string]want{
@@ -263,6 +286,7 @@ func TestScanBucketsOnMinIO(t *testing.T) {
 			cfg := testConfig(f)
 			cfg.AWS.Credentials = tc.srv.Credentials()
 			cfg.Endpoints.S3 = proxy.URL
+			cfg.Region = tc.home
 			s := newTestScanner(t, cfg)
 
 			start := time.Now().Add(-time.Minute)
@@ -292,19 +316,15 @@ func TestScanBucketsOnMinIO(t *testing.T) {
 			if d := cmp.Diff(wantRs, buckets, cmpopts.IgnoreFields(inventory.Resource{}, "Created")); d != "" {
 				t.Errorf("buckets (-want +got):\n%s", d)
 			}
-			// Every public access block call was signed for the bucket's
-			// region, as the ones MinIO answered must have been.
-			wantRegions := map[string]string{}
-			for _, b := range tc.buckets {
-				if tc.deleteOn[b.name] == "" {
-					wantRegions[b.name] = tc.srv.Region
-				}
-			}
-			if tc.deleteOn["gone-late"] != "" {
-				wantRegions["gone-late"] = tc.srv.Region // asked before it went
-			}
-			if d := cmp.Diff(wantRegions, proxy.signedFor()); d != "" {
-				t.Errorf("GetPublicAccessBlock signing regions (-want +got):\n%s", d)
+			// The account-wide calls were signed for the home region,
+			// every call about one bucket for the bucket's (MinIO
+			// refuses any other; the proxy answers the public access
+			// block, so that one is checked here).
+			home, bucket := []string{tc.home}, []string{tc.srv.Region}
+			want := map[string][]string{"ListBuckets": home, "location": home, "encryption": bucket,
+				"publicAccessBlock": bucket, "versioning": bucket, "tagging": bucket}
+			if d := cmp.Diff(want, proxy.signedFor()); d != "" {
+				t.Errorf("signing regions by call (-want +got):\n%s", d)
 			}
 		})
 	}
