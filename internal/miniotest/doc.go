@@ -23,7 +23,9 @@
 // What MinIO does not implement stays on the httptest fakes of each
 // package: the public access block (PutPublicAccessBlock and
 // GetPublicAccessBlock answer NotImplemented), AWS KMS's own API
-// (DescribeKey, ListKeys), and the legacy "EU" location constraint.
+// (DescribeKey, ListKeys), and the legacy "EU" location constraint (one
+// server's region is both what it reports and what it wants signatures
+// for, while S3 reports EU for buckets it wants signed for eu-west-1).
 //
 // MinIO is AGPLv3: it is built from the Go module proxy at test time as a
 // separate program and run as one; none of its code is vendored, copied or

@@ -138,7 +138,8 @@ func Start(t testing.TB, o Options) *Server {
 		if why = s.start(t, bin); why == "" {
 			return s
 		}
-		if !strings.Contains(why, "address already in use") {
+		// MinIO's own words for a port taken.
+		if !strings.Contains(why, "port is already in use") {
 			break
 		}
 	}
