@@ -13,9 +13,11 @@
 // fails, never skips, when the binary is missing.
 //
 // One server has one region (MINIO_SITE_REGION): every bucket it holds is in
-// that region, it answers GetBucketLocation with it (empty for us-east-1, as
-// S3 does) and it refuses any other request signed for another region, as
-// S3 refuses a bucket's calls signed for the wrong region. A test that needs
+// that region, it answers GetBucketLocation with its name (us-east-1 too,
+// where S3 answers an empty constraint), and it refuses a bucket's calls
+// signed for another region, as S3 does, naming its own in the
+// x-amz-bucket-region header (ListBuckets and GetBucketLocation it answers
+// whatever the region, as S3 does). A test that needs
 // buckets in two regions starts two servers. With Options.KMSKey it runs
 // MinIO's built-in KMS with that one key (MINIO_KMS_SECRET_KEY), enough for
 // SSE-KMS default bucket encryption to round-trip.

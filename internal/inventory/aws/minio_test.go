@@ -29,7 +29,7 @@ import (
 // The S3 half of the scan against a real S3 server: MinIO, started by the
 // test (make test-minio builds it; the test fails without it). What MinIO
 // decides here is what the httptest fake of fake_test.go only asserts: the
-// location a bucket reports (MINIO_SITE_REGION; empty for us-east-1), that
+// location a bucket reports (MINIO_SITE_REGION), that
 // a bucket's calls must be signed for its region, the error codes of "no
 // encryption configuration" and "no tags", SSE-S3 and SSE-KMS default
 // encryption (with MinIO's built-in KMS, MINIO_KMS_SECRET_KEY) and
@@ -266,9 +266,9 @@ func TestScanBucketsOnMinIO(t *testing.T) {
 				"kms-suspended": {bucket: inventory.Bucket{Location: "eu-west-1", Encryption: customer}},
 			},
 		},
-		// MinIO, like S3, reports us-east-1 as an empty location; the
-		// scanner at home in eu-west-1 signs the bucket's calls for
-		// us-east-1 all the same.
+		// MinIO names us-east-1 (S3 answers an empty constraint for it,
+		// which the fake covers); the scanner at home in eu-west-1
+		// signs the bucket's calls for us-east-1 all the same.
 		"us-east-1": {
 			srv: us, home: "eu-west-1",
 			buckets: []minioBucket{{name: "us-plain"}, {name: "us-sse-s3", sse: s3types.ServerSideEncryptionAes256}},
