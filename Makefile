@@ -49,10 +49,11 @@ demo: build ## Decide on the example workloads (qm eval), then audit the example
 	@echo "open $(BIN)/demo-audit/index.html (charts, trend, findings); report.json, report.sarif and metrics.prom are beside it"
 
 .PHONY: test
-test: ## Everything CI runs: lint, unit tests, policy tests, then the chart and real-cluster e2e tests.
-	@# The cluster tools build (minutes on a fresh machine, nothing once cached) runs in the background from the start,
-	@# beside lint and the unit tests: it needs nothing from them, and they leave cores idle while downloading, linking
-	@# and running tests. Its output goes to bin/tools.log, shown once it ends; it is stopped if the checks fail.
+test: ## Everything CI runs: lint, unit tests, policy tests, then the S3 tests on MinIO and the chart and real-cluster e2e tests.
+	@# The tools build (the cluster's and MinIO: minutes on a fresh machine, nothing once cached) runs in the background
+	@# from the start, beside lint and the unit tests: it needs nothing from them, and they leave cores idle while
+	@# downloading, linking and running tests. Its output goes to bin/tools.log, shown once it ends; it is stopped if the
+	@# checks fail. What needs the tools (test-minio, e2e) runs only after it has ended.
 	@mkdir -p $(BIN)
 	@setsid hack/tools.sh >$(BIN)/tools.log 2>&1 & tools=$$!; \
 	  trap 'kill -- -$$tools 2>/dev/null || true' EXIT; \
@@ -63,7 +64,7 @@ test: ## Everything CI runs: lint, unit tests, policy tests, then the chart and 
 	  status=0; wait $$tools || status=$$?; trap - EXIT; \
 	  cat $(BIN)/tools.log; \
 	  if [ $$status -ne 0 ]; then echo "hack/tools.sh failed (exit $$status)"; exit $$status; fi
-	$(MAKE) --no-print-directory e2e
+	$(MAKE) --no-print-directory test-minio e2e TEST_VET=off
 
 # The features run in test-bdd, where their scenario count is shown, not a second time here.
 FEATURE_PKGS := ./features/...
@@ -71,6 +72,14 @@ FEATURE_PKGS := ./features/...
 .PHONY: test-go
 test-go: tools-solvers tools-prometheus tools-chromium tools-emulators ## Go unit, property and contract tests with the race detector (the features run in test-bdd).
 	QM_EMULATORS_BIN=$(EMULATORS)/node_modules/.bin $(GO) test $(CHECK_FLAGS) -vet=$(TEST_VET) -count=1 $$($(GO) list $(PKGS) | grep -v '/features\(/\|$$\)')
+
+# The packages with tests against a real MinIO (files tagged minio; every such test has MinIO in its name).
+MINIO_PKGS := ./internal/inventory/aws/ ./internal/history/
+
+.PHONY: test-minio
+test-minio: tools-minio ## S3 adapters against a real MinIO the tests start (bucket scan, history store); needs the minio build tag.
+	@# Only the MinIO tests: the rest of these packages ran in test-go. A missing MinIO fails them, never skips them.
+	$(GO) test $(CHECK_FLAGS) -vet=$(TEST_VET) -tags minio -count=1 -run MinIO $(MINIO_PKGS)
 
 .PHONY: test-bdd
 test-bdd: ## Gherkin features (godog, strict) with their scenario count, and the checks on the specification.
@@ -107,8 +116,10 @@ lint: $(STATICCHECK) ## gofmt, go vet and staticcheck.
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet $(CHECK_FLAGS) $(PKGS)
+	$(GO) vet $(CHECK_FLAGS) -tags minio $(MINIO_PKGS)
 	@# staticcheck type-checks against export data from `go list -export`: GOFLAGS gives it the same build as vet's.
 	GOFLAGS="$(strip $(GOFLAGS) $(CHECK_FLAGS))" $(STATICCHECK) $(PKGS)
+	GOFLAGS="$(strip $(GOFLAGS) $(CHECK_FLAGS))" $(STATICCHECK) -tags minio $(MINIO_PKGS)
 
 # staticcheck itself is built without the race detector (it would only slow it down), once per version.
 STATICCHECK_VERSION := v0.8.2
@@ -126,15 +137,16 @@ tools-solvers: ## Install the reference MILP solvers (CBC, GLPK) from Debian whe
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	  fi
 
-# Storage emulators for internal/history's tests (docs/history.md): Azurite (Azure Blob) and s3rver (S3), from npm.
+# The storage emulator of internal/history's tests (docs/history.md): Azurite (Azure Blob), from npm. S3's is MinIO
+# (tools-minio, test-minio).
 EMULATORS := $(BIN)/emulators
 
 .PHONY: tools-emulators
-tools-emulators: ## Install the storage emulators of the history tests (Azurite, s3rver) from npm into bin/emulators when missing.
-	@if [ -x $(EMULATORS)/node_modules/.bin/azurite-blob ] && [ -x $(EMULATORS)/node_modules/.bin/s3rver ]; then :; \
-	  elif command -v npm >/dev/null; then echo "installing azurite, s3rver"; \
-	    npm install --no-audit --no-fund --silent --prefix $(EMULATORS) azurite@3.37.0 s3rver@3.7.1 >/dev/null; \
-	  else echo "npm not found: the history tests need it for Azurite and s3rver (Node.js and npm come with the machine)"; exit 1; fi
+tools-emulators: ## Install the storage emulator of the history tests (Azurite) from npm into bin/emulators when missing.
+	@if [ -x $(EMULATORS)/node_modules/.bin/azurite-blob ]; then :; \
+	  elif command -v npm >/dev/null; then echo "installing azurite"; \
+	    npm install --no-audit --no-fund --silent --prefix $(EMULATORS) azurite@3.37.0 >/dev/null; \
+	  else echo "npm not found: the history tests need it for Azurite (Node.js and npm come with the machine)"; exit 1; fi
 
 .PHONY: tools-prometheus
 tools-prometheus: ## Install Prometheus from Debian when missing: the GPU metrics source's tests scrape a DCGM-shaped exporter with it.
@@ -148,7 +160,11 @@ tools-chromium: ## Install Chromium from Debian when missing: the report tests r
 
 .PHONY: tools-cluster
 tools-cluster: ## Build etcd, kube-apiserver/scheduler/controller-manager, kubectl, kwok and helm (hack/tools; cached).
-	hack/tools.sh
+	hack/tools.sh cluster
+
+.PHONY: tools-minio
+tools-minio: ## Build MinIO, the S3 server of test-minio, from the Go module proxy (hack/tools.sh minio; cached per version).
+	hack/tools.sh minio
 
 .PHONY: cluster-up
 cluster-up: tools-cluster build ## Start a local control plane with KWOK GPU nodes from the catalog (prints KUBECONFIG).

@@ -6,10 +6,12 @@
 # dependencies they share compile once and the links run side by side. The folder is named after a hash of that
 # module, this script and the Go version, so nothing is rebuilt until one of them changes; `.complete` marks a finished
 # build.
+# And MinIO, the S3 server the S3 adapters' tests start (make test-minio), with `go install github.com/minio/minio@V`
+# from its own go.mod, into a folder named after its version, this script's build flags and the Go version.
 # Finally it links the tools into $QM_TOOLS_BIN (default .cache/bin of this worktree).
 #
-# Usage: hack/tools.sh            build unless already built, then link
-#        hack/tools.sh --check    exit 0 if built, 1 otherwise (builds nothing)
+# Usage: hack/tools.sh [SET...]          build SET (cluster, minio; default both) unless already built, then link
+#        hack/tools.sh --check [SET...]  exit 0 if built, 1 otherwise (builds nothing)
 #        hack/tools.sh --sync     after bumping k8s.io/kubernetes in hack/tools/go.mod: regenerate the replace block
 #                                 from that version's own go.mod, then go mod tidy
 set -euo pipefail
@@ -34,6 +36,12 @@ tools_hash() {
 }
 
 TOOLS_DIR="$QM_TOOLS_DIR/k8s-$K8S_VERSION-$(tools_hash)"
+
+# MinIO's build: static, no DWARF, stripped, like the cluster tools. Its folder is keyed by what the binary depends
+# on: the version, these flags and Go (not this whole script, so that editing the cluster part rebuilds nothing here).
+MINIO_FLAGS=(-trimpath -gcflags=all=-dwarf=false -ldflags "-s -w")
+minio_hash() { { "$GO" env GOVERSION GOARCH; echo "CGO_ENABLED=$CGO_ENABLED ${MINIO_FLAGS[*]}"; } | sha256sum | cut -c1-12; }
+MINIO_DIR="$QM_TOOLS_DIR/minio-$MINIO_VERSION-$(minio_hash)"
 
 # module_file MODULE@VERSION FIELD: a field (Dir, GoMod) of a downloaded module, from the tools module's view.
 module_file() { (cd "$TOOLS_MODULE" && "$GO" mod download -json "$1") | sed -n "s/^[[:space:]]*\"$2\": \"\\(.*\\)\",\$/\\1/p"; }
@@ -85,6 +93,17 @@ build() {
 	log "built in $((SECONDS - start)) s"
 }
 
+# build_minio: one `go install` of the pinned MinIO. Outside any module (cd /), so that the project's and hack/tools'
+# go.mod play no part: MinIO's own go.mod and go.sum pin its dependencies, checked against the checksum database.
+build_minio() {
+	local start=$SECONDS
+	rm -rf "$MINIO_DIR" && mkdir -p "$MINIO_DIR"
+	log "building minio $MINIO_VERSION into $MINIO_DIR"
+	(cd / && GOBIN="$MINIO_DIR" "$GO" install "${MINIO_FLAGS[@]}" "github.com/minio/minio@$MINIO_VERSION")
+	touch "$MINIO_DIR/.complete"
+	log "minio built in $((SECONDS - start)) s"
+}
+
 # link: the tools into this worktree's bin folder (also a valid KUBEBUILDER_ASSETS for envtest).
 link() {
 	mkdir -p "$QM_TOOLS_BIN"
@@ -92,6 +111,11 @@ link() {
 	for tool in etcd kube-apiserver kube-scheduler kube-controller-manager kubectl kubelet kwok kwok-stages.yaml helm; do
 		ln -sfn "$TOOLS_DIR/$tool" "$QM_TOOLS_BIN/$tool"
 	done
+}
+
+link_minio() {
+	mkdir -p "$QM_TOOLS_BIN"
+	ln -sfn "$MINIO_DIR/minio" "$QM_TOOLS_BIN/minio"
 }
 
 # sync: the replace block of hack/tools/go.mod, generated from the required k8s.io/kubernetes version's go.mod, which
@@ -111,27 +135,56 @@ sync() {
 }
 
 main() {
+	local check=false set sets=()
 	case "${1:-}" in
 	--check)
-		[[ -f "$TOOLS_DIR/.complete" ]] || { log "not built: $TOOLS_DIR"; exit 1; }
-		exit 0
+		check=true
+		shift
 		;;
 	--sync)
 		sync
 		exit 0
 		;;
-	"") ;;
-	*) log "unknown argument $1: want none, --check or --sync" && exit 1 ;;
 	esac
-	[[ -n "$K8S_VERSION" && -n "$ETCD_VERSION" && -n "$KWOK_VERSION" && -n "$HELM_VERSION" ]] ||
-		{ log "could not read the versions from $TOOLS_MODULE/go.mod" && exit 1; }
-	if [[ -f "$TOOLS_DIR/.complete" ]]; then
-		log "already built: $TOOLS_DIR"
-	else
-		build
+	for set in "$@"; do
+		case "$set" in
+		cluster | minio) sets+=("$set") ;;
+		*) log "unknown argument $set: want [--check] [cluster] [minio], or --sync" && exit 1 ;;
+		esac
+	done
+	[[ ${#sets[@]} -gt 0 ]] || sets=(cluster minio)
+	if $check; then
+		for set in "${sets[@]}"; do
+			case "$set" in
+			cluster) [[ -f "$TOOLS_DIR/.complete" ]] || { log "not built: $TOOLS_DIR"; exit 1; } ;;
+			minio) [[ -f "$MINIO_DIR/.complete" ]] || { log "not built: $MINIO_DIR"; exit 1; } ;;
+			esac
+		done
+		exit 0
 	fi
-	link
-	log "tools ready in $QM_TOOLS_BIN"
+	for set in "${sets[@]}"; do
+		case "$set" in
+		cluster)
+			[[ -n "$K8S_VERSION" && -n "$ETCD_VERSION" && -n "$KWOK_VERSION" && -n "$HELM_VERSION" ]] ||
+				{ log "could not read the versions from $TOOLS_MODULE/go.mod" && exit 1; }
+			if [[ -f "$TOOLS_DIR/.complete" ]]; then
+				log "already built: $TOOLS_DIR"
+			else
+				build
+			fi
+			link
+			;;
+		minio)
+			if [[ -f "$MINIO_DIR/.complete" ]]; then
+				log "already built: $MINIO_DIR"
+			else
+				build_minio
+			fi
+			link_minio
+			;;
+		esac
+	done
+	log "tools (${sets[*]}) ready in $QM_TOOLS_BIN"
 }
 
 main "$@"

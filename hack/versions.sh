@@ -10,6 +10,11 @@ K8S_VERSION="$(tools_version k8s.io/kubernetes)"   # kube-apiserver, scheduler, 
 ETCD_VERSION="$(tools_version go.etcd.io/etcd/server/v3)"
 KWOK_VERSION="$(tools_version sigs.k8s.io/kwok)"
 HELM_VERSION="$(tools_version helm.sh/helm/v3)"
+# MinIO, the S3 server of the S3 adapters' tests (make test-minio), is built by hack/tools.sh on its own with
+# `go install module@version`, from its own go.mod: it shares nothing worth sharing with the cluster tools, and its
+# dependencies would fight theirs in one module. AGPLv3: a tool built at test time, never vendored, no code copied.
+# The module has no semver tags (its releases are RELEASE.<date> tags), so it is pinned to a commit's pseudo-version.
+MINIO_VERSION="v0.0.0-20260212201848-7aac2a2c5b7c"
 
 # Built tools live outside the worktree, in one folder per content of hack/tools (go.mod, go.sum, the mains) and Go
 # version, so that every worktree, branch and CI rerun on this machine shares one build (the cold build takes minutes;

@@ -31,14 +31,14 @@
 // The tests drive the real SDKs through one conformance suite against
 // httptest servers speaking each service's wire format (S3 REST XML, the
 // Cloud Storage JSON API, the Azure Blob REST API) over an in-memory
-// backend, and against two emulators from npm when they are installed
-// (make tools-emulators): Azurite for Azure Blob and s3rver for S3. MinIO
-// is not used: it has no Debian package, and building its server from the
-// module proxy is far longer than a test may take to prepare on a shared
-// two-core machine. No Cloud Storage emulator is packaged for npm or
-// Debian; fake-gcs-server would bring a large dependency tree for the four
-// calls the store makes, so Cloud Storage is tested against the httptest
-// server only. Options.Endpoint points the stores at any emulator.
+// backend, and against real servers: Azurite for Azure Blob, from npm (make
+// tools-emulators), and MinIO for S3, built from the Go module proxy by
+// hack/tools.sh and started by the tests (minio_test.go, built with the
+// minio tag: make test-minio), in a plain bucket and in one with SSE-KMS
+// default encryption and versioning. No Cloud Storage emulator is packaged
+// for npm or Debian; fake-gcs-server would bring a large dependency tree for
+// the four calls the store makes, so Cloud Storage is tested against the
+// httptest server only. Options.Endpoint points the stores at any emulator.
 //
 // # Trend, forecast and anomalies
 //

@@ -15,20 +15,20 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
 )
 
-// Emulators: Azurite (Azure Blob) and s3rver (S3), both from the npm
-// registry (`make tools-emulators` installs them under bin/emulators, and
-// `make test-go` points QM_EMULATORS_BIN at them).
-// The tests look for azurite-blob and s3rver in $QM_EMULATORS_BIN, then on
-// PATH, and fail the emulator cases, saying so, when they are absent; the
-// httptest servers in fakes_test.go cover the same cases everywhere.
+// Emulators: Azurite (Azure Blob), from the npm registry (`make
+// tools-emulators` installs it under bin/emulators, and `make test-go` points
+// QM_EMULATORS_BIN at it). The tests look for azurite-blob in
+// $QM_EMULATORS_BIN, then on PATH, and fail the Azurite cases, saying so,
+// when it is absent; the httptest servers in fakes_test.go cover the same
+// cases everywhere. S3's real server is MinIO, in minio_test.go (built with
+// the minio tag: make test-minio).
 
 // azuriteKey is Azurite's published development account key.
 const azuriteKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 
 type emulators struct {
-	azuriteURL, s3rverURL string
-	azuriteWhy, s3rverWhy string
-	n                     atomic.Int64 // per-store prefixes
+	azuriteURL, azuriteWhy string
+	n                      atomic.Int64 // per-store prefixes
 }
 
 func lookEmulator(name string) (string, error) {
@@ -52,14 +52,6 @@ func startEmulators(t *testing.T) *emulators {
 			"--skipApiVersionCheck", "--silent")
 		e.azuriteURL = "http://127.0.0.1:" + port + "/devstoreaccount1"
 		e.azuriteWhy = waitPort(port, exited)
-	}
-	if bin, err := lookEmulator("s3rver"); err != nil {
-		e.s3rverWhy = "s3rver not found (set QM_EMULATORS_BIN or run make tools-emulators)"
-	} else {
-		port := freePort(t)
-		exited := start(t, bin, "-d", t.TempDir(), "-a", "127.0.0.1", "-p", port, "--silent", "--configure-bucket", "runs")
-		e.s3rverURL = "http://127.0.0.1:" + port
-		e.s3rverWhy = waitPort(port, exited)
 	}
 	return e
 }
@@ -137,19 +129,6 @@ func (e *emulators) azurite(t *testing.T, clock func() time.Time) harness {
 	}
 	u := fmt.Sprintf("azblob://devstoreaccount1/runs/qm/h%d", e.n.Add(1))
 	s, err := Open(t.Context(), u, Options{Endpoint: e.azuriteURL, AzureSharedKey: cred, Now: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	plantVia(t, s)("older/"+objectName("nested", t0), []byte("not ours"))
-	return harness{store: s, plant: plantVia(t, s)}
-}
-
-func (e *emulators) s3rver(t *testing.T, clock func() time.Time) harness {
-	if e.s3rverURL == "" || e.s3rverWhy != "" {
-		t.Fatal(e.s3rverWhy)
-	}
-	u := fmt.Sprintf("s3://runs/qm/h%d", e.n.Add(1))
-	s, err := Open(t.Context(), u, Options{Endpoint: e.s3rverURL, Anonymous: true, Region: "us-east-1", Now: clock})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,8 +31,10 @@ type Options struct {
 	// (azblob.NewSharedKeyCredential from a mounted Secret, say); the store
 	// never reads the environment for it.
 	AzureSharedKey *azblob.SharedKeyCredential
-	// Region is the S3 bucket's region when the default chain names none
-	// (default us-east-1).
+	// Region is the region S3 requests are signed for first: this one,
+	// else the default chain's (AWS_REGION), else us-east-1. When S3
+	// answers that the bucket is in another region (x-amz-bucket-region
+	// on its refusal), the store switches to that one and repeats the call.
 	Region string
 	// HTTPClient, when set, carries every request.
 	HTTPClient *http.Client

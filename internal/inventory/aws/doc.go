@@ -26,4 +26,12 @@
 // assume in each. Credentials and settings come from the caller (cmd builds
 // Config from its flags); the package reads no environment itself, except
 // through config.LoadDefaultConfig when the caller asks for it (LoadDefault).
+//
+// The tests run the real SDK clients against httptest servers speaking each
+// service's protocol (fake_test.go), and S3 also against a real MinIO the
+// tests start (minio_test.go, built with the minio tag: make test-minio),
+// which settles bucket locations, per-region signing, default encryption
+// under a KMS key and versioning. MinIO implements no public access block,
+// so an httptest proxy in front of it answers that call
+// (docs/inventory-aws.md, Tests).
 package aws

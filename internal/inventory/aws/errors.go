@@ -74,6 +74,12 @@ func IsAccessDenied(err error) bool {
 	return false
 }
 
+// isGone reports whether err is a bucket call that found the bucket gone
+// (S3 answers 404 NoSuchBucket to each of them once it is deleted).
+func isGone(err error) bool {
+	return errorCode(err) == "NoSuchBucket"
+}
+
 // errorCode is the API error code of err, empty when it has none.
 func errorCode(err error) string {
 	var ae smithy.APIError

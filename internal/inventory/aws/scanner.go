@@ -260,15 +260,24 @@ func (s *Scanner) Scan(ctx context.Context, a inventory.Account, emit func(*inve
 	for _, b := range buckets {
 		g.Go(func() error {
 			region, err := acc.bucketRegion(ctx, s3s.get(s.region), b)
-			if err != nil {
-				return err
+			if err == nil {
+				// Account.Regions limits the scan to those regions:
+				// a bucket elsewhere is out of it like an instance
+				// would be.
+				if len(a.Regions) > 0 && !slices.Contains(a.Regions, region) {
+					return nil
+				}
+				err = acc.scanBucket(ctx, s3s.get(region), b, region)
 			}
-			// Account.Regions limits the scan to those regions: a
-			// bucket elsewhere is out of it like an instance would be.
-			if len(a.Regions) > 0 && !slices.Contains(a.Regions, region) {
+			if isGone(err) {
+				// Deleted since ListBuckets: a bucket that no longer
+				// exists is not in the inventory, as if it had gone a
+				// moment before the list. Failing the account for it
+				// would drop every other resource of the night.
+				s.log.Debug("bucket deleted during the scan", "account", a.ID, "bucket", awssdk.ToString(b.Name))
 				return nil
 			}
-			return acc.scanBucket(ctx, s3s.get(region), b, region)
+			return err
 		})
 	}
 	return g.Wait()

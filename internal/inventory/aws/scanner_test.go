@@ -499,6 +499,42 @@ func TestScanFailsAccount(t *testing.T) {
 	}
 }
 
+// TestScanSkipsDeletedBuckets: a bucket deleted after ListBuckets answers
+// NoSuchBucket to the calls about it (MinIO's test shows S3's wire answer);
+// it is left out of the inventory, and the account's scan goes on.
+func TestScanSkipsDeletedBuckets(t *testing.T) {
+	gone := fault{n: -1, status: 404, code: "NoSuchBucket", message: "The specified bucket does not exist"}
+	tests := map[string]struct {
+		api, region string
+		ft          fault
+		bucket      string
+	}{
+		// PerAccount 1 scans the buckets in ListBuckets order: the
+		// first location asked is b-eu's.
+		"before its location": {api: "s3:GetBucketLocation", region: "us-east-1", ft: fault{n: 1, status: 404, code: gone.code, message: gone.message}, bucket: "b-eu"},
+		"between its calls":   {api: "s3:GetBucketVersioning", region: "eu-central-1", ft: gone, bucket: "b-s3key"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			f := newFakeAWS(t)
+			richWorld(f)
+			f.fail(tc.api, acctA, tc.region, tc.ft)
+			cfg := testConfig(f)
+			cfg.PerAccount = 1
+			got, err := scan(t, newTestScanner(t, cfg), accountOf(f, acctA))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := slices.DeleteFunc(richExpected(), func(r *inventory.Resource) bool {
+				return r.Kind == inventory.KindBucket && r.ID == tc.bucket
+			})
+			if d := cmp.Diff(want, got); d != "" {
+				t.Errorf("resources (-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
 // TestRunnerReportsFailedAccount: through inventory.Runner, an account with
 // a denied API in one region is reported failed with that error, and none
 // of its resources reach the sink; the other account is whole.
