@@ -184,6 +184,13 @@ func TestCatalogRefreshConfigMap(t *testing.T) {
 		t.Errorf("ConfigMap catalog %v as of %s, want %v as of 2026-11-29", prices, cat.Meta().AsOf, want)
 	}
 
+	// An upgrade renders the ConfigMap from the live one (lookup), not from the seed: it keeps the refresh's prices.
+	rerendered := helm(t, "template", refreshRelease, filepath.Join(cluster.repo, "charts", "quartermaster"), "-n", refreshNamespace, "--dry-run=server",
+		"--set", "catalogRefresh.enabled=true", "--set-file", "catalog="+seed, "--show-only", "templates/catalog-refresh.yaml").must(t, "helm template --dry-run=server")
+	if !strings.Contains(rerendered, "2026-11-29") || !strings.Contains(rerendered, "Standard_ND96isr_H100_v5") || strings.Contains(rerendered, "g5.xlarge") {
+		t.Errorf("an upgrade would render the seed catalog again instead of the refreshed one:\n%.2000s", rerendered)
+	}
+
 	// The same prices again: not rewritten.
 	r = refresh("aws,azure", "us-east-1,eastus")
 	if r.err != nil || !strings.Contains(r.stderr, "unchanged") {
