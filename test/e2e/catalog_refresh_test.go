@@ -140,24 +140,12 @@ func TestCatalogRefreshConfigMap(t *testing.T) {
 		t.Fatal(err)
 	}
 	wh := startHostWebhook(t, webhookPort(30), "--catalog="+catalogFile, "--catalog-reload-interval=200ms")
-	asOf := func() string {
-		fam := metricFamilies(t, wh.metrics(t))["quartermaster_catalog_as_of_timestamp_seconds"]
-		if fam == nil || len(fam.Metric) == 0 {
-			return ""
-		}
-		return time.Unix(int64(fam.Metric[0].GetGauge().GetValue()), 0).UTC().Format(time.DateOnly)
-	}
+	asOf := func() string { return catalogAsOf(t, wh) }
 	if got := asOf(); got != seeded.Meta().AsOf {
 		t.Fatalf("webhook serves a catalog as of %q, want the seed's %q", got, seeded.Meta().AsOf)
 	}
 
-	awsURL, azureURL, gcpURL := refreshPriceAPIs(t)
-	kubeconfig := serviceAccountKubeconfig(t, refreshNamespace, refreshSA)
-	refresh := func(clouds, regions string) result {
-		return run(t, nil, cluster.qm, "catalog", "refresh", "--configmap", refreshNamespace+"/"+refreshCatalogCM, "--kubeconfig", kubeconfig,
-			"--clouds", clouds, "--regions", regions, "--as-of", "2026-11-29", "--aws-spot=false", "--state", filepath.Join(t.TempDir(), "state.json"),
-			"--aws-pricing-url", awsURL, "--azure-prices-url", azureURL, "--gcp-billing-endpoint", gcpURL, "--gcp-api-key", "k")
-	}
+	refresh := refresher(t, refreshNamespace, refreshRelease)
 
 	// A cloud fails: nothing is written, the exit code says so.
 	_, _, rvBefore := catalogOf(t)
@@ -214,6 +202,63 @@ func TestCatalogRefreshConfigMap(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// refresher returns a function that runs qm catalog refresh --configmap into a release's catalog ConfigMap, with its
+// refresh ServiceAccount's token, against the price APIs of refreshPriceAPIs, dated 2026-11-29.
+func refresher(t *testing.T, ns, release string) func(clouds, regions string) result {
+	t.Helper()
+	awsURL, azureURL, gcpURL := refreshPriceAPIs(t)
+	kubeconfig := serviceAccountKubeconfig(t, ns, release+"-quartermaster-catalog-refresh")
+	return func(clouds, regions string) result {
+		return run(t, nil, cluster.qm, "catalog", "refresh", "--configmap", ns+"/"+release+"-quartermaster-catalog", "--kubeconfig", kubeconfig,
+			"--clouds", clouds, "--regions", regions, "--as-of", "2026-11-29", "--aws-spot=false", "--state", filepath.Join(t.TempDir(), "state.json"),
+			"--aws-pricing-url", awsURL, "--azure-prices-url", azureURL, "--gcp-billing-endpoint", gcpURL, "--gcp-api-key", "k")
+	}
+}
+
+// catalogAsOf is the as-of date of the catalog a webhook serves, from its metrics ("" when none).
+func catalogAsOf(t *testing.T, h *hostWebhook) string {
+	t.Helper()
+	fam := metricFamilies(t, h.metrics(t))["quartermaster_catalog_as_of_timestamp_seconds"]
+	if fam == nil || len(fam.Metric) == 0 {
+		return ""
+	}
+	return time.Unix(int64(fam.Metric[0].GetGauge().GetValue()), 0).UTC().Format(time.DateOnly)
+}
+
+// TestInClusterCatalogRefresh: the chart on the real node with catalogRefresh.enabled: the webhook pod starts on the
+// seed catalog from the projected catalog ConfigMap; a refresh written into that ConfigMap (qm catalog refresh
+// --configmap with the refresh's ServiceAccount) reaches the running pod through the real kubelet's projected volume,
+// and the webhook's hot reload puts it in service: same pod, no restart.
+func TestInClusterCatalogRefresh(t *testing.T) {
+	b := builtImage(t)
+	p, metricsPort := installOnRealNode(t, b, "--set", "catalogRefresh.enabled=true", "--set", "catalogRefresh.schedule=0 0 1 1 *")
+	inPod := &hostWebhook{metricsURL: fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort)}
+	seed, err := costing.ReadCSV(strings.NewReader(mustRead(t, restrictedCatalog(t))), nil, "seed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := catalogAsOf(t, inPod); got != seed.Meta().AsOf {
+		t.Fatalf("the webhook pod serves a catalog as of %q, want the seed's %q", got, seed.Meta().AsOf)
+	}
+	refresh := refresher(t, inClusterNamespace, inClusterRelease)
+	start := time.Now()
+	if r := refresh("aws,azure", "us-east-1,eastus"); r.err != nil || !strings.Contains(r.stderr, "updated: 2 offers as of 2026-11-29") {
+		t.Fatalf("refresh: %v\n%s", r.err, r.stderr)
+	}
+	eventually(t, 3*time.Minute, "the webhook pod serves the refreshed catalog", func() error {
+		if got := catalogAsOf(t, inPod); got != "2026-11-29" {
+			return fmt.Errorf("catalog as of %q", got)
+		}
+		return nil
+	})
+	t.Logf("the refreshed catalog in service %s after the ConfigMap was written (kubelet sync + reload interval)", time.Since(start).Round(100*time.Millisecond))
+	var pods struct{ Items []webhookPod }
+	getJSON(t, &pods, "pods", "-n", inClusterNamespace, "-l", "app.kubernetes.io/component=webhook")
+	if len(pods.Items) != 1 || pods.Items[0].Metadata.UID != p.Metadata.UID || pods.Items[0].Status.ContainerStatuses[0].RestartCount != 0 {
+		t.Errorf("webhook pods %+v: want the same pod, never restarted", pods.Items)
+	}
 }
 
 func mustRead(t *testing.T, path string) string {
