@@ -17,8 +17,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/spf13/cobra"
 	"google.golang.org/api/option"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/quartermaster-io/quartermaster/internal/costing"
+	"github.com/quartermaster-io/quartermaster/internal/engine"
 	"github.com/quartermaster-io/quartermaster/internal/pricing"
 	"github.com/quartermaster-io/quartermaster/internal/pricing/awsprice"
 	"github.com/quartermaster-io/quartermaster/internal/pricing/azureprice"
@@ -42,6 +45,11 @@ type refreshConfig struct {
 	concurrency int
 	timeout     time.Duration
 	gcpAPIKey   string
+	// configMap is NAMESPACE/NAME of a ConfigMap to write the catalog
+	// into; kubeconfig finds its API server (empty: in-cluster, else
+	// kubectl's defaults).
+	configMap  string
+	kubeconfig string
 	// Endpoints, hidden: for tests and mirrors.
 	awsURL, ec2Endpoint, azureURL, gcpEndpoint string
 }
@@ -54,6 +62,8 @@ func (c *refreshConfig) addFlags(cmd *cobra.Command) {
 	f.StringSliceVar(&c.clouds, "clouds", costing.Clouds, "clouds to price: aws, azure, gcp")
 	f.StringSliceVar(&c.regions, "regions", nil, "regions to price (default: every region of the region table, per cloud)")
 	f.StringVar(&c.out, "out", "", "catalog file to write (- for standard output)")
+	f.StringVar(&c.configMap, "configmap", "", "NAMESPACE/NAME of a ConfigMap to write the catalog into, under catalog.csv (created when missing; only that key is replaced), for the webhook's hot reload; not written when a cloud fails")
+	f.StringVar(&c.kubeconfig, "kubeconfig", "", "kubeconfig of --configmap's cluster (default: the in-cluster config in a pod, else $KUBECONFIG or ~/.kube/config)")
 	f.StringVar(&c.state, "state", "", "AWS state file: offer file versions and rows of the last refresh (default: the user cache dir, quartermaster/aws-price-state.json)")
 	f.StringVar(&c.asOf, "as-of", "", "date written into the catalog, YYYY-MM-DD (default: today, UTC)")
 	f.BoolVar(&c.awsSpot, "aws-spot", true, "read AWS spot prices with EC2 DescribeSpotPriceHistory (needs AWS credentials with ec2:DescribeSpotPriceHistory)")
@@ -74,8 +84,17 @@ func (c *refreshConfig) addFlags(cmd *cobra.Command) {
 // validate checks the flags and fills the defaults that depend on the
 // environment: the only place refresh reads it.
 func (c *refreshConfig) validate(now time.Time) error {
-	if c.out == "" {
-		return errors.New("--out is required (- for standard output)")
+	if c.out == "" && c.configMap == "" {
+		return errors.New("--out or --configmap is required (--out - for standard output)")
+	}
+	if c.configMap != "" {
+		ns, name, ok := strings.Cut(c.configMap, "/")
+		if !ok || len(validation.IsDNS1123Label(ns)) > 0 || len(validation.IsDNS1123Subdomain(name)) > 0 {
+			return fmt.Errorf("--configmap %q: want NAMESPACE/NAME, e.g. quartermaster/quartermaster-catalog", c.configMap)
+		}
+	}
+	if c.kubeconfig != "" && c.configMap == "" {
+		return errors.New("--kubeconfig is for --configmap's cluster: give --configmap too")
 	}
 	for _, cl := range c.clouds {
 		if !slices.Contains(costing.Clouds, cl) {
@@ -135,14 +154,17 @@ func (c *refreshConfig) regionsByCloud() (map[string][]string, error) {
 func newCatalogRefreshCommand(s streams) *cobra.Command {
 	var cfg refreshConfig
 	cmd := &cobra.Command{
-		Use:   "refresh --out FILE",
+		Use:   "refresh --out FILE | --configmap NAMESPACE/NAME",
 		Short: "Write a catalog priced from the clouds' public price APIs",
 		Long: `refresh prices the GPU instances of AWS (Price List bulk files, EC2 spot history), Azure
 (Retail Prices API) and GCP (Cloud Billing Catalog API) and writes a catalog in the project's
 CSV format, with a source per row. A summary goes to standard error. A cloud that fails keeps
-the others' rows in the file but makes the exit code 1. See docs/pricing.md.`,
-		Example: "  qm catalog refresh --clouds aws,azure --regions us-east-1,eastus --out catalog.csv",
-		Args:    cobra.NoArgs,
+the others' rows in the file but makes the exit code 1. With --configmap the catalog goes into
+a ConfigMap, where the webhook's hot reload picks it up; it is written only when every cloud
+succeeded. See docs/pricing.md.`,
+		Example: "  qm catalog refresh --clouds aws,azure --regions us-east-1,eastus --out catalog.csv\n" +
+			"  qm catalog refresh --configmap quartermaster/quartermaster-catalog",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := cfg.validate(time.Now()); err != nil {
 				return &exitError{exitInput, err}
@@ -206,14 +228,45 @@ func runRefresh(ctx context.Context, s streams, cfg refreshConfig) error {
 			refreshErr = errors.Join(refreshErr, err)
 		}
 	}
-	if cat != nil {
+	if cat != nil && cfg.out != "" {
 		if err := writeCatalogFile(s.out, cfg.out, cat); err != nil {
 			return &exitError{exitInput, errors.Join(refreshErr, err)}
+		}
+	}
+	if cfg.configMap != "" {
+		// A catalog missing a cloud would take that cloud's offers out
+		// of every placement: the webhook keeps serving the last good
+		// one instead.
+		if refreshErr != nil {
+			fmt.Fprintf(s.err, "configmap %s not written: a cloud failed, the catalog in it stays\n", cfg.configMap)
+			return &exitError{exitInput, refreshErr}
+		}
+		if err := writeCatalogConfigMap(ctx, s.err, cfg, cat); err != nil {
+			return &exitError{exitInput, err}
 		}
 	}
 	if refreshErr != nil {
 		return &exitError{exitInput, refreshErr}
 	}
+	return nil
+}
+
+// writeCatalogConfigMap stores the catalog in --configmap.
+func writeCatalogConfigMap(ctx context.Context, w io.Writer, cfg refreshConfig, cat *costing.Catalog) error {
+	rc, err := engine.KubeConfig(cfg.kubeconfig)
+	if err != nil {
+		return fmt.Errorf("--configmap: %w", err)
+	}
+	client, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return fmt.Errorf("--configmap: %w", err)
+	}
+	ns, name, _ := strings.Cut(cfg.configMap, "/")
+	res, err := pricing.WriteConfigMap(ctx, client.CoreV1(), ns, name, cat)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "configmap %s %s: %d offers as of %s\n", cfg.configMap, res, cat.Len(), cat.Meta().AsOf)
 	return nil
 }
 

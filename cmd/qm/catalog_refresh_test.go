@@ -131,12 +131,15 @@ func TestCatalogRefreshFlags(t *testing.T) {
 		args []string
 		want string
 	}{
-		"no out":         {[]string{"catalog", "refresh"}, "--out is required"},
-		"unknown cloud":  {[]string{"catalog", "refresh", "--out", "-", "--clouds", "oci"}, `cloud "oci"`},
-		"unknown region": {[]string{"catalog", "refresh", "--out", "-", "--regions", "mars-1"}, `region "mars-1"`},
-		"bad date":       {[]string{"catalog", "refresh", "--out", "-", "--as-of", "29/11/2026"}, "--as-of"},
-		"diff one file":  {[]string{"catalog", "diff", "a.csv"}, "accepts 2 arg(s)"},
-		"diff output":    {[]string{"catalog", "diff", "a.csv", "b.csv", "-o", "xml"}, `output "xml"`},
+		"no out":                      {[]string{"catalog", "refresh"}, "--out or --configmap is required"},
+		"configmap without namespace": {[]string{"catalog", "refresh", "--configmap", "qm-catalog"}, `--configmap "qm-catalog": want NAMESPACE/NAME`},
+		"configmap bad name":          {[]string{"catalog", "refresh", "--configmap", "qm/Not_A_Name"}, `--configmap "qm/Not_A_Name"`},
+		"kubeconfig alone":            {[]string{"catalog", "refresh", "--out", "-", "--kubeconfig", "k.yaml"}, "--kubeconfig is for --configmap's cluster"},
+		"unknown cloud":               {[]string{"catalog", "refresh", "--out", "-", "--clouds", "oci"}, `cloud "oci"`},
+		"unknown region":              {[]string{"catalog", "refresh", "--out", "-", "--regions", "mars-1"}, `region "mars-1"`},
+		"bad date":                    {[]string{"catalog", "refresh", "--out", "-", "--as-of", "29/11/2026"}, "--as-of"},
+		"diff one file":               {[]string{"catalog", "diff", "a.csv"}, "accepts 2 arg(s)"},
+		"diff output":                 {[]string{"catalog", "diff", "a.csv", "b.csv", "-o", "xml"}, `output "xml"`},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

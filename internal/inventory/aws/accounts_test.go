@@ -43,7 +43,7 @@ func TestAccounts(t *testing.T) {
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("accounts (-want +got):\n%s", d)
 	}
-	if n := f.callsOf("organizations:ListAccounts", callerAccount, "us-east-1"); n != 3 {
+	if n := f.CallsOf("organizations:ListAccounts", callerAccount, "us-east-1"); n != 3 {
 		t.Errorf("ListAccounts: %d calls, want 3 pages", n)
 	}
 }
@@ -56,17 +56,17 @@ func TestAccountsErrors(t *testing.T) {
 	}{
 		"no role": {want: "listing organization accounts: no role name to assume in them"},
 		"not the management account": {org: inventory.AWSOrganization{RoleName: "R"},
-			ft:   &fault{n: -1, status: 400, code: "AWSOrganizationsNotInUseException", message: "Your account is not a member of an organization."},
+			ft:   &fault{N: -1, Status: 400, Code: "AWSOrganizationsNotInUseException", Message: "Your account is not a member of an organization."},
 			want: "organizations:ListAccounts in organization/us-east-1: AWSOrganizationsNotInUseException: Your account is not a member of an organization."},
 		"throttled past the bound": {org: inventory.AWSOrganization{RoleName: "R"},
-			ft:   &fault{n: -1, status: 400, code: "TooManyRequestsException", message: "AWS Organizations can't complete your request because another request is already in progress."},
+			ft:   &fault{N: -1, Status: 400, Code: "TooManyRequestsException", Message: "AWS Organizations can't complete your request because another request is already in progress."},
 			want: "organizations:ListAccounts in organization/us-east-1: TooManyRequestsException: AWS Organizations can't complete your request because another request is already in progress. (gave up after 5 attempts)"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			f := newFakeAWS(t)
 			if tc.ft != nil {
-				f.fail("organizations:ListAccounts", callerAccount, "us-east-1", *tc.ft)
+				f.Fail("organizations:ListAccounts", callerAccount, "us-east-1", *tc.ft)
 			}
 			_, err := newTestScanner(t, testConfig(f)).Accounts(context.Background(), tc.org)
 			if err == nil || err.Error() != tc.want {

@@ -23,6 +23,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/quartermaster-io/quartermaster/internal/inventory"
+	"github.com/quartermaster-io/quartermaster/internal/inventory/fleettest"
 	"github.com/quartermaster-io/quartermaster/internal/miniotest"
 )
 
@@ -122,7 +123,7 @@ func (p *pabProxy) record(r *http.Request, bucket string) {
 		}
 	}
 	region := "unsigned"
-	if m := sigV4.FindStringSubmatch(r.Header.Get("Authorization")); m != nil {
+	if m := fleettest.SigV4.FindStringSubmatch(r.Header.Get("Authorization")); m != nil {
 		region = m[2]
 	}
 	p.mu.Lock()

@@ -45,7 +45,7 @@ func TestScale200Accounts(t *testing.T) {
 		}
 		acc.Buckets = []fakeBucket{{Name: "bucket-" + id, Location: "eu-west-1", Created: t0, SSE: "AES256", Block: &[4]bool{true, true, true, true}, Versioning: "Enabled"}}
 		f.Accounts[id] = acc
-		list = append(list, inventory.Account{Cloud: inventory.CloudAWS, ID: id, RoleARN: f.roleARN(id)})
+		list = append(list, inventory.Account{Cloud: inventory.CloudAWS, ID: id, RoleARN: f.RoleARN(id)})
 	}
 	cfg := testConfig(f)
 	cfg.PerAccount = perAccount
@@ -94,7 +94,7 @@ func TestScale200Accounts(t *testing.T) {
 		t.Errorf("built %d aws.Config and %d credential providers for %d accounts, want one each per account", st.Configs, st.CredentialProviders, accounts)
 	}
 	assumed := map[string]int{}
-	for _, c := range f.assumeCalls() {
+	for _, c := range f.AssumeCalls() {
 		assumed[c.Role]++
 	}
 	for _, a := range list {
@@ -103,7 +103,7 @@ func TestScale200Accounts(t *testing.T) {
 		}
 	}
 	t.Logf("%d accounts × %d regions, %d resources in %v (per cloud %d, per account %d): %d aws.Config, %d credential providers, %d AssumeRole, %d service clients derived",
-		accounts, len(regions), sum.Resources, took.Round(time.Millisecond), perCloud, perAccount, st.Configs, st.CredentialProviders, len(f.assumeCalls()), st.Clients)
+		accounts, len(regions), sum.Resources, took.Round(time.Millisecond), perCloud, perAccount, st.Configs, st.CredentialProviders, len(f.AssumeCalls()), st.Clients)
 	runtime.GC()
 	var after runtime.MemStats
 	runtime.ReadMemStats(&after)

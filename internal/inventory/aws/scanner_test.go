@@ -181,7 +181,7 @@ func testConfig(f *fakeAWS) Config {
 			Region:      "us-east-1",
 			Credentials: credentials.NewStaticCredentialsProvider(callerKey, "caller-secret", ""),
 		},
-		Endpoints:  f.endpoints(),
+		Endpoints:  endpoints(f),
 		Retry:      fastRetry,
 		PerAccount: 2,
 		Now:        func() time.Time { return observed },
@@ -198,7 +198,7 @@ func newTestScanner(t testing.TB, cfg Config) *Scanner {
 }
 
 func accountOf(f *fakeAWS, id string) inventory.Account {
-	return inventory.Account{Cloud: inventory.CloudAWS, ID: id, RoleARN: f.roleARN(id), ExternalID: f.ExternalID}
+	return inventory.Account{Cloud: inventory.CloudAWS, ID: id, RoleARN: f.RoleARN(id), ExternalID: f.ExternalID}
 }
 
 // scan runs one account's scan as the runner would, checking each record
@@ -234,7 +234,7 @@ func TestScanEmitsResources(t *testing.T) {
 
 	want := []assumeCall{{Caller: callerAccount, Role: "arn:aws:iam::" + acctA + ":role/QuartermasterAudit", ExternalID: "ext-42",
 		Session: DefaultSessionName, Duration: "3600"}}
-	if d := cmp.Diff(want, f.assumeCalls()); d != "" {
+	if d := cmp.Diff(want, f.AssumeCalls()); d != "" {
 		t.Errorf("AssumeRole calls (-want +got):\n%s", d)
 	}
 	// Pages of two: every paginator must follow its token to the end.
@@ -250,16 +250,14 @@ func TestScanEmitsResources(t *testing.T) {
 	}
 	for k, n := range pages {
 		api, region, _ := strings.Cut(k, " ")
-		if got := f.callsOf(api, acctA, region); got != n {
+		if got := f.CallsOf(api, acctA, region); got != n {
 			t.Errorf("%s: %d calls, want %d", k, got, n)
 		}
 	}
 	// One DescribeKey per key: the listing's, which the volumes and the
 	// snapshot then read from the cache; the alias and the deleted key
 	// once each; another account's key never.
-	f.mu.Lock()
-	described := f.described
-	f.mu.Unlock()
+	described := f.Described()
 	for ref, n := range map[string]int{
 		keyARN("eu-west-1", acctA, "cmk-data"):                 1,
 		keyARN("eu-west-1", acctA, "deleted-1"):                1,
@@ -298,7 +296,7 @@ func TestScanHonoursAccountRegions(t *testing.T) {
 	if !slices.Equal(ids, want) {
 		t.Errorf("resources %v, want %v", ids, want)
 	}
-	if n := f.callsOf("ec2:DescribeRegions", acctA, "us-east-1"); n != 0 {
+	if n := f.CallsOf("ec2:DescribeRegions", acctA, "us-east-1"); n != 0 {
 		t.Errorf("DescribeRegions called %d times for an account with listed regions", n)
 	}
 	if want := "msg=\"scanning aws account\" account=111111111111 regions=[us-east-1] buckets=4 perAccount=2"; !strings.Contains(logged.String(), want) {
@@ -319,7 +317,7 @@ func TestScanPerAccountLimit(t *testing.T) {
 			if _, err := scan(t, newTestScanner(t, cfg), accountOf(f, acctA)); err != nil {
 				t.Fatal(err)
 			}
-			if got := f.maxInflightOf(acctA); got != limit {
+			if got := f.MaxInflightOf(acctA); got != limit {
 				t.Errorf("at most %d calls at once, want %d", got, limit)
 			}
 		})
@@ -366,15 +364,15 @@ func TestScanRetriesThrottling(t *testing.T) {
 		retry       Retry
 	}{
 		"EC2 RequestLimitExceeded (503)": {api: "ec2:DescribeVolumes", region: "eu-west-1",
-			ft: fault{n: 3, status: 503, code: "RequestLimitExceeded", message: "Request limit exceeded."}},
+			ft: fault{N: 3, Status: 503, Code: "RequestLimitExceeded", Message: "Request limit exceeded."}},
 		"S3 SlowDown (503)": {api: "s3:GetBucketPublicAccessBlock", region: "eu-central-1",
-			ft: fault{n: 3, status: 503, code: "SlowDown", message: "Please reduce your request rate."}},
+			ft: fault{N: 3, Status: 503, Code: "SlowDown", Message: "Please reduce your request rate."}},
 		"KMS ThrottlingException (400)": {api: "kms:ListKeys", region: "eu-west-1",
-			ft: fault{n: 3, status: 400, code: "ThrottlingException", message: "Rate exceeded"}},
+			ft: fault{N: 3, Status: 400, Code: "ThrottlingException", Message: "Rate exceeded"}},
 		"STS Throttling (400)": {api: "sts:AssumeRole", region: "us-east-1",
-			ft: fault{n: 2, status: 400, code: "Throttling", message: "Rate exceeded"}},
+			ft: fault{N: 2, Status: 400, Code: "Throttling", Message: "Rate exceeded"}},
 		"EC2 with the adaptive rate limiter": {api: "ec2:DescribeInstances", region: "eu-west-1", retry: adaptive,
-			ft: fault{n: 2, status: 503, code: "RequestLimitExceeded", message: "Request limit exceeded."}},
+			ft: fault{N: 2, Status: 503, Code: "RequestLimitExceeded", Message: "Request limit exceeded."}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -388,7 +386,7 @@ func TestScanRetriesThrottling(t *testing.T) {
 			if strings.HasPrefix(tc.api, "sts:") {
 				account = callerAccount // STS is called with the caller's credentials
 			}
-			f.fail(tc.api, account, tc.region, tc.ft)
+			f.Fail(tc.api, account, tc.region, tc.ft)
 			got, err := scan(t, newTestScanner(t, cfg), accountOf(f, acctA))
 			if err != nil {
 				t.Fatalf("scan failed after throttling: %v", err)
@@ -396,12 +394,12 @@ func TestScanRetriesThrottling(t *testing.T) {
 			if d := cmp.Diff(richExpected(), got); d != "" {
 				t.Errorf("resources (-want +got):\n%s", d)
 			}
-			times := f.timesOf(tc.api, account, tc.region)
-			if len(times) < tc.ft.n+1 {
-				t.Fatalf("%d calls, want the %d throttled ones and a success", len(times), tc.ft.n)
+			times := f.TimesOf(tc.api, account, tc.region)
+			if len(times) < tc.ft.N+1 {
+				t.Fatalf("%d calls, want the %d throttled ones and a success", len(times), tc.ft.N)
 			}
-			waited := times[tc.ft.n].Sub(times[0])
-			t.Logf("%d throttles, then success after %v", tc.ft.n, waited)
+			waited := times[tc.ft.N].Sub(times[0])
+			t.Logf("%d throttles, then success after %v", tc.ft.N, waited)
 			if waited <= 0 {
 				t.Errorf("retried without backing off")
 			}
@@ -427,28 +425,28 @@ func TestScanFailsAccount(t *testing.T) {
 		denied      bool
 	}{
 		"EC2 throttled past the bound": {api: "ec2:DescribeVolumes", region: "eu-west-1",
-			ft:    fault{n: -1, status: 503, code: "RequestLimitExceeded", message: "Request limit exceeded."},
+			ft:    fault{N: -1, Status: 503, Code: "RequestLimitExceeded", Message: "Request limit exceeded."},
 			want:  "ec2:DescribeVolumes in 111111111111/eu-west-1: RequestLimitExceeded: Request limit exceeded. (gave up after 5 attempts)",
 			calls: 5, throttled: true},
 		"EC2 throttled past the bound, adaptive": {api: "ec2:DescribeInstances", region: "us-east-1",
 			retry: Retry{MaxAttempts: 3, BaseDelay: 10 * time.Millisecond, MaxBackoff: 40 * time.Millisecond, Adaptive: true},
-			ft:    fault{n: -1, status: 503, code: "RequestLimitExceeded", message: "Request limit exceeded."},
+			ft:    fault{N: -1, Status: 503, Code: "RequestLimitExceeded", Message: "Request limit exceeded."},
 			want:  "ec2:DescribeInstances in 111111111111/us-east-1: RequestLimitExceeded: Request limit exceeded. (gave up after 3 attempts)",
 			calls: 3, throttled: true},
 		"S3 throttled past the bound": {api: "s3:GetBucketPublicAccessBlock", region: "eu-central-1",
-			ft:    fault{n: -1, status: 503, code: "SlowDown", message: "Please reduce your request rate."},
+			ft:    fault{N: -1, Status: 503, Code: "SlowDown", Message: "Please reduce your request rate."},
 			want:  "s3:GetBucketPublicAccessBlock in 111111111111/eu-central-1 on b-s3key: SlowDown: Please reduce your request rate. (gave up after 5 attempts)",
 			calls: 5, throttled: true},
 		"EC2 denied": {api: "ec2:DescribeSnapshots", region: "eu-west-1",
-			ft:    fault{n: -1, status: 403, code: "UnauthorizedOperation", message: "You are not authorized to perform this operation."},
+			ft:    fault{N: -1, Status: 403, Code: "UnauthorizedOperation", Message: "You are not authorized to perform this operation."},
 			want:  "ec2:DescribeSnapshots in 111111111111/eu-west-1: UnauthorizedOperation: You are not authorized to perform this operation.",
 			calls: 1, denied: true},
 		"KMS denied": {api: "kms:ListKeys", region: "us-east-1",
-			ft:    fault{n: -1, status: 400, code: "AccessDeniedException", message: "not authorized to perform: kms:ListKeys"},
+			ft:    fault{N: -1, Status: 400, Code: "AccessDeniedException", Message: "not authorized to perform: kms:ListKeys"},
 			want:  "kms:ListKeys in 111111111111/us-east-1: AccessDeniedException: not authorized to perform: kms:ListKeys",
 			calls: 1, denied: true},
 		"S3 denied": {api: "s3:GetBucketVersioning", region: "us-east-1",
-			ft:    fault{n: -1, status: 403, code: "AccessDenied", message: "Access Denied"},
+			ft:    fault{N: -1, Status: 403, Code: "AccessDenied", Message: "Access Denied"},
 			want:  "s3:GetBucketVersioning in 111111111111/us-east-1 on b-us: AccessDenied: Access Denied",
 			calls: 1, denied: true},
 		"role's trust wants another external ID": {externalID: "other",
@@ -464,7 +462,7 @@ func TestScanFailsAccount(t *testing.T) {
 				f.ExternalID = tc.externalID
 			}
 			if tc.api != "" {
-				f.fail(tc.api, acctA, tc.region, tc.ft)
+				f.Fail(tc.api, acctA, tc.region, tc.ft)
 			}
 			cfg := testConfig(f)
 			if tc.retry != (Retry{}) {
@@ -487,7 +485,7 @@ func TestScanFailsAccount(t *testing.T) {
 				t.Errorf("IsThrottled %t, IsAccessDenied %t; want %t, %t", IsThrottled(err), IsAccessDenied(err), tc.throttled, tc.denied)
 			}
 			if tc.api != "" {
-				if n := f.callsOf(tc.api, acctA, tc.region); n != tc.calls {
+				if n := f.CallsOf(tc.api, acctA, tc.region); n != tc.calls {
 					t.Errorf("%s called %d times, want %d", tc.api, n, tc.calls)
 				}
 			}
@@ -503,7 +501,7 @@ func TestScanFailsAccount(t *testing.T) {
 // NoSuchBucket to the calls about it (MinIO's test shows S3's wire answer);
 // it is left out of the inventory, and the account's scan goes on.
 func TestScanSkipsDeletedBuckets(t *testing.T) {
-	gone := fault{n: -1, status: 404, code: "NoSuchBucket", message: "The specified bucket does not exist"}
+	gone := fault{N: -1, Status: 404, Code: "NoSuchBucket", Message: "The specified bucket does not exist"}
 	tests := map[string]struct {
 		api, region string
 		ft          fault
@@ -511,14 +509,14 @@ func TestScanSkipsDeletedBuckets(t *testing.T) {
 	}{
 		// PerAccount 1 scans the buckets in ListBuckets order: the
 		// first location asked is b-eu's.
-		"before its location": {api: "s3:GetBucketLocation", region: "us-east-1", ft: fault{n: 1, status: 404, code: gone.code, message: gone.message}, bucket: "b-eu"},
+		"before its location": {api: "s3:GetBucketLocation", region: "us-east-1", ft: fault{N: 1, Status: 404, Code: gone.Code, Message: gone.Message}, bucket: "b-eu"},
 		"between its calls":   {api: "s3:GetBucketVersioning", region: "eu-central-1", ft: gone, bucket: "b-s3key"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			f := newFakeAWS(t)
 			richWorld(f)
-			f.fail(tc.api, acctA, tc.region, tc.ft)
+			f.Fail(tc.api, acctA, tc.region, tc.ft)
 			cfg := testConfig(f)
 			cfg.PerAccount = 1
 			got, err := scan(t, newTestScanner(t, cfg), accountOf(f, acctA))
@@ -544,7 +542,7 @@ func TestRunnerReportsFailedAccount(t *testing.T) {
 	f.Accounts[acctB] = &fakeAccount{Enabled: []string{"eu-west-1"}, Regions: map[string]*fakeRegion{
 		"eu-west-1": {Instances: []fakeInstance{{ID: "i-b", Type: "m7i.large", State: "running", Launch: t0}}},
 	}}
-	f.fail("ec2:DescribeVolumes", acctA, "eu-west-1", fault{n: -1, status: 403, code: "UnauthorizedOperation", message: "You are not authorized to perform this operation."})
+	f.Fail("ec2:DescribeVolumes", acctA, "eu-west-1", fault{N: -1, Status: 403, Code: "UnauthorizedOperation", Message: "You are not authorized to perform this operation."})
 	s := newTestScanner(t, testConfig(f))
 	r := &inventory.Runner{Scanners: map[inventory.Cloud]inventory.Scanner{inventory.CloudAWS: s}}
 	var sunk []string
@@ -616,7 +614,7 @@ func TestScanSessionNameAndHomeRegion(t *testing.T) {
 	if _, err := scan(t, newTestScanner(t, cfg), accountOf(f, acctA)); err != nil {
 		t.Fatal(err)
 	}
-	if c := f.assumeCalls(); len(c) != 1 || c[0].Session != "qm-nightly" {
+	if c := f.AssumeCalls(); len(c) != 1 || c[0].Session != "qm-nightly" {
 		t.Errorf("AssumeRole calls %+v, want one with session qm-nightly", c)
 	}
 	for _, api := range []string{"sts:AssumeRole", "ec2:DescribeRegions", "s3:ListAllMyBuckets"} {
@@ -624,7 +622,7 @@ func TestScanSessionNameAndHomeRegion(t *testing.T) {
 		if api == "sts:AssumeRole" {
 			account = callerAccount
 		}
-		if f.callsOf(api, account, "eu-west-1") == 0 || f.callsOf(api, account, "us-east-1") != 0 {
+		if f.CallsOf(api, account, "eu-west-1") == 0 || f.CallsOf(api, account, "us-east-1") != 0 {
 			t.Errorf("%s not called in the home region eu-west-1 only", api)
 		}
 	}

@@ -5,20 +5,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"google.golang.org/api/option"
 
 	"github.com/quartermaster-io/quartermaster/internal/inventory"
+	"github.com/quartermaster-io/quartermaster/internal/inventory/fleettest"
 )
 
 const (
@@ -29,99 +26,6 @@ const (
 )
 
 var observed = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
-
-// fakeGoogle serves the Compute Engine REST API, the Cloud Storage JSON
-// API and the Resource Manager v3 API from canned responses in their own
-// wire shapes (testdata/*.json), one per page. A request is known by its
-// path and its project and pageToken parameters.
-type fakeGoogle struct {
-	t     testing.TB
-	pages map[string]string // request key → testdata file, or an inline JSON body
-	// fail answers the requests whose key starts with a prefix with the
-	// statuses listed, one per request, then serves the page; a status
-	// listed as negative is answered for ever.
-	fail  map[string][]int
-	mu    sync.Mutex
-	calls []string // request keys, in order
-	query []string // raw queries, in order
-}
-
-func key(r *http.Request) string {
-	k := r.URL.Path
-	q := r.URL.Query()
-	var params []string
-	for _, p := range []string{"project", "query", "pageToken"} {
-		if v := q.Get(p); v != "" {
-			params = append(params, p+"="+v)
-		}
-	}
-	if len(params) > 0 {
-		k += "?" + strings.Join(params, "&")
-	}
-	return k
-}
-
-// googleError is the error body every one of these APIs sends.
-func googleError(code int) string {
-	switch code {
-	case http.StatusTooManyRequests:
-		return `{"error":{"code":429,"message":"Quota exceeded for quota metric 'Read requests' and limit 'Read requests per minute' of service 'compute.googleapis.com' for consumer 'project_number:123456789012'.","errors":[{"message":"Quota exceeded","domain":"usageLimits","reason":"rateLimitExceeded"}],"status":"RESOURCE_EXHAUSTED"}}`
-	case http.StatusForbidden:
-		return `{"error":{"code":403,"message":"auditor@ml-prod-4821.iam.gserviceaccount.com does not have storage.buckets.list access to the Google Cloud project. Permission 'storage.buckets.list' denied on resource (or it may not exist).","errors":[{"message":"auditor@ml-prod-4821.iam.gserviceaccount.com does not have storage.buckets.list access to the Google Cloud project.","domain":"global","reason":"forbidden"}]}}`
-	}
-	return fmt.Sprintf(`{"error":{"code":%d,"message":"%s","errors":[{"message":"%s","domain":"global","reason":"backendError"}]}}`, code, http.StatusText(code), http.StatusText(code))
-}
-
-func (f *fakeGoogle) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	k := key(r)
-	f.mu.Lock()
-	f.calls = append(f.calls, r.Method+" "+k)
-	f.query = append(f.query, r.URL.RawQuery)
-	var status int
-	for prefix, codes := range f.fail {
-		if strings.HasPrefix(k, prefix) && len(codes) > 0 {
-			status = codes[0]
-			if status > 0 {
-				f.fail[prefix] = codes[1:]
-			} else {
-				status = -status
-			}
-		}
-	}
-	f.mu.Unlock()
-	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
-	if status != 0 {
-		w.WriteHeader(status)
-		fmt.Fprint(w, googleError(status))
-		return
-	}
-	page, ok := f.pages[k]
-	if !ok || r.Method != http.MethodGet {
-		w.WriteHeader(http.StatusNotFound)
-		fmt.Fprint(w, googleError(http.StatusNotFound))
-		return
-	}
-	body := []byte(page)
-	if strings.HasSuffix(page, ".json") {
-		var err error
-		if body, err = os.ReadFile(filepath.Join("testdata", page)); err != nil {
-			f.t.Error(err)
-		}
-	}
-	w.Write(body)
-}
-
-func (f *fakeGoogle) count(prefix string) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	n := 0
-	for _, k := range f.calls {
-		if strings.HasPrefix(k, prefix) {
-			n++
-		}
-	}
-	return n
-}
 
 // prodPages is project ml-prod-4821: every listing over two pages.
 func prodPages() map[string]string {
@@ -315,7 +219,7 @@ func TestScan(t *testing.T) {
 		})},
 	} {
 		t.Run(name, func(t *testing.T) {
-			f := &fakeGoogle{t: t, pages: prodPages()}
+			f := &fakeGoogle{T: t, Pages: prodPages()}
 			got, err := scan(t, newSource(t, f), inventory.Account{Cloud: inventory.CloudGCP, ID: prod, Regions: tc.regions})
 			if err != nil {
 				t.Fatal(err)
@@ -327,18 +231,19 @@ func TestScan(t *testing.T) {
 				p + "/aggregated/instances": 2, p + "/aggregated/disks": 2, p + "/global/snapshots": 2,
 				"GET /storage/v1/b?project=" + prod: 2,
 			} {
-				if got := f.count(prefix); got != n {
+				if got := f.Count(prefix); got != n {
 					t.Errorf("%d requests %s, want %d", got, prefix, n)
 				}
 			}
-			if len(f.calls) != 8 {
-				t.Errorf("%d requests, want 8: %v", len(f.calls), f.calls)
+			if len(f.Calls()) != 8 {
+				t.Errorf("%d requests, want 8: %v", len(f.Calls()), f.Calls())
 			}
 			// The bucket list asks for the full projection, without
 			// which encryption and IAM configuration are left out.
-			for i, k := range f.calls {
-				if strings.Contains(k, "/storage/v1/b") && !strings.Contains(f.query[i], "projection=full") {
-					t.Errorf("bucket list %s?%s without projection=full", k, f.query[i])
+			queries := f.Queries()
+			for i, k := range f.Calls() {
+				if strings.Contains(k, "/storage/v1/b") && !strings.Contains(queries[i], "projection=full") {
+					t.Errorf("bucket list %s?%s without projection=full", k, queries[i])
 				}
 			}
 		})
@@ -377,7 +282,7 @@ func TestScanErrors(t *testing.T) {
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
-			f := &fakeGoogle{t: t, pages: prodPages(), fail: tc.fail}
+			f := &fakeGoogle{T: t, Pages: prodPages(), Fail: tc.fail}
 			got, err := scan(t, newSource(t, f), inventory.Account{Cloud: inventory.CloudGCP, ID: prod})
 			switch {
 			case len(tc.wantErr) == 0 && err != nil:
@@ -393,7 +298,7 @@ func TestScanErrors(t *testing.T) {
 				}
 			}
 			for prefix, n := range tc.wantCalls {
-				if got := f.count(prefix); got != n {
+				if got := f.Count(prefix); got != n {
 					t.Errorf("%d requests %s, want %d", got, prefix, n)
 				}
 			}
@@ -406,7 +311,7 @@ func TestScanErrors(t *testing.T) {
 // delivered whole, the other is a failed account naming its project and
 // the API.
 func TestRunner(t *testing.T) {
-	f := &fakeGoogle{t: t, pages: devPages(prodPages()), fail: map[string][]int{"/storage/v1/b?project=" + dev: {-403}}}
+	f := &fakeGoogle{T: t, Pages: devPages(prodPages()), Fail: map[string][]int{"/storage/v1/b?project=" + dev: {-403}}}
 	r := &inventory.Runner{Scanners: map[inventory.Cloud]inventory.Scanner{inventory.CloudGCP: newSource(t, f)}}
 	var got []*inventory.Resource
 	sum, err := r.Run(context.Background(), []inventory.Account{{Cloud: inventory.CloudGCP, ID: prod}, {Cloud: inventory.CloudGCP, ID: dev}},
@@ -424,7 +329,7 @@ func TestRunner(t *testing.T) {
 }
 
 func TestDiscover(t *testing.T) {
-	f := &fakeGoogle{t: t, pages: prodPages()}
+	f := &fakeGoogle{T: t, Pages: prodPages()}
 	got, err := newSource(t, f).Discover(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -435,8 +340,8 @@ func TestDiscover(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("discovered %+v, want %+v", got, want)
 	}
-	if n := f.count("GET /v3/projects:search?query=state:ACTIVE"); n != 2 {
-		t.Errorf("%d project searches, want 2 pages: %v", n, f.calls)
+	if n := f.Count("GET /v3/projects:search?query=state:ACTIVE"); n != 2 {
+		t.Errorf("%d project searches, want 2 pages: %v", n, f.Calls())
 	}
 }
 
@@ -525,7 +430,7 @@ func BenchmarkScanInstances(b *testing.B) {
 		}
 		pp[k] = body[p]
 	}
-	f := &fakeGoogle{t: b, pages: pp}
+	f := &fakeGoogle{T: b, Pages: pp}
 	s := newSource(b, f)
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -538,3 +443,6 @@ func BenchmarkScanInstances(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*pages*perPage), "µs/instance")
 }
+
+// fakeGoogle is fleettest's, which the fleet benchmark uses too.
+type fakeGoogle = fleettest.Google
