@@ -363,14 +363,14 @@ func TestWebhookAdmission(t *testing.T) {
 		}
 
 		// The counter does move for a GPU pod: the check above could fail.
-		gpu := fmt.Sprintf(`apiVersion: v1
+		gpu := `apiVersion: v1
 kind: Pod
 metadata: {name: gpu, namespace: wh-mixed, annotations: {quartermaster.io/team: search}}
 spec:
   serviceAccountName: embeddings
   containers:
     - {name: c, image: ghcr.io/example/embeddings:1.9, resources: {limits: {nvidia.com/gpu: 1}}}
-`)
+`
 		kubectlIn(t, []byte(gpu), "create", "-f", "-").must(t, "GPU pod")
 		d := diff(before, requestCounts(t, h))
 		if d["mutate/Pod/patched"] != 1 || d["validate/Pod/allowed"] != 1 || len(d) != 2 {
