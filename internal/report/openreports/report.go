@@ -34,7 +34,9 @@ type Timestamp struct {
 	Nanos   int32 `json:"nanos"`
 }
 
-// Result is one finding as a report result.
+// Result is one finding as a report result. The writer leaves Source
+// empty: the report's own source names every result's (a report holds
+// Quartermaster's results only), 25 bytes a result saved.
 type Result struct {
 	Source    string      `json:"source,omitempty"`
 	Policy    string      `json:"policy"`
@@ -50,13 +52,15 @@ type Result struct {
 	Properties map[string]string `json:"properties,omitempty"`
 }
 
-// Summary counts results by outcome.
+// Summary counts results by outcome. A count of zero is left out (the
+// CRDs' fields are optional, and a reader takes a missing count as 0):
+// the writer has only failures and warnings to count.
 type Summary struct {
-	Pass  int `json:"pass"`
-	Fail  int `json:"fail"`
-	Warn  int `json:"warn"`
-	Error int `json:"error"`
-	Skip  int `json:"skip"`
+	Pass  int `json:"pass,omitempty"`
+	Fail  int `json:"fail,omitempty"`
+	Warn  int `json:"warn,omitempty"`
+	Error int `json:"error,omitempty"`
+	Skip  int `json:"skip,omitempty"`
 }
 
 // Limits is the report's configuration.limits: the contract between a
@@ -143,7 +147,7 @@ func truncate(s string, n int) string {
 // result is a finding as a report result.
 func result(f *audit.Finding, at time.Time, legacy bool) Result {
 	ref, kind := refOf(f)
-	r := Result{Source: Source, Policy: f.Policy, Rule: f.Code, Category: f.Category, Severity: f.Severity,
+	r := Result{Policy: f.Policy, Rule: f.Code, Category: f.Category, Severity: f.Severity,
 		Timestamp: Timestamp{Seconds: at.Unix()}, Result: outcome(f), Resources: []ObjectRef{ref},
 		Message: truncate(f.Message, maxMessageBytes), Properties: map[string]string{"findingId": f.ID}}
 	if legacy {

@@ -26,31 +26,31 @@ func TestResult(t *testing.T) {
 		want   Result
 	}{
 		"pod with a cost": {finding("a1", "high", "Pod ml/trainer-0", 1234.5), false, Result{
-			Source: "quartermaster", Policy: "quartermaster.audit.waste", Rule: "idle-gpu", Category: "waste", Severity: "high",
+			Policy: "quartermaster.audit.waste", Rule: "idle-gpu", Category: "waste", Severity: "high",
 			Timestamp: Timestamp{Seconds: at.Unix()}, Result: "fail",
 			Resources:  []ObjectRef{{APIVersion: "v1", Kind: "Pod", Namespace: "ml", Name: "trainer-0"}},
 			Message:    "GPU idle",
 			Properties: map[string]string{"findingId": "a1", "monthlyCost": "1234.50"}}},
 		"info is a warning": {finding("a2", "info", "VolumeClaim ml/data", 0), false, Result{
-			Source: "quartermaster", Policy: "quartermaster.audit.waste", Rule: "idle-gpu", Category: "waste", Severity: "info",
+			Policy: "quartermaster.audit.waste", Rule: "idle-gpu", Category: "waste", Severity: "info",
 			Timestamp: Timestamp{Seconds: at.Unix()}, Result: "warn",
 			Resources:  []ObjectRef{{APIVersion: "v1", Kind: "PersistentVolumeClaim", Namespace: "ml", Name: "data"}},
 			Message:    "GPU idle",
 			Properties: map[string]string{"findingId": "a2"}}},
 		"workload: kind unknown, named in properties": {finding("a3", "critical", "Workload ml/train", 0), false, Result{
-			Source: "quartermaster", Policy: "quartermaster.audit.waste", Rule: "idle-gpu", Category: "waste", Severity: "critical",
+			Policy: "quartermaster.audit.waste", Rule: "idle-gpu", Category: "waste", Severity: "critical",
 			Timestamp: Timestamp{Seconds: at.Unix()}, Result: "fail",
 			Resources:  []ObjectRef{{Namespace: "ml", Name: "train"}},
 			Message:    "GPU idle",
 			Properties: map[string]string{"findingId": "a3", "resource": "Workload ml/train"}}},
 		"node, legacy severities": {finding("a4", "critical", "Node gpu-1", 0), true, Result{
-			Source: "quartermaster", Policy: "quartermaster.audit.waste", Rule: "idle-gpu", Category: "waste", Severity: "high",
+			Policy: "quartermaster.audit.waste", Rule: "idle-gpu", Category: "waste", Severity: "high",
 			Timestamp: Timestamp{Seconds: at.Unix()}, Result: "fail",
 			Resources:  []ObjectRef{{APIVersion: "v1", Kind: "Node", Name: "gpu-1"}},
 			Message:    "GPU idle",
 			Properties: map[string]string{"findingId": "a4"}}},
 		"legacy info is low": {finding("a5", "info", "Pod ml/p", 0), true, Result{
-			Source: "quartermaster", Policy: "quartermaster.audit.waste", Rule: "idle-gpu", Category: "waste", Severity: "low",
+			Policy: "quartermaster.audit.waste", Rule: "idle-gpu", Category: "waste", Severity: "low",
 			Timestamp: Timestamp{Seconds: at.Unix()}, Result: "warn",
 			Resources:  []ObjectRef{{APIVersion: "v1", Kind: "Pod", Namespace: "ml", Name: "p"}},
 			Message:    "GPU idle",
