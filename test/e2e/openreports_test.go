@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -54,10 +55,17 @@ func gpuFinding(ns, pod, code, category, severity string, cost float64) audit.Fi
 		"placement-drift":    "pod %s runs on p5.48xlarge in us-east-1, its decision placed it on a3-highgpu-8g in europe-west4",
 		"unencrypted-volume": "pod %s mounts claim checkpoints of StorageClass gp3, which does not set encrypted: \"true\"",
 	}
+	// The checks' own remediations, as internal/audit and policies/rego/audit write them: one per rule.
+	remediations := map[string]string{
+		"idle-gpu":           "release the GPU (scale the workload down, or size it to a smaller or shared GPU: MIG, time-slicing)",
+		"placement-drift":    "re-apply the workload so that admission places it again, or find what removed its node affinity",
+		"unencrypted-volume": "encrypt it at rest (copy a disk or snapshot to an encrypted one; turn on default encryption for a bucket)",
+	}
 	sum := sha256.Sum256([]byte(ns + pod + code))
 	return audit.Finding{ID: hex.EncodeToString(sum[:8]), Category: category, Severity: severity, Code: code,
 		Resource: "Pod " + ns + "/" + pod, Account: kubeContext, Cloud: "aws", Region: "us-east-1", Namespace: ns,
-		Team: "vision", Policy: "quartermaster.audit." + category, Message: fmt.Sprintf(msgs[code], pod), MonthlyCost: cost}
+		Team: "vision", Policy: "quartermaster.audit." + category, Message: fmt.Sprintf(msgs[code], pod), MonthlyCost: cost,
+		Remediation: remediations[code]}
 }
 
 // gpuPodFindings are n GPU pods' worth of findings in a namespace: each
@@ -248,7 +256,14 @@ func TestOpenReports(t *testing.T) {
 		t.Errorf("1,000 GPU pods' findings: %d bytes in 10 namespaces, largest report %d bytes, %d bytes in 1,000 namespaces of one pod; want ≤ %d and ≤ 256 KiB",
 			total, largest, 1000*oneSize, perThousand)
 	}
-	_, clusterSize := getReport(t, c, api, "ClusterReport", "", "quartermaster-"+runHash("run-3"))
+	cr3, clusterSize := getReport(t, c, api, "ClusterReport", "", "quartermaster-"+runHash("run-3"))
+	// The rules' remediations are on the run's cluster report, once each, and on no result.
+	if a := cr3.GetAnnotations(); a[openreports.AnnotationRemediation+"idle-gpu"] != gpuFinding(one, "p", "idle-gpu", "waste", "high", 0).Remediation {
+		t.Errorf("run 3's cluster report annotations %v: want each rule's remediation", a)
+	}
+	if oneRep, _ := getReport(t, c, api, "Report", one, "quartermaster"); strings.Contains(fmt.Sprint(oneRep.Object["results"]), "remediation") {
+		t.Errorf("report %s repeats a remediation the cluster report holds: %v", one, oneRep.Object["results"])
+	}
 	t.Logf("run 3 written in %s: 1,000 GPU pods × 3 findings in 10 namespaces = %d bytes of reports (largest report %d bytes, %d per result); "+
 		"1,500 pods in one namespace: report cut to %d of 4,500 results, %d bytes; worst layout, one GPU pod with 3 findings per namespace: "+
 		"a %d-byte report, %d bytes per 1,000 pods (fixed cost ≈ %d bytes a report); the run's cluster report %d bytes",

@@ -58,7 +58,7 @@ func TestResult(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			if diff := cmp.Diff(tc.want, result(tc.f, at, tc.legacy)); diff != "" {
+			if diff := cmp.Diff(tc.want, result(tc.f, at, tc.legacy, nil)); diff != "" {
 				t.Errorf("result (-want +got):\n%s", diff)
 			}
 		})
@@ -119,7 +119,7 @@ func TestBuild(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			b, cut := build(tc.fs, nil, at, tc.maxResults, tc.bytes, tc.warnings, false)
+			b, cut := build(tc.fs, nil, at, tc.maxResults, tc.bytes, tc.warnings, false, nil)
 			raw, _ := json.Marshal(b)
 			if tc.wantResults != 0 && len(b.Results) != tc.wantResults {
 				t.Errorf("%d results, want %d", len(b.Results), tc.wantResults)
@@ -146,5 +146,36 @@ func TestBuild(t *testing.T) {
 func TestNewWriterConfig(t *testing.T) {
 	if _, err := NewWriter(Config{}); err == nil {
 		t.Error("a writer without a client was made")
+	}
+}
+
+// TestSharedRemediations: a rule's remediation is kept once, on the run's
+// cluster report, when every finding of the rule has the same one and the
+// rule makes an annotation key; its results then leave it out, while a
+// rule whose remediation varies, or is missing on some findings, keeps it
+// on each result.
+func TestSharedRemediations(t *testing.T) {
+	with := func(id, code, rem string) *audit.Finding {
+		f := finding(id, "high", "Pod ml/"+id, 0)
+		f.Code, f.Remediation = code, rem
+		return f
+	}
+	fs := []*audit.Finding{
+		with("a", "idle-gpu", "release the GPU"), with("b", "idle-gpu", "release the GPU"),
+		with("c", "per-resource", "fix c"), with("d", "per-resource", "fix d"),
+		with("e", "sometimes", "do this"), with("f", "sometimes", ""),
+		with("g", "Not A Key!", "anything"),
+		with("h", "none", ""),
+	}
+	shared := sharedRemediations(fs)
+	if diff := cmp.Diff(map[string]string{"idle-gpu": "release the GPU"}, shared); diff != "" {
+		t.Errorf("shared (-want +got):\n%s", diff)
+	}
+	for _, f := range fs {
+		r := result(f, at, false, shared)
+		_, has := r.Properties["remediation"]
+		if want := f.Remediation != "" && f.Code != "idle-gpu"; has != want {
+			t.Errorf("finding %s (%s): remediation on its result %v, want %v", f.ID, f.Code, has, want)
+		}
 	}
 }

@@ -202,13 +202,18 @@ func (w *Writer) Write(ctx context.Context, run Run, findings []audit.Finding) (
 			cluster = append(cluster, f)
 		}
 	}
+	var kept []*audit.Finding
+	for _, fs := range byNamespace {
+		kept = append(kept, fs...)
+	}
+	shared := sharedRemediations(append(kept, cluster...))
 	out := &Outcome{}
-	owner, clusterReport, err := w.applyCluster(ctx, run, hash, cluster)
+	owner, clusterReport, err := w.applyCluster(ctx, run, hash, cluster, shared)
 	if err != nil {
 		return out, err
 	}
 	for _, ns := range slices.Sorted(maps.Keys(byNamespace)) {
-		written, err := w.applyNamespace(ctx, run, hash, ns, byNamespace[ns], owner)
+		written, err := w.applyNamespace(ctx, run, hash, ns, byNamespace[ns], owner, shared)
 		if err != nil {
 			return out, err
 		}
@@ -333,12 +338,12 @@ func (w *Writer) compact(ctx context.Context, obj map[string]any) error {
 // applyNamespace writes one namespace's report, owned by the run's
 // cluster report. A namespace being deleted (or already gone) is skipped:
 // its findings are about objects that are going away.
-func (w *Writer) applyNamespace(ctx context.Context, run Run, hash, ns string, fs []*audit.Finding, owner map[string]any) (*Written, error) {
+func (w *Writer) applyNamespace(ctx context.Context, run Run, hash, ns string, fs []*audit.Finding, owner map[string]any, shared map[string]string) (*Written, error) {
 	// No scope: a namespace's report is about the namespace it is in
 	// (metadata.namespace says which), as wgpolicyk8s' namespace reports
 	// were; a scope names one resource a report is about.
 	b, cut := build(fs, nil, run.Time, w.cfg.MaxResults, w.cfg.MaxBytes,
-		w.cfg.Warnings, w.cfg.API == PolicyReport)
+		w.cfg.Warnings, w.cfg.API == PolicyReport, shared)
 	total := b.Summary.Fail + b.Summary.Warn
 	if total == 0 {
 		return nil, nil // only warnings, and warnings are not written
@@ -369,14 +374,18 @@ func isNamespaceGone(err error) bool {
 // applyCluster writes the run's cluster report, with the findings on
 // nodes or none, and returns the owner reference the namespaces' reports
 // carry to it.
-func (w *Writer) applyCluster(ctx context.Context, run Run, hash string, fs []*audit.Finding) (map[string]any, Written, error) {
+func (w *Writer) applyCluster(ctx context.Context, run Run, hash string, fs []*audit.Finding, shared map[string]string) (map[string]any, Written, error) {
 	_, kind := w.cfg.API.kinds()
 	name := ReportName + "-" + hash
-	b, cut := build(fs, nil, run.Time, w.cfg.MaxResults, w.cfg.MaxBytes, w.cfg.Warnings, w.cfg.API == PolicyReport)
+	b, cut := build(fs, nil, run.Time, w.cfg.MaxResults, w.cfg.MaxBytes, w.cfg.Warnings, w.cfg.API == PolicyReport, shared)
 	total := b.Summary.Fail + b.Summary.Warn
 	obj, err := w.report(kind, "", name, hash, run, b, cut, total)
 	if err != nil {
 		return nil, Written{}, err
+	}
+	md := obj["metadata"].(map[string]any)
+	for code, rem := range shared {
+		md["annotations"].(map[string]any)[AnnotationRemediation+code] = rem
 	}
 	if err := w.apply(ctx, obj); err != nil {
 		return nil, Written{}, err
