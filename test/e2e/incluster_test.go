@@ -138,8 +138,8 @@ func TestInClusterWebhook(t *testing.T) {
 
 // installOnRealNode starts the real node with the built image and installs the chart there (one replica, host
 // network), waits for its pod to be Ready on that node, and removes both when the test ends. It returns the pod and
-// its metrics port on the host.
-func installOnRealNode(t testing.TB, b built) (webhookPod, int) {
+// its metrics port on the host. extra are more helm arguments (values).
+func installOnRealNode(t testing.TB, b built, extra ...string) (webhookPod, int) {
 	t.Helper()
 	start := time.Now()
 	if out, err := script("node-up.sh", filepath.Join(b.dir, "image.tar")); err != nil {
@@ -172,8 +172,8 @@ func installOnRealNode(t testing.TB, b built) (webhookPod, int) {
 	}
 	chart := filepath.Join(cluster.repo, "charts", "quartermaster")
 	start = time.Now()
-	r := helm(t, "install", inClusterRelease, chart, "-n", inClusterNamespace, "--create-namespace", "--wait", "--timeout", "3m",
-		"-f", values, "--set-file", "catalog="+restrictedCatalog(t))
+	r := helm(t, append([]string{"install", inClusterRelease, chart, "-n", inClusterNamespace, "--create-namespace", "--wait", "--timeout", "3m",
+		"-f", values, "--set-file", "catalog=" + restrictedCatalog(t)}, extra...)...)
 	t.Cleanup(func() {
 		helm(t, "uninstall", inClusterRelease, "-n", inClusterNamespace, "--wait", "--timeout", "2m")
 		kubectl(t, "delete", "namespace", inClusterNamespace, "--timeout=90s")
