@@ -137,6 +137,8 @@ func TestAuditorJob(t *testing.T) {
 	if cr == nil || cr.GetUID() != owners[0].UID {
 		t.Fatalf("the report's owner %s/%s is not the run's ClusterReport (%v)", owners[0].Name, owners[0].UID, cr != nil)
 	}
+	// The run's reports go with the test (the namespace's with its namespace, or by the garbage collector).
+	t.Cleanup(func() { kubectl(t, "delete", "clusterreports.openreports.io", cr.GetName(), "--wait=false") })
 	runID := cr.GetAnnotations()[openreports.AnnotationRun]
 	fullReport := "/reports/" + job + "/report.json"
 	if runID == "" || cr.GetAnnotations()[openreports.AnnotationFullReport] != fullReport {
