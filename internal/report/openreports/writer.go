@@ -231,10 +231,6 @@ func (w *Writer) Write(ctx context.Context, run Run, findings []audit.Finding) (
 	return out, nil
 }
 
-func (w *Writer) labels(hash string) map[string]string {
-	return map[string]string{LabelManagedBy: FieldManager, LabelRun: hash}
-}
-
 // apply server-side applies obj as the writer's field manager, taking
 // over fields another manager set (the writer owns its reports whole).
 func (w *Writer) apply(ctx context.Context, obj map[string]any) error {
