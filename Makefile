@@ -180,15 +180,13 @@ cluster-down: ## Stop the local control plane started by cluster-up and remove i
 	hack/cluster-down.sh
 
 .PHONY: chart-lint
-chart-lint: tools-cluster ## helm lint the chart, strict, with its default and e2e values and with the auditor enabled (one shard, and four).
+chart-lint: tools-cluster ## helm lint the chart, strict, with its default values (the auditor on, one shard), the e2e values, the auditor in four shards, its wgpolicyk8s reports, and off.
 	$(QM_TOOLS_BIN)/helm lint --strict charts/quartermaster
 	$(QM_TOOLS_BIN)/helm lint --strict charts/quartermaster --set webhook.inCluster=false \
 	  --set webhook.externalURL=https://127.0.0.1:1 --set webhook.externalCABundle=Cg== --set webhook.failurePolicy=Ignore
-	$(QM_TOOLS_BIN)/helm lint --strict charts/quartermaster --set auditor.enabled=true \
-	  --set 'auditor.accounts.accounts[0].cloud=kubernetes' --set 'auditor.accounts.accounts[0].id=in-cluster'
-	$(QM_TOOLS_BIN)/helm lint --strict charts/quartermaster --set auditor.enabled=true \
-	  --set 'auditor.accounts.accounts[0].cloud=kubernetes' --set 'auditor.accounts.accounts[0].id=in-cluster' \
-	  --set auditor.shards=4 --set auditor.reports.existingClaim=audits
+	$(QM_TOOLS_BIN)/helm lint --strict charts/quartermaster --set auditor.shards=4 --set auditor.reports.existingClaim=audits
+	$(QM_TOOLS_BIN)/helm lint --strict charts/quartermaster --set auditor.openReports.api=wgpolicyk8s --set auditor.hostNetwork=true
+	$(QM_TOOLS_BIN)/helm lint --strict charts/quartermaster --set auditor.enabled=false
 
 .PHONY: e2e
 e2e: tools-cluster chart-lint ## Chart template tests and real-cluster end-to-end tests (starts and stops its own cluster).

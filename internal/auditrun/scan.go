@@ -95,7 +95,13 @@ func prepareScan(ctx context.Context, cfg Config, deps Deps) ([]inventory.Accoun
 			if err != nil {
 				return nil, nil, err
 			}
-			k, err := kube.NewScanner(kube.Config{Log: log, LabelKeys: labelKeysOrNil(cfg, labels)})
+			// The workload kinds admission places (--workload-rules besides
+			// the built-in ones) are the kinds the scan reads as workloads.
+			extra, err := workload.ReadRulesFile(cfg.Engine.Sources.WorkloadRules)
+			if err != nil {
+				return nil, nil, fmt.Errorf("--workload-rules: %w", err)
+			}
+			k, err := kube.NewScanner(kube.Config{Log: log, LabelKeys: labelKeysOrNil(cfg, labels), Rules: workload.WithDefaultRules(extra)})
 			if err != nil {
 				return nil, nil, fmt.Errorf("kubernetes: %w", err)
 			}

@@ -4,6 +4,10 @@ package chart
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path"
@@ -13,10 +17,23 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 	"sigs.k8s.io/yaml"
 
+	"github.com/quartermaster-io/quartermaster/internal/audit"
 	"github.com/quartermaster-io/quartermaster/internal/inventory"
+	"github.com/quartermaster-io/quartermaster/internal/inventory/kube"
+	"github.com/quartermaster-io/quartermaster/internal/report/openreports"
+	"github.com/quartermaster-io/quartermaster/internal/workload"
 )
 
 const accountsCM = "ConfigMap/qm-quartermaster-auditor-accounts"
@@ -212,7 +229,7 @@ func TestAuditorAccounts(t *testing.T) {
 		args []string
 		want string
 	}{
-		"no accounts":      {[]string{"--set", "auditor.enabled=true"}, "auditor.accounts: the accounts file"},
+		"no accounts":      {[]string{"--set", "auditor.accounts=null"}, "auditor.accounts: the accounts file"},
 		"sharded no claim": {withAuditor("--set", "auditor.shards=3"), "auditor.shards=3 needs auditor.reports.existingClaim"},
 		"no shards":        {withAuditor("--set", "auditor.shards=0"), "shards"},
 		"bad failOn":       {withAuditor("--set", "auditor.failOn=urgent"), "failOn"},
@@ -367,8 +384,14 @@ func notes(t *testing.T, args ...string) string {
 
 // TestAuditorNotes: the install notes say where the reports are.
 func TestAuditorNotes(t *testing.T) {
-	if n := notes(t); strings.Contains(n, "auditor") {
+	if n := notes(t, "--set", "auditor.enabled=false"); strings.Contains(n, "auditor") {
 		t.Errorf("auditor off, but the notes mention it:\n%s", n)
+	}
+	if n := notes(t); !strings.Contains(n, "kubectl get reports.openreports.io -A") || !strings.Contains(n, "--from=cronjob/qm-quartermaster-auditor") {
+		t.Errorf("default notes do not say where the reports are nor how to run an audit now:\n%s", n)
+	}
+	if n := notes(t, "--set", "auditor.openReports.api=wgpolicyk8s"); !strings.Contains(n, "kubectl get policyreports.wgpolicyk8s.io -A") {
+		t.Errorf("notes with wgpolicyk8s:\n%s", n)
 	}
 	if n := notes(t, withAuditor()...); !strings.Contains(n, "in an emptyDir that goes with the pod") || !strings.Contains(n, "kubectl logs -n qm-system job/qm-quartermaster-auditor-") {
 		t.Errorf("notes without a claim:\n%s", n)
@@ -376,5 +399,184 @@ func TestAuditorNotes(t *testing.T) {
 	n := notes(t, withAuditor("--set", "auditor.shards=4", "--set", "auditor.reports.existingClaim=audits")...)
 	if !strings.Contains(n, "4 shards") || !strings.Contains(n, "on claim audits, /reports/qm-quartermaster-auditor-<scheduled time>/merged/report.json") {
 		t.Errorf("notes with 4 shards on a claim:\n%s", n)
+	}
+}
+
+// anyKind is a REST mapper under which the cluster serves every kind, as
+// v1 of its group with the conventional plural: the scanner then lists
+// every kind it ever would (a cluster with all the CRDs it knows), so
+// that the recorded calls are the most the auditor can make.
+type anyKind struct{ meta.RESTMapper }
+
+func (anyKind) RESTMapping(gk schema.GroupKind, _ ...string) (*meta.RESTMapping, error) {
+	gvk := gk.WithVersion("v1")
+	plural, _ := meta.UnsafeGuessKindToResource(gvk)
+	return &meta.RESTMapping{Resource: plural, GroupVersionKind: gvk, Scope: meta.RESTScopeNamespace}, nil
+}
+
+func (m anyKind) RESTMappings(gk schema.GroupKind, versions ...string) ([]*meta.RESTMapping, error) {
+	r, err := m.RESTMapping(gk, versions...)
+	return []*meta.RESTMapping{r}, err
+}
+
+// access is what a client was asked to do: "group/resource" → verbs.
+type access map[string]map[string]bool
+
+func (a access) add(gvk schema.GroupVersionKind, verbs ...string) {
+	gvk.Kind = strings.TrimSuffix(gvk.Kind, "List")
+	r, _ := anyKind{}.RESTMapping(gvk.GroupKind())
+	key := gvk.Group + "/" + r.Resource.Resource
+	if a[key] == nil {
+		a[key] = map[string]bool{}
+	}
+	for _, v := range verbs {
+		a[key][v] = true
+	}
+}
+
+func (a access) String() string {
+	var lines []string
+	for _, k := range slices.Sorted(maps.Keys(a)) {
+		lines = append(lines, k+" "+fmt.Sprint(slices.Sorted(maps.Keys(a[k]))))
+	}
+	return strings.Join(lines, "\n")
+}
+
+// recordingClient answers every call with nothing (empty lists, one
+// earlier run's cluster report to retire) and records what was asked.
+func recordingClient(t *testing.T, seen access) client.Client {
+	gvkOf := func(c client.WithWatch, o runtime.Object) schema.GroupVersionKind {
+		gvk, err := apiutil.GVKForObject(o, c.Scheme())
+		if err != nil {
+			t.Fatalf("the kind of %T: %v", o, err)
+		}
+		return gvk
+	}
+	base := fake.NewClientBuilder().WithRESTMapper(anyKind{}).Build()
+	return interceptor.NewClient(base, interceptor.Funcs{
+		List: func(_ context.Context, c client.WithWatch, list client.ObjectList, _ ...client.ListOption) error {
+			gvk := gvkOf(c, list)
+			seen.add(gvk, "list")
+			if l, ok := list.(*metav1.PartialObjectMetadataList); ok && strings.HasSuffix(gvk.Kind, "ReportList") {
+				l.Items = []metav1.PartialObjectMetadata{{ObjectMeta: metav1.ObjectMeta{Name: "quartermaster-earlier"}}}
+			}
+			return nil
+		},
+		Get: func(_ context.Context, c client.WithWatch, _ client.ObjectKey, obj client.Object, _ ...client.GetOption) error {
+			seen.add(gvkOf(c, obj), "get")
+			obj.SetUID("0e7c1d5e-0000-4000-8000-000000000001")
+			return nil
+		},
+		Delete: func(_ context.Context, c client.WithWatch, obj client.Object, _ ...client.DeleteOption) error {
+			seen.add(gvkOf(c, obj), "delete")
+			return nil
+		},
+		// Server-side apply is a patch, authorized as a create when it
+		// creates the object (a namespace's first report, every run's
+		// cluster report).
+		Apply: func(_ context.Context, _ client.WithWatch, obj runtime.ApplyConfiguration, _ ...client.ApplyOption) error {
+			raw, err := json.Marshal(obj)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var tm metav1.TypeMeta
+			if err := json.Unmarshal(raw, &tm); err != nil {
+				t.Fatal(err)
+			}
+			seen.add(tm.GroupVersionKind(), "create", "patch")
+			return nil
+		},
+		Create: func(context.Context, client.WithWatch, client.Object, ...client.CreateOption) error {
+			t.Error("the auditor creates an object other than by apply: give it a verb in rbac.yaml and a case here")
+			return nil
+		},
+		Update: func(context.Context, client.WithWatch, client.Object, ...client.UpdateOption) error {
+			t.Error("the auditor updates an object: give it a verb in rbac.yaml and a case here")
+			return nil
+		},
+		// The writer's merge patch that drops the managed fields.
+		Patch: func(_ context.Context, c client.WithWatch, obj client.Object, _ client.Patch, _ ...client.PatchOption) error {
+			seen.add(gvkOf(c, obj), "patch")
+			return nil
+		},
+	})
+}
+
+// granted is what a rendered ClusterRole allows, as access.
+func granted(role object) access {
+	a := access{}
+	for _, rule := range at(role, "rules").([]any) {
+		for _, g := range at(rule, "apiGroups").([]any) {
+			for _, r := range at(rule, "resources").([]any) {
+				key := g.(string) + "/" + r.(string)
+				if a[key] == nil {
+					a[key] = map[string]bool{}
+				}
+				for _, v := range at(rule, "verbs").([]any) {
+					a[key][v.(string)] = true
+				}
+			}
+		}
+	}
+	return a
+}
+
+// TestAuditorRole: the auditor's ClusterRole is exactly what the auditor
+// uses. The kube scanner (with the chart's workload rules, as the auditor
+// reads them from its ConfigMap) scans a cluster that serves every kind,
+// and the report writer writes a run, both through a client that records
+// each call; the role must grant each call and nothing else.
+func TestAuditorRole(t *testing.T) {
+	trainer := []string{"--set", "workloadRules[0].group=example.com", "--set", "workloadRules[0].kind=Trainer", "--set", "workloadRules[0].resource=trainers",
+		"--set", "workloadRules[0].podSets[0].template=spec.template"}
+	for name, tc := range map[string]struct {
+		args []string
+		api  openreports.API // "" when reports are off
+	}{
+		"default":           {nil, openreports.OpenReports},
+		"wgpolicyk8s":       {[]string{"--set", "auditor.openReports.api=wgpolicyk8s"}, openreports.PolicyReport},
+		"no reports":        {[]string{"--set", "auditor.openReports.enabled=false"}, ""},
+		"a workload of CRD": {trainer, openreports.OpenReports},
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := mustRender(t, tc.args...)
+			var extra []workload.Rule
+			if rules := str(r.get(t, "ConfigMap/qm-quartermaster-config"), "data", "workload-rules.yaml"); rules != "" {
+				var err error
+				if extra, err = workload.ReadRules(strings.NewReader(rules)); err != nil {
+					t.Fatalf("the rendered workload rules: %v", err)
+				}
+			}
+			seen := access{}
+			c := recordingClient(t, seen)
+			s, err := kube.NewScanner(kube.Config{Rules: workload.WithDefaultRules(extra),
+				NewClient: func(context.Context, inventory.Account) (client.Client, error) { return c, nil }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Scan(context.Background(), inventory.Account{Cloud: inventory.CloudKube, ID: "in-cluster"},
+				func(*inventory.Resource) error { return nil }); err != nil {
+				t.Fatal(err)
+			}
+			if tc.api != "" {
+				w, err := openreports.NewWriter(openreports.Config{Client: c, API: tc.api})
+				if err != nil {
+					t.Fatal(err)
+				}
+				fs := []audit.Finding{
+					{ID: "1", Category: "waste", Severity: "high", Code: "idle-gpu", Resource: "Pod ml/p", Namespace: "ml", Policy: "p", Message: "m"},
+					{ID: "2", Category: "waste", Severity: "high", Code: "idle-gpu", Resource: "Node n", Policy: "p", Message: "m"},
+				}
+				if _, err := w.Write(context.Background(), openreports.Run{ID: "run", Time: time.Now()}, fs); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := granted(r.get(t, "ClusterRole/qm-quartermaster-auditor")); got.String() != seen.String() {
+				t.Errorf("the auditor's ClusterRole grants\n%s\n\nthe auditor uses\n%s", got, seen)
+			}
+			if !seen["/pods"]["list"] || seen["example.com/trainers"]["list"] != (name == "a workload of CRD") {
+				t.Errorf("the recording missed the pods or the workload rule's kind:\n%s", seen)
+			}
+		})
 	}
 }

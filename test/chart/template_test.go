@@ -180,11 +180,29 @@ func TestDefaults(t *testing.T) {
 	if at(r.get(t, validating), "webhooks", "0", "reinvocationPolicy") != nil {
 		t.Error("validating webhook has a reinvocationPolicy")
 	}
-	// The auditor is off unless asked for: it needs accounts and cloud
-	// credentials only the operator can give.
+	// The auditor is on: a fresh install audits its own cluster through
+	// its ServiceAccount (no cloud credentials needed) and writes the
+	// findings into it as OpenReports.
 	for _, key := range []string{cronJob, accountsCM, "ClusterRole/qm-quartermaster-auditor", "ClusterRoleBinding/qm-quartermaster-auditor", "ServiceAccount/qm-quartermaster-auditor"} {
-		if r.has(key) {
-			t.Errorf("%s rendered by default although the auditor is off", key)
+		r.get(t, key)
+	}
+	if got := str(r.get(t, accountsCM), "data", "accounts.yaml"); strings.TrimSpace(got) != "accounts:\n- cloud: kubernetes\n  id: in-cluster" {
+		t.Errorf("default accounts file %q, want the in-cluster account alone", got)
+	}
+	args := fmt.Sprint(at(r.get(t, cronJob), "spec", "jobTemplate", "spec", "template", "spec", "containers", "0", "args"))
+	for _, a := range []string{"--accounts=/etc/quartermaster/auditor/accounts.yaml", "--openreports=in-cluster", "--openreports-api=openreports"} {
+		if !strings.Contains(args, a) {
+			t.Errorf("default auditor args %s lack %s", args, a)
+		}
+	}
+	if at(r.get(t, cronJob), "spec", "jobTemplate", "spec", "template", "spec", "hostNetwork") != nil {
+		t.Error("the auditor shares its node's network by default")
+	}
+	// Off, none of it.
+	off := mustRender(t, "--set", "auditor.enabled=false")
+	for _, key := range []string{cronJob, accountsCM, "ClusterRole/qm-quartermaster-auditor", "ClusterRoleBinding/qm-quartermaster-auditor", "ServiceAccount/qm-quartermaster-auditor"} {
+		if off.has(key) {
+			t.Errorf("%s rendered although the auditor is off", key)
 		}
 	}
 	if r.has("ConfigMap/qm-quartermaster-policies") {
@@ -193,10 +211,10 @@ func TestDefaults(t *testing.T) {
 }
 
 // TestLeastPrivilege: every ClusterRole only reads, except the auditor's
-// PolicyReports, and nothing uses wildcards (auditor enabled, so that its
-// role is checked too).
+// reports, and nothing uses wildcards (the default install, auditor on;
+// TestAuditorRole checks the auditor's rules one by one).
 func TestLeastPrivilege(t *testing.T) {
-	r := mustRender(t, withAuditor()...)
+	r := mustRender(t)
 	roles := 0
 	for key, o := range r {
 		if !strings.HasPrefix(key, "ClusterRole/") && !strings.HasPrefix(key, "Role/") {
@@ -469,16 +487,17 @@ func TestAuditorOpenReports(t *testing.T) {
 			}
 			var writes []string
 			for _, rule := range at(r.get(t, "ClusterRole/qm-quartermaster-auditor"), "rules").([]any) {
-				if slices.Contains(at(rule, "verbs").([]any), any("create")) {
-					writes = append(writes, fmt.Sprint(at(rule, "apiGroups"), at(rule, "resources")))
+				if verbs := at(rule, "verbs").([]any); !slices.Equal(verbs, []any{"list"}) {
+					writes = append(writes, fmt.Sprint(at(rule, "apiGroups"), at(rule, "resources"), verbs))
 				}
 			}
 			want := []string{}
 			if tc.group != "" {
-				want = []string{fmt.Sprint([]any{tc.group}, at(map[string]any{"r": []any{tc.resource}}, "r"))}
+				want = []string{fmt.Sprintf("[%s] [%s] [create patch]", tc.group, tc.resource),
+					fmt.Sprintf("[%s] [cluster%s] [create delete get list patch]", tc.group, tc.resource)}
 			}
-			if len(writes) != len(want) || len(want) == 1 && !strings.HasPrefix(writes[0], "["+tc.group+"] ["+tc.resource) {
-				t.Errorf("write rules %v, want %v", writes, want)
+			if !slices.Equal(writes, want) {
+				t.Errorf("rules beyond list %v, want %v", writes, want)
 			}
 		})
 	}

@@ -104,6 +104,16 @@ func TestChartInstall(t *testing.T) {
 		}
 	}
 
+	// The auditor is on by default: its CronJob, accounts and role are installed (TestAuditorJob runs it), and
+	// nothing runs before its schedule.
+	for _, obj := range []string{"cronjob/qm-quartermaster-auditor", "configmap/qm-quartermaster-auditor-accounts", "serviceaccount/qm-quartermaster-auditor"} {
+		kubectl(t, "get", "-n", releaseNamespace, obj).must(t, "the default install's "+obj)
+	}
+	kubectl(t, "get", "clusterrole", "qm-quartermaster-auditor").must(t, "the auditor's ClusterRole")
+	if jobs := strings.TrimSpace(kubectl(t, "get", "jobs", "-n", releaseNamespace, "-o", "name").must(t, "the release's Jobs")); jobs != "" {
+		t.Errorf("Jobs in the release namespace right after install: %s", jobs)
+	}
+
 	// The webhook Deployment (KWOK runs its pods) spreads over two nodes.
 	var pods struct{ Items []pod }
 	getJSON(t, &pods, "pods", "-n", releaseNamespace, "-l", "app.kubernetes.io/component=webhook")
@@ -178,6 +188,9 @@ func TestChartInstall(t *testing.T) {
 		if r := kubectl(t, "get", kind, "qm-quartermaster"); r.err == nil {
 			t.Errorf("%s still exists after helm uninstall", kind)
 		}
+	}
+	if r := kubectl(t, "get", "-n", releaseNamespace, "cronjob/qm-quartermaster-auditor"); r.err == nil {
+		t.Error("the auditor's CronJob still exists after helm uninstall")
 	}
 	kubectlIn(t, gpuPod("after", "gpu-team", 1, ""), "create", "-f", "-").must(t, "GPU pod after uninstall")
 }

@@ -4,11 +4,14 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/quartermaster-io/quartermaster/internal/audit"
 	"github.com/quartermaster-io/quartermaster/internal/inventory"
@@ -34,7 +37,9 @@ type Timestamp struct {
 	Nanos   int32 `json:"nanos"`
 }
 
-// Result is one finding as a report result.
+// Result is one finding as a report result. The writer leaves Source
+// empty: the report's own source names every result's (a report holds
+// Quartermaster's results only), 25 bytes a result saved.
 type Result struct {
 	Source    string      `json:"source,omitempty"`
 	Policy    string      `json:"policy"`
@@ -50,13 +55,15 @@ type Result struct {
 	Properties map[string]string `json:"properties,omitempty"`
 }
 
-// Summary counts results by outcome.
+// Summary counts results by outcome. A count of zero is left out (the
+// CRDs' fields are optional, and a reader takes a missing count as 0):
+// the writer has only failures and warnings to count.
 type Summary struct {
-	Pass  int `json:"pass"`
-	Fail  int `json:"fail"`
-	Warn  int `json:"warn"`
-	Error int `json:"error"`
-	Skip  int `json:"skip"`
+	Pass  int `json:"pass,omitempty"`
+	Fail  int `json:"fail,omitempty"`
+	Warn  int `json:"warn,omitempty"`
+	Error int `json:"error,omitempty"`
+	Skip  int `json:"skip,omitempty"`
 }
 
 // Limits is the report's configuration.limits: the contract between a
@@ -140,10 +147,47 @@ func truncate(s string, n int) string {
 	return s[:cut] + "…"
 }
 
-// result is a finding as a report result.
-func result(f *audit.Finding, at time.Time, legacy bool) Result {
+// AnnotationRemediation prefixes the run's cluster report's annotations
+// remediation.quartermaster.io/<rule>: the remediation that every finding
+// of the rule shares (every check's and audit policy's is one sentence
+// per rule), kept there once rather than on each result, where it would
+// be the largest property of all, repeated in every report.
+const AnnotationRemediation = "remediation.quartermaster.io/"
+
+// maxSharedBytes bounds the shared remediations on the cluster report,
+// far under the API server's 256 KiB of annotations.
+const maxSharedBytes = 64 << 10
+
+// sharedRemediations are the remediations kept once, by rule: those of
+// each rule whose findings all have one and the same remediation, and
+// whose code makes a valid annotation key. A rule whose remediation varies
+// (a Rego rule may write it per resource) keeps it on each result.
+func sharedRemediations(fs []*audit.Finding) map[string]string {
+	byRule, varies := map[string]string{}, map[string]bool{}
+	for _, f := range fs {
+		rem := truncate(f.Remediation, maxMessageBytes)
+		if prev, seen := byRule[f.Code]; seen && prev != rem || rem == "" {
+			varies[f.Code] = true
+		}
+		byRule[f.Code] = rem
+	}
+	shared, size := map[string]string{}, 0
+	for _, code := range slices.Sorted(maps.Keys(byRule)) {
+		rem := byRule[code]
+		if varies[code] || len(validation.IsQualifiedName(AnnotationRemediation+code)) > 0 || size+len(code)+len(rem) > maxSharedBytes {
+			continue
+		}
+		shared[code] = rem
+		size += len(code) + len(rem)
+	}
+	return shared
+}
+
+// result is a finding as a report result; shared are the remediations
+// kept on the run's cluster report, left out here.
+func result(f *audit.Finding, at time.Time, legacy bool, shared map[string]string) Result {
 	ref, kind := refOf(f)
-	r := Result{Source: Source, Policy: f.Policy, Rule: f.Code, Category: f.Category, Severity: f.Severity,
+	r := Result{Policy: f.Policy, Rule: f.Code, Category: f.Category, Severity: f.Severity,
 		Timestamp: Timestamp{Seconds: at.Unix()}, Result: outcome(f), Resources: []ObjectRef{ref},
 		Message: truncate(f.Message, maxMessageBytes), Properties: map[string]string{"findingId": f.ID}}
 	if legacy {
@@ -161,8 +205,8 @@ func result(f *audit.Finding, at time.Time, legacy bool) Result {
 	if f.MonthlyCost > 0 {
 		r.Properties["monthlyCost"] = strconv.FormatFloat(f.MonthlyCost, 'f', 2, 64)
 	}
-	if f.Remediation != "" {
-		r.Properties["remediation"] = truncate(f.Remediation, maxMessageBytes)
+	if rem := truncate(f.Remediation, maxMessageBytes); rem != "" && shared[f.Code] != rem {
+		r.Properties["remediation"] = rem
 	}
 	return r
 }
@@ -197,7 +241,7 @@ const bodyOverhead = 4 << 10
 // finding counts in the summary; results keep the most severe and costly
 // first, up to maxResults and maxBytes of encoded results. cut reports
 // whether results were left out.
-func build(fs []*audit.Finding, scope *ObjectRef, at time.Time, maxResults, maxBytes int, warnings, legacy bool) (b Body, cut bool) {
+func build(fs []*audit.Finding, scope *ObjectRef, at time.Time, maxResults, maxBytes int, warnings, legacy bool, shared map[string]string) (b Body, cut bool) {
 	order(fs)
 	b = Body{Source: Source, Scope: scope, Results: []Result{}}
 	filter := []string{ResultFail}
@@ -207,7 +251,7 @@ func build(fs []*audit.Finding, scope *ObjectRef, at time.Time, maxResults, maxB
 	b.Configuration = &Configuration{Limits: Limits{MaxResults: maxResults, StatusFilter: filter}}
 	size := bodyOverhead
 	for _, f := range fs {
-		r := result(f, at, legacy)
+		r := result(f, at, legacy, shared)
 		if !slices.Contains(filter, r.Result) {
 			continue
 		}

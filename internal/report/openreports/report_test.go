@@ -26,31 +26,31 @@ func TestResult(t *testing.T) {
 		want   Result
 	}{
 		"pod with a cost": {finding("a1", "high", "Pod ml/trainer-0", 1234.5), false, Result{
-			Source: "quartermaster", Policy: "quartermaster.audit.waste", Rule: "idle-gpu", Category: "waste", Severity: "high",
+			Policy: "quartermaster.audit.waste", Rule: "idle-gpu", Category: "waste", Severity: "high",
 			Timestamp: Timestamp{Seconds: at.Unix()}, Result: "fail",
 			Resources:  []ObjectRef{{APIVersion: "v1", Kind: "Pod", Namespace: "ml", Name: "trainer-0"}},
 			Message:    "GPU idle",
 			Properties: map[string]string{"findingId": "a1", "monthlyCost": "1234.50"}}},
 		"info is a warning": {finding("a2", "info", "VolumeClaim ml/data", 0), false, Result{
-			Source: "quartermaster", Policy: "quartermaster.audit.waste", Rule: "idle-gpu", Category: "waste", Severity: "info",
+			Policy: "quartermaster.audit.waste", Rule: "idle-gpu", Category: "waste", Severity: "info",
 			Timestamp: Timestamp{Seconds: at.Unix()}, Result: "warn",
 			Resources:  []ObjectRef{{APIVersion: "v1", Kind: "PersistentVolumeClaim", Namespace: "ml", Name: "data"}},
 			Message:    "GPU idle",
 			Properties: map[string]string{"findingId": "a2"}}},
 		"workload: kind unknown, named in properties": {finding("a3", "critical", "Workload ml/train", 0), false, Result{
-			Source: "quartermaster", Policy: "quartermaster.audit.waste", Rule: "idle-gpu", Category: "waste", Severity: "critical",
+			Policy: "quartermaster.audit.waste", Rule: "idle-gpu", Category: "waste", Severity: "critical",
 			Timestamp: Timestamp{Seconds: at.Unix()}, Result: "fail",
 			Resources:  []ObjectRef{{Namespace: "ml", Name: "train"}},
 			Message:    "GPU idle",
 			Properties: map[string]string{"findingId": "a3", "resource": "Workload ml/train"}}},
 		"node, legacy severities": {finding("a4", "critical", "Node gpu-1", 0), true, Result{
-			Source: "quartermaster", Policy: "quartermaster.audit.waste", Rule: "idle-gpu", Category: "waste", Severity: "high",
+			Policy: "quartermaster.audit.waste", Rule: "idle-gpu", Category: "waste", Severity: "high",
 			Timestamp: Timestamp{Seconds: at.Unix()}, Result: "fail",
 			Resources:  []ObjectRef{{APIVersion: "v1", Kind: "Node", Name: "gpu-1"}},
 			Message:    "GPU idle",
 			Properties: map[string]string{"findingId": "a4"}}},
 		"legacy info is low": {finding("a5", "info", "Pod ml/p", 0), true, Result{
-			Source: "quartermaster", Policy: "quartermaster.audit.waste", Rule: "idle-gpu", Category: "waste", Severity: "low",
+			Policy: "quartermaster.audit.waste", Rule: "idle-gpu", Category: "waste", Severity: "low",
 			Timestamp: Timestamp{Seconds: at.Unix()}, Result: "warn",
 			Resources:  []ObjectRef{{APIVersion: "v1", Kind: "Pod", Namespace: "ml", Name: "p"}},
 			Message:    "GPU idle",
@@ -58,7 +58,7 @@ func TestResult(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			if diff := cmp.Diff(tc.want, result(tc.f, at, tc.legacy)); diff != "" {
+			if diff := cmp.Diff(tc.want, result(tc.f, at, tc.legacy, nil)); diff != "" {
 				t.Errorf("result (-want +got):\n%s", diff)
 			}
 		})
@@ -119,7 +119,7 @@ func TestBuild(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			b, cut := build(tc.fs, nil, at, tc.maxResults, tc.bytes, tc.warnings, false)
+			b, cut := build(tc.fs, nil, at, tc.maxResults, tc.bytes, tc.warnings, false, nil)
 			raw, _ := json.Marshal(b)
 			if tc.wantResults != 0 && len(b.Results) != tc.wantResults {
 				t.Errorf("%d results, want %d", len(b.Results), tc.wantResults)
@@ -146,5 +146,36 @@ func TestBuild(t *testing.T) {
 func TestNewWriterConfig(t *testing.T) {
 	if _, err := NewWriter(Config{}); err == nil {
 		t.Error("a writer without a client was made")
+	}
+}
+
+// TestSharedRemediations: a rule's remediation is kept once, on the run's
+// cluster report, when every finding of the rule has the same one and the
+// rule makes an annotation key; its results then leave it out, while a
+// rule whose remediation varies, or is missing on some findings, keeps it
+// on each result.
+func TestSharedRemediations(t *testing.T) {
+	with := func(id, code, rem string) *audit.Finding {
+		f := finding(id, "high", "Pod ml/"+id, 0)
+		f.Code, f.Remediation = code, rem
+		return f
+	}
+	fs := []*audit.Finding{
+		with("a", "idle-gpu", "release the GPU"), with("b", "idle-gpu", "release the GPU"),
+		with("c", "per-resource", "fix c"), with("d", "per-resource", "fix d"),
+		with("e", "sometimes", "do this"), with("f", "sometimes", ""),
+		with("g", "Not A Key!", "anything"),
+		with("h", "none", ""),
+	}
+	shared := sharedRemediations(fs)
+	if diff := cmp.Diff(map[string]string{"idle-gpu": "release the GPU"}, shared); diff != "" {
+		t.Errorf("shared (-want +got):\n%s", diff)
+	}
+	for _, f := range fs {
+		r := result(f, at, false, shared)
+		_, has := r.Properties["remediation"]
+		if want := f.Remediation != "" && f.Code != "idle-gpu"; has != want {
+			t.Errorf("finding %s (%s): remediation on its result %v, want %v", f.ID, f.Code, has, want)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -22,6 +23,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/selection"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/quartermaster-io/quartermaster/internal/audit"
@@ -200,13 +202,18 @@ func (w *Writer) Write(ctx context.Context, run Run, findings []audit.Finding) (
 			cluster = append(cluster, f)
 		}
 	}
+	var kept []*audit.Finding
+	for _, fs := range byNamespace {
+		kept = append(kept, fs...)
+	}
+	shared := sharedRemediations(append(kept, cluster...))
 	out := &Outcome{}
-	owner, clusterReport, err := w.applyCluster(ctx, run, hash, cluster)
+	owner, clusterReport, err := w.applyCluster(ctx, run, hash, cluster, shared)
 	if err != nil {
 		return out, err
 	}
 	for _, ns := range slices.Sorted(maps.Keys(byNamespace)) {
-		written, err := w.applyNamespace(ctx, run, hash, ns, byNamespace[ns], owner)
+		written, err := w.applyNamespace(ctx, run, hash, ns, byNamespace[ns], owner, shared)
 		if err != nil {
 			return out, err
 		}
@@ -224,10 +231,6 @@ func (w *Writer) Write(ctx context.Context, run Run, findings []audit.Finding) (
 	return out, nil
 }
 
-func (w *Writer) labels(hash string) map[string]string {
-	return map[string]string{LabelManagedBy: FieldManager, LabelRun: hash}
-}
-
 // apply server-side applies obj as the writer's field manager, taking
 // over fields another manager set (the writer owns its reports whole).
 func (w *Writer) apply(ctx context.Context, obj map[string]any) error {
@@ -240,26 +243,34 @@ func (w *Writer) apply(ctx context.Context, obj map[string]any) error {
 	if err != nil {
 		return fmt.Errorf("applying %s %s/%s: %w", u.GetKind(), u.GetNamespace(), u.GetName(), err)
 	}
-	return nil
+	return w.compact(ctx, obj)
 }
 
+// report is one report object. The run's cluster report carries the run
+// (its ID, the label retire selects on, and where report.json is) for
+// every namespace report it owns, which do not repeat it: a namespace
+// report says only what is its own, and that it was cut.
 func (w *Writer) report(kind, ns, name, hash string, run Run, b Body, cut bool, total int) (map[string]any, error) {
 	body, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&b)
 	if err != nil {
 		return nil, fmt.Errorf("encoding the %s report: %w", ns, err)
 	}
-	annotations := map[string]any{AnnotationRun: run.ID}
+	annotations := map[string]any{}
+	labels := map[string]any{LabelManagedBy: FieldManager}
+	if ns == "" {
+		labels[LabelRun] = hash
+		annotations[AnnotationRun] = run.ID
+	}
 	if cut {
 		annotations[AnnotationTotal] = strconv.Itoa(total)
-		if w.cfg.FullReport != "" {
-			annotations[AnnotationFullReport] = w.cfg.FullReport
-		}
 	}
-	labels := map[string]any{}
-	for k, v := range w.labels(hash) {
-		labels[k] = v
+	if w.cfg.FullReport != "" && (cut || ns == "") {
+		annotations[AnnotationFullReport] = w.cfg.FullReport
 	}
-	md := map[string]any{"name": name, "labels": labels, "annotations": annotations}
+	md := map[string]any{"name": name, "labels": labels}
+	if len(annotations) > 0 {
+		md["annotations"] = annotations
+	}
 	if ns != "" {
 		md["namespace"] = ns
 	}
@@ -267,12 +278,68 @@ func (w *Writer) report(kind, ns, name, hash string, run Run, b Body, cut bool, 
 	return body, nil
 }
 
+// sometimes are the labels and annotations the writer sets on some
+// reports only, which compact removes where this run's apply did not set
+// them.
+var sometimes = struct{ labels, annotations []string }{
+	labels:      []string{LabelRun},
+	annotations: []string{AnnotationRun, AnnotationTotal, AnnotationFullReport},
+}
+
+// compact follows the apply of obj with a JSON merge patch that drops the
+// object's managed fields (managedFields: [{}], the API server's reset):
+// server-side apply records which manager owns every field, about 600
+// bytes a report, 30% of a small one, of no use to anyone but the writer,
+// which owns the reports whole. The patch also sets what the apply cannot
+// take away once nothing records that the writer set it: the owner
+// references (only this run's cluster report), and the labels,
+// annotations and scope the writer sets only sometimes, removed unless
+// set now.
+func (w *Writer) compact(ctx context.Context, obj map[string]any) error {
+	md := obj["metadata"].(map[string]any)
+	labels, annotations := map[string]any{}, map[string]any{}
+	for _, k := range sometimes.labels {
+		labels[k] = nil
+	}
+	for _, k := range sometimes.annotations {
+		annotations[k] = nil
+	}
+	if l, ok := md["labels"].(map[string]any); ok {
+		maps.Copy(labels, l)
+	}
+	if a, ok := md["annotations"].(map[string]any); ok {
+		maps.Copy(annotations, a)
+	}
+	owners, ok := md["ownerReferences"]
+	if !ok {
+		owners = nil
+	}
+	patch := map[string]any{"metadata": map[string]any{"managedFields": []any{map[string]any{}}, "labels": labels,
+		"annotations": annotations, "ownerReferences": owners}, "scope": obj["scope"]}
+	raw, err := json.Marshal(patch)
+	if err != nil {
+		return fmt.Errorf("encoding the patch of %s %s: %w", obj["kind"], md["name"], err)
+	}
+	u := &unstructured.Unstructured{Object: map[string]any{"apiVersion": obj["apiVersion"], "kind": obj["kind"], "metadata": map[string]any{}}}
+	u.SetName(md["name"].(string))
+	if ns, ok := md["namespace"].(string); ok {
+		u.SetNamespace(ns)
+	}
+	if err := w.cfg.Client.Patch(ctx, u, client.RawPatch(types.MergePatchType, raw), client.FieldOwner(FieldManager)); err != nil {
+		return fmt.Errorf("compacting %s %s/%s: %w", u.GetKind(), u.GetNamespace(), u.GetName(), err)
+	}
+	return nil
+}
+
 // applyNamespace writes one namespace's report, owned by the run's
 // cluster report. A namespace being deleted (or already gone) is skipped:
 // its findings are about objects that are going away.
-func (w *Writer) applyNamespace(ctx context.Context, run Run, hash, ns string, fs []*audit.Finding, owner map[string]any) (*Written, error) {
-	b, cut := build(fs, &ObjectRef{APIVersion: "v1", Kind: "Namespace", Name: ns}, run.Time, w.cfg.MaxResults, w.cfg.MaxBytes,
-		w.cfg.Warnings, w.cfg.API == PolicyReport)
+func (w *Writer) applyNamespace(ctx context.Context, run Run, hash, ns string, fs []*audit.Finding, owner map[string]any, shared map[string]string) (*Written, error) {
+	// No scope: a namespace's report is about the namespace it is in
+	// (metadata.namespace says which), as wgpolicyk8s' namespace reports
+	// were; a scope names one resource a report is about.
+	b, cut := build(fs, nil, run.Time, w.cfg.MaxResults, w.cfg.MaxBytes,
+		w.cfg.Warnings, w.cfg.API == PolicyReport, shared)
 	total := b.Summary.Fail + b.Summary.Warn
 	if total == 0 {
 		return nil, nil // only warnings, and warnings are not written
@@ -303,14 +370,18 @@ func isNamespaceGone(err error) bool {
 // applyCluster writes the run's cluster report, with the findings on
 // nodes or none, and returns the owner reference the namespaces' reports
 // carry to it.
-func (w *Writer) applyCluster(ctx context.Context, run Run, hash string, fs []*audit.Finding) (map[string]any, Written, error) {
+func (w *Writer) applyCluster(ctx context.Context, run Run, hash string, fs []*audit.Finding, shared map[string]string) (map[string]any, Written, error) {
 	_, kind := w.cfg.API.kinds()
 	name := ReportName + "-" + hash
-	b, cut := build(fs, nil, run.Time, w.cfg.MaxResults, w.cfg.MaxBytes, w.cfg.Warnings, w.cfg.API == PolicyReport)
+	b, cut := build(fs, nil, run.Time, w.cfg.MaxResults, w.cfg.MaxBytes, w.cfg.Warnings, w.cfg.API == PolicyReport, shared)
 	total := b.Summary.Fail + b.Summary.Warn
 	obj, err := w.report(kind, "", name, hash, run, b, cut, total)
 	if err != nil {
 		return nil, Written{}, err
+	}
+	md := obj["metadata"].(map[string]any)
+	for code, rem := range shared {
+		md["annotations"].(map[string]any)[AnnotationRemediation+code] = rem
 	}
 	if err := w.apply(ctx, obj); err != nil {
 		return nil, Written{}, err
