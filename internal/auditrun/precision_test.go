@@ -3,10 +3,10 @@ package auditrun
 import (
 	"context"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"testing"
 	"time"
 
@@ -140,12 +140,7 @@ func TestExamplePrecisionRecall(t *testing.T) {
 			t.Errorf("check %s (on %s) is not in the answer key", f.Code, f.Resource)
 		}
 	}
-	codes := make([]string, 0, len(exampleAnswers))
-	for code := range exampleAnswers {
-		codes = append(codes, code)
-	}
-	sort.Strings(codes)
-	for _, code := range codes {
+	for _, code := range slices.Sorted(maps.Keys(exampleAnswers)) {
 		key := exampleAnswers[code]
 		tp, fn := 0, 0
 		for _, r := range key.planted {
