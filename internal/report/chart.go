@@ -280,8 +280,9 @@ func trendChart(t *Trend) (*lineChart, string) {
 		c.Forecast = &segment{X1: x(last), Y1: y(lp.SpendMonthly), X2: x(monthEnd), Y2: y(t.ForecastMonthEnd),
 			Title: fmt.Sprintf("Forecast: %s a month by %s", usd0(t.ForecastMonthEnd), monthEnd.Format("2006-01-02"))}
 		// The month's end replaces the last run's date when the two
-		// would overlap.
-		if me := x(monthEnd); me-c.XTicks[1].X < 60 {
+		// would overlap, or would say the same (a run on the month's
+		// last day).
+		if me := x(monthEnd); me-c.XTicks[1].X < 60 || monthEnd.Format("Jan 2") == c.XTicks[1].Label {
 			c.XTicks[1] = xtick{X: me, Label: monthEnd.Format("Jan 2")}
 		} else {
 			c.XTicks = append(c.XTicks, xtick{X: me, Label: monthEnd.Format("Jan 2")})

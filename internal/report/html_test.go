@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -285,4 +286,37 @@ func BenchmarkWriteHTML100k(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(buf.Len()), "bytes/page")
+}
+
+// The trend's dates: the first run, the last, and the month's end where
+// the forecast reaches, never the same date twice.
+func TestTrendChartDates(t *testing.T) {
+	trend := func(days ...int) *Trend {
+		tr := &Trend{ForecastMonthEnd: 1000}
+		for i, d := range days {
+			tr.Points = append(tr.Points, TrendPoint{RunID: fmt.Sprint(i), Time: time.Date(2026, 11, d, 2, 17, 0, 0, time.UTC), SpendMonthly: 900})
+		}
+		return tr
+	}
+	tests := map[string]struct {
+		trend *Trend
+		want  []string
+	}{
+		"mid-month":                {trend(1, 8, 15), []string{"Nov 1", "Nov 15", "Nov 30"}},
+		"two days apart":           {trend(26, 27, 29), []string{"Nov 26", "Nov 29", "Nov 30"}},
+		"too close to tell apart":  {trend(1, 15, 29), []string{"Nov 1", "Nov 30"}},
+		"last run on the last day": {trend(1, 15, 30), []string{"Nov 1", "Nov 30"}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			c, _ := trendChart(tc.trend)
+			var got []string
+			for _, x := range c.XTicks {
+				got = append(got, x.Label)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("dates %v, want %v", got, tc.want)
+			}
+		})
+	}
 }
