@@ -305,7 +305,7 @@ func TestTrendChartDates(t *testing.T) {
 		"mid-month":                {trend(1, 8, 15), []string{"Nov 1", "Nov 15", "Nov 30"}},
 		"two days apart":           {trend(26, 27, 29), []string{"Nov 26", "Nov 29", "Nov 30"}},
 		"too close to tell apart":  {trend(1, 15, 29), []string{"Nov 1", "Nov 30"}},
-		"last run on the last day": {trend(1, 15, 30), []string{"Nov 1", "Nov 30"}},
+		"last run on the last day": {trend(27, 28, 30), []string{"Nov 27", "Nov 30"}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
