@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/quartermaster-io/quartermaster/internal/audit"
 	"github.com/quartermaster-io/quartermaster/internal/inventory"
 	"github.com/quartermaster-io/quartermaster/internal/report"
 )
@@ -62,8 +61,6 @@ func TestExampleSnapshot(t *testing.T) {
 		t.Errorf("report.json read back: %v", err)
 	}
 }
-
-type reportFinding = audit.Finding
 
 // TestShardsMergeToTheWhole: the example audited in 3 shards and merged
 // gives the same findings, costs and resource counts as one run, and a
