@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -315,5 +316,40 @@ func TestPriceDrift(t *testing.T) {
 	res, err = a.Run(context.Background(), stream(rs))
 	if err != nil || len(res.Errors) != 1 || !strings.Contains(res.Errors[0], "price drift not checked: solver timed out") {
 		t.Errorf("a failed replan: err %v, run errors %v", err, res.Errors)
+	}
+}
+
+// A checkpoint's snapshot age is taken as of when its claim was observed:
+// auditing the same inventory three days later finds the same backups
+// missing, not every one of them; a claim without an observed time is
+// judged as of the run.
+func TestBackupAgeAsObserved(t *testing.T) {
+	a := auditor(t)
+	a.Now = func() time.Time { return now.Add(72 * time.Hour) }
+	res, err := a.Run(context.Background(), stream(cluster()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range byCode(res.Findings)[CodeCheckpointNoSnapshot] {
+		got = append(got, f.Resource)
+	}
+	slices.Sort(got)
+	if want := []string{"VolumeClaim ml/checkpoints-none", "VolumeClaim ml/ckpt-stale"}; !slices.Equal(got, want) {
+		t.Errorf("three days later: %v, want %v", got, want)
+	}
+
+	unobserved := cluster()
+	for _, r := range unobserved {
+		if r.Kind == inventory.KindVolumeClaim {
+			r.Observed = time.Time{}
+		}
+	}
+	res, err = a.Run(context.Background(), stream(unobserved))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(byCode(res.Findings)[CodeCheckpointNoSnapshot]); n != 3 {
+		t.Errorf("claims without an observed time, judged three days later: %d findings, want 3", n)
 	}
 }

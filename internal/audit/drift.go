@@ -82,13 +82,20 @@ func (s *state) backup() {
 			_, name, _ = strings.Cut(r.ID, "/")
 		}
 		taken, ok := s.snapshots[r.Account+"/"+r.Namespace+"/"+name]
-		if ok && s.now.Sub(taken) <= s.thresholds.BackupMaxAge {
+		// Age as of when the claim was seen: an audit of last week's
+		// snapshot judges its backups as they stood then, not as they
+		// would look today with no newer snapshot in the file.
+		asOf := s.now
+		if !r.Observed.IsZero() {
+			asOf = r.Observed
+		}
+		if ok && asOf.Sub(taken) <= s.thresholds.BackupMaxAge {
 			continue
 		}
 		msg := fmt.Sprintf("checkpoint volume claim %s has no VolumeSnapshot", r.ID)
 		if ok {
-			msg = fmt.Sprintf("checkpoint volume claim %s was last snapshotted %s ago (more than %v)", r.ID,
-				s.now.Sub(taken).Round(timeUnit), s.thresholds.BackupMaxAge)
+			msg = fmt.Sprintf("checkpoint volume claim %s was last snapshotted %s before it was observed (more than %v)", r.ID,
+				asOf.Sub(taken).Round(timeUnit), s.thresholds.BackupMaxAge)
 		}
 		f := newFinding(r, CategoryBackup, "medium", CodeCheckpointNoSnapshot, backupPolicy, msg)
 		f.Remediation = "snapshot it on a schedule (a VolumeSnapshot per checkpoint, or a snapshot controller)"

@@ -268,9 +268,7 @@ func TestHistory(t *testing.T) {
 	if first.Changes != nil || first.Trend == nil || len(first.Trend.Points) != 1 {
 		t.Fatalf("first run: changes %+v trend %+v", first.Changes, first.Trend)
 	}
-	// Half a day later: a day later, the example's checkpoint snapshot of
-	// 01:00 would be over a day old, a new backup finding.
-	second := run(clock().Add(12 * time.Hour))
+	second := run(clock().Add(24 * time.Hour))
 	if second.Changes == nil || second.Changes.Previous != first.Run.ID || len(second.Changes.New) != 0 || len(second.Changes.Resolved) != 0 {
 		t.Errorf("second run's changes: %+v", second.Changes)
 	}
