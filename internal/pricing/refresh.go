@@ -178,12 +178,19 @@ func request(cloud string, want map[string][]string, table *costing.Regions, sha
 			}
 		}
 	}
-	for _, o := range shapes.Offers() {
+	req.Shapes = CloudShapes(shapes, cloud)
+	return req, nil
+}
+
+// CloudShapes is the catalog's offers of one cloud: a Request's Shapes.
+func CloudShapes(cat *costing.Catalog, cloud string) []costing.Offer {
+	var out []costing.Offer
+	for _, o := range cat.Offers() {
 		if o.Cloud == cloud {
-			req.Shapes = append(req.Shapes, o)
+			out = append(out, o)
 		}
 	}
-	return req, nil
+	return out
 }
 
 // complete fills shape fields the API did not carry from the embedded

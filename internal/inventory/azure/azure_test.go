@@ -2,7 +2,6 @@ package azure
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -27,6 +26,7 @@ import (
 	storagefake "github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/storage/armstorage/v2/fake"
 
 	"github.com/quartermaster-io/quartermaster/internal/inventory"
+	"github.com/quartermaster-io/quartermaster/internal/inventory/fleettest"
 )
 
 const (
@@ -460,34 +460,6 @@ func scan(t *testing.T, s *Source, a inventory.Account) ([]*inventory.Resource, 
 	return got, err
 }
 
-// sameResources compares as JSON lines, the form a snapshot stores, so a
-// failure shows the lines that differ.
-func sameResources(t *testing.T, got, want []*inventory.Resource) {
-	t.Helper()
-	lines := func(rs []*inventory.Resource) []string {
-		var out []string
-		for _, r := range rs {
-			b, err := json.Marshal(r)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, string(b))
-		}
-		return out
-	}
-	g, w := lines(got), lines(want)
-	for i := range max(len(g), len(w)) {
-		switch {
-		case i >= len(g):
-			t.Errorf("missing resource %d:\n want %s", i, w[i])
-		case i >= len(w):
-			t.Errorf("unexpected resource %d:\n got  %s", i, g[i])
-		case g[i] != w[i]:
-			t.Errorf("resource %d:\n got  %s\n want %s", i, g[i], w[i])
-		}
-	}
-}
-
 func TestScan(t *testing.T) {
 	all := wantA(subA)
 	for name, tc := range map[string]struct {
@@ -505,7 +477,7 @@ func TestScan(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			sameResources(t, got, tc.want)
+			fleettest.SameResources(t, got, tc.want)
 			// Pages: two of power states and two of VMs; one of scale
 			// sets and two of the Uniform one's instances (none of the
 			// Flexible one's); two of disks, one of snapshots, two of
@@ -564,7 +536,7 @@ func TestScanThrottled(t *testing.T) {
 			case tc.wantErr == "" && err != nil:
 				t.Fatal(err)
 			case tc.wantErr == "":
-				sameResources(t, got, wantA(subA))
+				fleettest.SameResources(t, got, wantA(subA))
 			case err == nil || !strings.Contains(err.Error(), tc.wantErr) || !strings.Contains(err.Error(), "429"):
 				t.Fatalf("error %v: want one with %q and the 429", err, tc.wantErr)
 			}
@@ -662,7 +634,7 @@ func TestRunner(t *testing.T) {
 	for _, w := range want {
 		w.Observed = w.Observed.UTC() // as the spool round-trips it
 	}
-	sameResources(t, got, want)
+	fleettest.SameResources(t, got, want)
 }
 
 func TestDiscover(t *testing.T) {

@@ -5,7 +5,9 @@
 // sign, page, retry and decode exactly as against the clouds. The adapters'
 // own tests use them for one account at a time; the fleet benchmark
 // (make bench) builds a fleet of many accounts over the three clouds from
-// them, with a share of the calls throttled.
+// them, with a share of the calls throttled. SameResources compares what
+// an adapter emitted with what a test wants, line by line as a snapshot
+// stores them.
 //
 // It is test support: nothing but _test.go files import it.
 package fleettest

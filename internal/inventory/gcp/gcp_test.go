@@ -180,34 +180,6 @@ func scan(t *testing.T, s *Source, a inventory.Account) ([]*inventory.Resource, 
 	return sorted(got), err
 }
 
-// sameResources compares as JSON lines, the form a snapshot stores, so a
-// failure shows the lines that differ.
-func sameResources(t *testing.T, got, want []*inventory.Resource) {
-	t.Helper()
-	lines := func(rs []*inventory.Resource) []string {
-		var out []string
-		for _, r := range rs {
-			b, err := json.Marshal(r)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, string(b))
-		}
-		return out
-	}
-	g, w := lines(got), lines(want)
-	for i := range max(len(g), len(w)) {
-		switch {
-		case i >= len(g):
-			t.Errorf("missing resource %d:\n want %s", i, w[i])
-		case i >= len(w):
-			t.Errorf("unexpected resource %d:\n got  %s", i, g[i])
-		case g[i] != w[i]:
-			t.Errorf("resource %d:\n got  %s\n want %s", i, g[i], w[i])
-		}
-	}
-}
-
 func TestScan(t *testing.T) {
 	for name, tc := range map[string]struct {
 		regions []string
@@ -224,7 +196,7 @@ func TestScan(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			sameResources(t, got, tc.want)
+			fleettest.SameResources(t, got, tc.want)
 			// Two pages of each listing, each asked for once.
 			p := "GET /compute/v1/projects/" + prod
 			for prefix, n := range map[string]int{
@@ -288,7 +260,7 @@ func TestScanErrors(t *testing.T) {
 			case len(tc.wantErr) == 0 && err != nil:
 				t.Fatal(err)
 			case len(tc.wantErr) == 0:
-				sameResources(t, got, wantProd())
+				fleettest.SameResources(t, got, wantProd())
 			case err == nil:
 				t.Fatal("scan succeeded")
 			}
@@ -325,7 +297,7 @@ func TestRunner(t *testing.T) {
 	if e := sum.Accounts[1].Error; !strings.Contains(e, dev) || !strings.Contains(e, "storage.buckets.list") || !strings.Contains(e, "403") {
 		t.Errorf("failed account's error %q: want the project, the API and the status", e)
 	}
-	sameResources(t, sorted(got), wantProd())
+	fleettest.SameResources(t, sorted(got), wantProd())
 }
 
 func TestDiscover(t *testing.T) {

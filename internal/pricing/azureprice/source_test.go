@@ -90,13 +90,7 @@ func azureShapes(t *testing.T) []costing.Offer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []costing.Offer
-	for _, o := range cat.Offers() {
-		if o.Cloud == costing.Azure {
-			out = append(out, o)
-		}
-	}
-	return out
+	return pricing.CloudShapes(cat, costing.Azure)
 }
 
 func TestFetch(t *testing.T) {

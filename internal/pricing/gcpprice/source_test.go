@@ -93,13 +93,7 @@ func gcpShapes(t *testing.T) []costing.Offer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []costing.Offer
-	for _, o := range cat.Offers() {
-		if o.Cloud == costing.GCP {
-			out = append(out, o)
-		}
-	}
-	return out
+	return pricing.CloudShapes(cat, costing.GCP)
 }
 
 func TestFetch(t *testing.T) {
